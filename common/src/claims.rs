@@ -1,0 +1,127 @@
+//! Published claims as data, and the verdict that compares them with runs.
+
+use serde::{Deserialize, Serialize};
+
+/// One number a paper publishes, with the tolerance fixed before anything ran.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// Stable id, e.g. `lenet5-mnist-test-error`.
+    pub id: String,
+    /// Short citation: authors, year, venue.
+    pub paper: String,
+    /// Table, figure or section holding the number.
+    pub source: String,
+    /// What the number is, in words.
+    pub description: String,
+    /// Experiment whose runs answer this claim.
+    pub experiment: String,
+    pub dataset: String,
+    pub split: String,
+    /// `test_error_pct` (lower is better) or `test_accuracy_pct` (higher is better).
+    pub metric: Metric,
+    pub published: f64,
+    /// Largest acceptable shortfall, in the metric's units.
+    pub tolerance: f64,
+    /// Why this tolerance.
+    pub tolerance_reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    TestErrorPct,
+    TestAccuracyPct,
+}
+
+impl Metric {
+    pub fn lower_is_better(self) -> bool {
+        matches!(self, Metric::TestErrorPct)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::TestErrorPct => "test error %",
+            Metric::TestAccuracyPct => "test accuracy %",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// At least as good as the published number (to the precision it was printed with).
+    Reproduced,
+    /// Worse, but by no more than the tolerance.
+    WithinTolerance,
+    /// Worse by more than the tolerance.
+    NotReproduced,
+    /// No completed run on the claim's dataset and split.
+    NotRun,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Reproduced => "reproduced",
+            Verdict::WithinTolerance => "within tolerance",
+            Verdict::NotReproduced => "NOT reproduced",
+            Verdict::NotRun => "not run",
+        })
+    }
+}
+
+/// Mean and sample standard deviation over seeds; every value kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub values: Vec<f64>,
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl Summary {
+    pub fn of(values: Vec<f64>) -> Option<Self> {
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let std = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        Some(Self { values, mean, std })
+    }
+
+    /// `0.93` or `0.93 ± 0.05 (n=3)`.
+    pub fn display(&self, decimals: usize) -> String {
+        if self.values.len() == 1 {
+            format!("{:.*}", decimals, self.mean)
+        } else {
+            format!("{:.*} ± {:.*} (n={})", decimals, self.mean, decimals, self.std, self.values.len())
+        }
+    }
+}
+
+/// The precision a number was printed with: 0.95 -> 0.01, 0.8 -> 0.1.
+pub fn printed_precision(value: f64) -> f64 {
+    let text = format!("{value}");
+    let decimals = text.split_once('.').map(|(_, d)| d.len()).unwrap_or(0);
+    10f64.powi(-(decimals as i32))
+}
+
+/// Compares a claim with the final metric of each run (all seeds of one experiment on the
+/// claim's dataset and split).
+pub fn verdict(claim: &Claim, runs: Option<&Summary>) -> Verdict {
+    let Some(summary) = runs else { return Verdict::NotRun };
+    // Positive shortfall = worse than published.
+    let shortfall = if claim.metric.lower_is_better() { summary.mean - claim.published } else { claim.published - summary.mean };
+    if shortfall <= printed_precision(claim.published) / 2.0 {
+        Verdict::Reproduced
+    } else if shortfall <= claim.tolerance {
+        Verdict::WithinTolerance
+    } else {
+        Verdict::NotReproduced
+    }
+}
+
+/// Parses a paper's claims file, rejecting unknown keys.
+pub fn parse_claims(yaml: &str, origin: &str) -> Result<Vec<Claim>, crate::config::ConfigError> {
+    serde_yaml_ng::from_str(yaml).map_err(|e| crate::config::ConfigError::Parse { origin: origin.into(), message: e.to_string() })
+}

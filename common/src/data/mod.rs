@@ -1,0 +1,306 @@
+//! Datasets: registry, verified download with a cache, local folders, IDX parsing, batching.
+
+pub mod augment;
+pub mod idx;
+pub mod registry;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use registry::{DATASETS, DatasetSpec, FileSpec, dataset};
+
+/// Environment variable that overrides the download cache directory.
+pub const CACHE_ENV: &str = "REPRO_DATA_CACHE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("unknown dataset `{0}`; known datasets: {known}", known = DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))]
+    UnknownDataset(String),
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid IDX file: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "{path} does not match the registry checksum for {name}\n  expected SHA-256 {expected} (gzip) or {expected_raw} (decompressed)\n  found    SHA-256 {found} (decompressed)\n  the file is damaged or is a different dataset; delete it and download it again (`harness fetch {dataset}`)"
+    )]
+    Checksum { path: PathBuf, dataset: String, name: String, expected: String, expected_raw: String, found: String },
+    #[error(
+        "{name} was not found in {dir}\n  expected the four files {expected} (gzip or decompressed without `.gz`)\n  fetch them with `harness fetch {dataset}` or download them from {mirrors}"
+    )]
+    Missing { dir: PathBuf, dataset: String, name: String, expected: String, mirrors: String },
+    #[error(
+        "could not download {name} of {dataset}: {attempts}\n  on a machine without network, download the files elsewhere and pass `--data-dir DIR`"
+    )]
+    Download { dataset: String, name: String, attempts: String },
+    #[error("{what}: labels and images disagree ({images} images, {labels} labels)")]
+    Mismatch { what: String, images: usize, labels: usize },
+}
+
+/// Where dataset files come from.
+#[derive(Debug, Clone, Default)]
+pub enum DataSource {
+    /// Embedded copy when the dataset has one, else the verified download cache.
+    #[default]
+    Auto,
+    /// A folder prepared by hand (offline machines).
+    Dir(PathBuf),
+}
+
+/// Images (row-major `u8` pixels) and labels of one split.
+#[derive(Debug, Clone)]
+pub struct ImageSet {
+    pub pixels: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl ImageSet {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    /// The first `n` items (the whole set when `n` is larger).
+    pub fn truncated(mut self, n: usize) -> Self {
+        let n = n.min(self.len());
+        self.labels.truncate(n);
+        self.pixels.truncate(n * self.rows * self.cols);
+        self
+    }
+    pub fn image(&self, i: usize) -> &[u8] {
+        let s = self.rows * self.cols;
+        &self.pixels[i * s..(i + 1) * s]
+    }
+}
+
+/// A dataset loaded and verified, with the checksums that go into the run manifest.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub spec: &'static DatasetSpec,
+    pub train: ImageSet,
+    pub test: ImageSet,
+    /// File name -> SHA-256 of its decompressed content.
+    pub checksums: BTreeMap<String, String>,
+    /// Human-readable origin: "embedded", a folder, or the cache.
+    pub origin: String,
+}
+
+impl Dataset {
+    pub fn split(&self, name: &str) -> Option<&ImageSet> {
+        match name {
+            "train" => Some(&self.train),
+            "test" => Some(&self.test),
+            _ => None,
+        }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    format!("{:x}", h.finalize())
+}
+
+/// The download cache: `$REPRO_DATA_CACHE`, else `$XDG_CACHE_HOME/repro/datasets`, else
+/// `~/.cache/repro/datasets`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(CACHE_ENV) {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("repro").join("datasets")
+}
+
+/// Loads a dataset by name from the given source, verifying every file.
+pub fn load(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
+    let spec = dataset(name).ok_or_else(|| DataError::UnknownDataset(name.to_owned()))?;
+    let mut checksums = BTreeMap::new();
+    let (origin, mut get): (String, Box<dyn FnMut(&FileSpec) -> Result<(PathBuf, Vec<u8>), DataError>>) = match source {
+        DataSource::Dir(dir) => (dir.display().to_string(), Box::new(move |f: &FileSpec| read_from_dir(spec, dir, f))),
+        DataSource::Auto => match spec.embedded {
+            Some(files) => ("embedded in the binary".into(), Box::new(move |f: &FileSpec| {
+                let bytes = files.iter().find(|(n, _)| *n == f.name).map(|(_, b)| *b).expect("embedded file list matches spec");
+                let path = PathBuf::from(format!("<embedded {}>/{}", spec.name, f.name));
+                let raw = gunzip_if_needed(bytes, &path)?;
+                verify(spec, f, &path, bytes, &raw)?;
+                Ok((path, raw))
+            })),
+            None => {
+                let dir = cache_dir().join(spec.name);
+                (dir.display().to_string(), Box::new(move |f: &FileSpec| {
+                    let path = ensure_cached(spec, &dir, f)?;
+                    read_verified(spec, &path, f)
+                }))
+            }
+        },
+    };
+    let mut split = |images: FileSpec, labels: FileSpec, checksums: &mut BTreeMap<String, String>| -> Result<ImageSet, DataError> {
+        let (ipath, ibytes) = get(&images)?;
+        let (lpath, lbytes) = get(&labels)?;
+        checksums.insert(images.name.to_owned(), sha256_hex(&ibytes));
+        checksums.insert(labels.name.to_owned(), sha256_hex(&lbytes));
+        let (n, rows, cols, pixels) = idx::parse_images(&ibytes, &ipath)?;
+        let labels = idx::parse_labels(&lbytes, &lpath)?;
+        if labels.len() != n {
+            return Err(DataError::Mismatch { what: format!("{} / {}", ipath.display(), lpath.display()), images: n, labels: labels.len() });
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l as usize >= spec.class_names.len()) {
+            return Err(DataError::Corrupt { path: lpath, reason: format!("label {bad} is outside 0..{}", spec.class_names.len()) });
+        }
+        Ok(ImageSet { pixels, labels, rows, cols })
+    };
+    let train = split(spec.train_images, spec.train_labels, &mut checksums)?;
+    let test = split(spec.test_images, spec.test_labels, &mut checksums)?;
+    Ok(Dataset { spec, train, test, checksums, origin })
+}
+
+fn gunzip_if_needed(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(bytes.len() * 4);
+        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| DataError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("the gzip stream is damaged or truncated ({e})"),
+        })?;
+        Ok(out)
+    } else {
+        Ok(bytes.to_vec())
+    }
+}
+
+/// Accepts a file whose gzip bytes match the published checksum, or whose decompressed content
+/// matches the raw checksum (a re-compressed or unpacked copy).
+fn verify(spec: &DatasetSpec, f: &FileSpec, path: &Path, file_bytes: &[u8], raw: &[u8]) -> Result<(), DataError> {
+    if sha256_hex(file_bytes) == f.gz_sha256 {
+        return Ok(());
+    }
+    let found = sha256_hex(raw);
+    if found == f.raw_sha256 {
+        return Ok(());
+    }
+    Err(DataError::Checksum {
+        path: path.to_owned(),
+        dataset: spec.name.to_owned(),
+        name: f.name.to_owned(),
+        expected: f.gz_sha256.to_owned(),
+        expected_raw: f.raw_sha256.to_owned(),
+        found,
+    })
+}
+
+fn read_verified(spec: &DatasetSpec, path: &Path, f: &FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
+    let raw = gunzip_if_needed(&bytes, path)?;
+    // Parse before checking the checksum so that a truncated file says "truncated", which is
+    // more useful than "checksum mismatch".
+    if f.name.contains("idx3") {
+        idx::parse_images(&raw, path)?;
+    } else {
+        idx::parse_labels(&raw, path)?;
+    }
+    verify(spec, f, path, &bytes, &raw)?;
+    Ok((path.to_owned(), raw))
+}
+
+fn read_from_dir(spec: &DatasetSpec, dir: &Path, f: &FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> {
+    let unpacked = f.name.trim_end_matches(".gz");
+    let candidates = [dir.join(f.name), dir.join(unpacked)];
+    match candidates.iter().find(|p| p.is_file()) {
+        Some(path) => read_verified(spec, path, f),
+        None => Err(missing(spec, dir, f)),
+    }
+}
+
+fn missing(spec: &DatasetSpec, dir: &Path, f: &FileSpec) -> DataError {
+    DataError::Missing {
+        dir: dir.to_owned(),
+        dataset: spec.name.to_owned(),
+        name: f.name.to_owned(),
+        expected: spec.files().iter().map(|f| f.name).collect::<Vec<_>>().join(", "),
+        mirrors: if spec.mirrors.is_empty() { "the repository (common/data/)".into() } else { spec.mirrors.join(" or ") },
+    }
+}
+
+/// Makes sure a verified copy of `f` is in `dir`, downloading it when needed. A download goes to
+/// a temporary file in the same folder, is verified, and only then renamed into place, so an
+/// interrupted or corrupt download never leaves a file that looks complete.
+pub fn ensure_cached(spec: &DatasetSpec, dir: &Path, f: &FileSpec) -> Result<PathBuf, DataError> {
+    let path = dir.join(f.name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    if spec.mirrors.is_empty() {
+        return Err(missing(spec, dir, f));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| DataError::Io { path: dir.to_owned(), source })?;
+    let mut attempts = Vec::new();
+    for mirror in spec.mirrors {
+        let url = format!("{mirror}{}", f.name);
+        match download(&url) {
+            Ok(bytes) => {
+                if sha256_hex(&bytes) != f.gz_sha256 {
+                    attempts.push(format!("{url}: checksum {} instead of {}", sha256_hex(&bytes), f.gz_sha256));
+                    continue;
+                }
+                let tmp = dir.join(format!(".{}.part-{}", f.name, std::process::id()));
+                let write = || -> std::io::Result<()> {
+                    let mut file = std::fs::File::create(&tmp)?;
+                    file.write_all(&bytes)?;
+                    file.sync_all()?;
+                    std::fs::rename(&tmp, &path)
+                };
+                write().map_err(|source| {
+                    let _ = std::fs::remove_file(&tmp);
+                    DataError::Io { path: path.clone(), source }
+                })?;
+                return Ok(path);
+            }
+            Err(e) => attempts.push(format!("{url}: {e}")),
+        }
+    }
+    Err(DataError::Download { dataset: spec.name.to_owned(), name: f.name.to_owned(), attempts: attempts.join("; ") })
+}
+
+fn download(url: &str) -> Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(300)))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let len = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let bar = crate::progress::bytes_bar(len, &format!("downloading {url}"));
+    let mut reader = response.body_mut().as_reader();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// Downloads (or verifies the cached copy of) every file of a dataset.
+pub fn fetch(name: &str) -> Result<PathBuf, DataError> {
+    let spec = dataset(name).ok_or_else(|| DataError::UnknownDataset(name.to_owned()))?;
+    let dir = cache_dir().join(spec.name);
+    if spec.embedded.is_some() {
+        return Ok(PathBuf::from(registry::sample_dir()));
+    }
+    for f in spec.files() {
+        let path = ensure_cached(spec, &dir, &f)?;
+        read_verified(spec, &path, &f)?;
+    }
+    Ok(dir)
+}

@@ -1,0 +1,13 @@
+//! Shared mechanics of the repro workspace: datasets, configs, the training engine, claims and
+//! verdicts, run records and reports, device selection, and the layers several papers need.
+
+pub mod claims;
+pub mod config;
+pub mod data;
+pub mod device;
+pub mod engine;
+pub mod nn;
+pub mod paper;
+pub mod progress;
+pub mod records;
+pub mod report;

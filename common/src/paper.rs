@@ -1,0 +1,94 @@
+//! What a paper crate provides to the harness. A new paper implements [`Paper`] and is added to
+//! the harness's list; everything else (data, engine, records, reports) is shared.
+
+use std::path::Path;
+
+use crate::claims::Claim;
+use crate::config::{ConfigError, ExperimentConfig};
+use crate::data::Dataset;
+use crate::device::Selected;
+use crate::engine::{TrainError, TrainSpec};
+use crate::records::Manifest;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaperError {
+    #[error("unknown model `{name}`; this paper has: {known}")]
+    UnknownModel { name: String, known: String },
+    #[error("model option `{key}` {reason}")]
+    BadOption { key: String, reason: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+/// One row of a model's layer table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LayerRow {
+    pub name: String,
+    pub description: String,
+    /// Output shape for one input, without the batch dimension.
+    pub output: Vec<usize>,
+    /// Trainable parameters of this layer.
+    pub params: usize,
+    /// The paper's count for this layer, where it gives one.
+    pub paper_params: Option<usize>,
+}
+
+/// A model variant with a one-line summary.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// The paper's total trainable parameter count, when it states one.
+    pub published_params: Option<usize>,
+}
+
+pub trait Paper: Sync {
+    /// Short id used on the command line and under `results/` (e.g. `lenet`).
+    fn id(&self) -> &'static str;
+    /// Full citation.
+    fn citation(&self) -> &'static str;
+    fn models(&self) -> &'static [ModelSpec];
+    /// The shipped recipes, one per experiment.
+    fn experiments(&self) -> Vec<ExperimentConfig>;
+    /// The published numbers with their tolerances.
+    fn claims(&self) -> Vec<Claim>;
+    /// Layer table of a model, computed from the model itself (forward pass on one input).
+    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError>;
+    /// Trains the model `spec.config.model` names.
+    fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError>;
+    /// Loss and error (%) of checkpointed weights on `config`'s evaluation split.
+    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<(f64, f64), PaperError>;
+    /// Markdown: how the implementation departs from the paper, and choices where it is silent.
+    fn deviations(&self) -> &'static str;
+    /// The experiments the default reproduction on the bundled sample runs.
+    fn sample_experiments(&self) -> Vec<ExperimentConfig> {
+        Vec::new()
+    }
+}
+
+impl dyn Paper {
+    pub fn experiment(&self, name: &str) -> Option<ExperimentConfig> {
+        self.experiments().into_iter().find(|e| e.name == name)
+    }
+}
+
+/// Records each layer's output shape and parameter count during a forward pass, so the layer
+/// table comes from the model itself. `Tap::off()` costs nothing.
+pub struct Tap<'a>(Option<&'a mut Vec<LayerRow>>);
+
+impl<'a> Tap<'a> {
+    pub fn off() -> Self {
+        Tap(None)
+    }
+    pub fn on(rows: &'a mut Vec<LayerRow>) -> Self {
+        Tap(Some(rows))
+    }
+    /// Notes a layer: `output` is its output for a batch of one.
+    pub fn layer<const D: usize>(&mut self, name: &str, description: &str, output: &burn::tensor::Tensor<D>, params: usize, paper_params: Option<usize>) {
+        if let Some(rows) = self.0.as_mut() {
+            rows.push(LayerRow { name: name.into(), description: description.into(), output: output.dims()[1..].to_vec(), params, paper_params });
+        }
+    }
+}

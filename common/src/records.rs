@@ -1,0 +1,203 @@
+//! Run records: `results/<paper>/<experiment>/<dataset>/<run>/` with `manifest.yaml` and
+//! `metrics.csv`, checkpoints beside them. Every write is atomic (temporary file + rename), and a
+//! new run never reuses an existing directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ExperimentConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid record: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// Burn version the workspace pins (`=0.22.1` in Cargo.toml).
+pub const BURN_VERSION: &str = "0.22.1";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Started and not finished (or killed): `--resume` continues it.
+    Running,
+    Complete,
+    /// Stopped by the engine (e.g. a non-finite loss); the last good checkpoint is kept.
+    Stopped,
+}
+
+/// One epoch's numbers, as in `metrics.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_error_pct: f64,
+    pub test_loss: f64,
+    pub test_error_pct: f64,
+    /// Training images per second during this epoch.
+    pub train_img_per_s: f64,
+    pub epoch_s: f64,
+    /// Training time so far, summed over epochs (resumed runs included).
+    pub elapsed_s: f64,
+}
+
+/// Everything needed to know how a number was made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub paper: String,
+    pub experiment: String,
+    pub dataset: String,
+    pub eval_split: String,
+    pub seed: u64,
+    pub run: String,
+    pub status: RunStatus,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    /// The command line that produced the run.
+    pub command: String,
+    pub git_commit: String,
+    pub git_dirty: bool,
+    pub repro_version: String,
+    pub burn_version: String,
+    pub backend: String,
+    pub device: String,
+    pub cpu: String,
+    pub host: String,
+    pub os: String,
+    pub dataset_origin: String,
+    /// File -> SHA-256 of its decompressed content.
+    pub dataset_sha256: BTreeMap<String, String>,
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    pub epochs_completed: usize,
+    /// Training time in seconds (sum over epochs, across resumes).
+    pub train_time_s: f64,
+    /// Epochs at which the run was resumed.
+    #[serde(default)]
+    pub resumed_at_epochs: Vec<usize>,
+    #[serde(default)]
+    pub final_metrics: Option<EpochMetrics>,
+    pub config: ExperimentConfig,
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// reader never sees half a file and a crash never destroys the previous version.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
+    use std::io::Write;
+    let err = |source| RecordError::Write { path: path.to_owned(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+impl Manifest {
+    pub fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
+        let text = serde_yaml_ng::to_string(self).expect("manifest serializes");
+        write_atomic(&run_dir.join("manifest.yaml"), text.as_bytes())
+    }
+
+    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
+        let path = run_dir.join("manifest.yaml");
+        let text = std::fs::read_to_string(&path).map_err(|source| RecordError::Read { path: path.clone(), source })?;
+        serde_yaml_ng::from_str(&text).map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+    }
+}
+
+/// Rewrites `metrics.csv` whole (it is small), atomically.
+pub fn save_metrics(run_dir: &Path, rows: &[EpochMetrics]) -> Result<(), RecordError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row).expect("metrics serialize");
+    }
+    let bytes = w.into_inner().expect("in-memory writer");
+    write_atomic(&run_dir.join("metrics.csv"), &bytes)
+}
+
+pub fn load_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, RecordError> {
+    let path = run_dir.join("metrics.csv");
+    let mut r = csv::Reader::from_path(&path).map_err(|e| RecordError::Invalid { path: path.clone(), reason: e.to_string() })?;
+    r.deserialize().collect::<Result<Vec<_>, _>>().map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+}
+
+/// `results/<paper>/<experiment>/<dataset>`.
+pub fn experiment_dir(results: &Path, paper: &str, experiment: &str, dataset: &str) -> PathBuf {
+    results.join(paper).join(experiment).join(dataset)
+}
+
+/// A fresh run directory `seed<S>-<UTC timestamp>`, suffixed when that name is taken.
+pub fn new_run_dir(experiment_dir: &Path, seed: u64) -> Result<PathBuf, RecordError> {
+    std::fs::create_dir_all(experiment_dir).map_err(|source| RecordError::Write { path: experiment_dir.to_owned(), source })?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    for n in 0.. {
+        let name = if n == 0 { format!("seed{seed}-{stamp}") } else { format!("seed{seed}-{stamp}-{n}") };
+        let dir = experiment_dir.join(name);
+        // create_dir fails if it exists: two processes can never share a run directory.
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(RecordError::Write { path: dir, source }),
+        }
+    }
+    unreachable!()
+}
+
+/// All run directories (those with a manifest) below `dir`, sorted by path.
+pub fn find_runs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.join("manifest.yaml").is_file() {
+                out.push(path);
+            } else {
+                out.extend(find_runs(&path));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The most recent unfinished run of this experiment, dataset and seed, if any.
+pub fn latest_unfinished(experiment_dir: &Path, seed: u64) -> Option<PathBuf> {
+    find_runs(experiment_dir)
+        .into_iter()
+        .filter(|dir| Manifest::load(dir).map(|m| m.seed == seed && m.status != RunStatus::Complete).unwrap_or(false))
+        .max()
+}
+
+/// Git commit of the working tree and whether tracked files outside `results/` differ from it.
+pub fn git_state() -> (String, bool) {
+    let run = |args: &[&str]| std::process::Command::new("git").args(args).output().ok().filter(|o| o.status.success());
+    let commit = run(&["rev-parse", "HEAD"]).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_else(|| "unknown".into());
+    let dirty = run(&["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"]).map(|o| !o.stdout.is_empty()).unwrap_or(false);
+    (commit, dirty)
+}
+
+pub fn hostname() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

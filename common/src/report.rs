@@ -1,0 +1,348 @@
+//! Turning run records into comparisons, tables, learning curves and the per-paper write-up.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::claims::{Claim, Summary, Verdict, verdict};
+use crate::config::ExperimentConfig;
+use crate::paper::{LayerRow, Paper};
+use crate::records::{self, EpochMetrics, Manifest, RecordError, RunStatus};
+
+/// A run read back from `results/`.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Path relative to the results root, with `/` separators.
+    pub path: String,
+    pub manifest: Manifest,
+    pub metrics: Vec<EpochMetrics>,
+}
+
+impl RunRecord {
+    pub fn final_test_error(&self) -> Option<f64> {
+        self.manifest.final_metrics.as_ref().map(|m| m.test_error_pct)
+    }
+}
+
+/// Reads every run of `paper` under `results_root`.
+pub fn collect_runs(results_root: &Path, paper: &str) -> Result<Vec<RunRecord>, RecordError> {
+    let mut runs = Vec::new();
+    for dir in records::find_runs(&results_root.join(paper)) {
+        let manifest = Manifest::load(&dir)?;
+        let metrics = if dir.join("metrics.csv").is_file() { records::load_metrics(&dir)? } else { Vec::new() };
+        let path = dir.strip_prefix(results_root).unwrap_or(&dir).to_string_lossy().replace('\\', "/");
+        runs.push(RunRecord { path, manifest, metrics });
+    }
+    Ok(runs)
+}
+
+/// True when a run used the shipped recipe (seeds aside), so it may stand for the paper's claim.
+pub fn follows_recipe(run: &Manifest, recipe: &ExperimentConfig) -> bool {
+    let mut a = run.config.clone();
+    let mut b = recipe.clone();
+    a.seeds.clear();
+    b.seeds.clear();
+    a == b
+}
+
+/// One claim against the runs that answer it.
+#[derive(Debug, Clone)]
+pub struct ClaimComparison {
+    pub claim: Claim,
+    pub summary: Option<Summary>,
+    pub verdict: Verdict,
+    /// Runs counted (complete, on the claim's dataset and split, with the shipped recipe).
+    pub runs: Vec<String>,
+    /// Runs on the claim's dataset left out because their recipe was modified.
+    pub excluded: Vec<String>,
+}
+
+pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig]) -> Vec<ClaimComparison> {
+    claims
+        .iter()
+        .map(|claim| {
+            let recipe = recipes.iter().find(|r| r.name == claim.experiment);
+            let candidates: Vec<&RunRecord> = runs
+                .iter()
+                .filter(|r| {
+                    let m = &r.manifest;
+                    m.experiment == claim.experiment && m.dataset == claim.dataset && m.eval_split == claim.split && m.status == RunStatus::Complete
+                })
+                .collect();
+            let (used, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) =
+                candidates.into_iter().partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
+            let values: Vec<f64> = used
+                .iter()
+                .filter_map(|r| r.manifest.final_metrics.as_ref())
+                .map(|m| match claim.metric {
+                    crate::claims::Metric::TestErrorPct => m.test_error_pct,
+                    crate::claims::Metric::TestAccuracyPct => 100.0 - m.test_error_pct,
+                })
+                .collect();
+            let summary = Summary::of(values);
+            ClaimComparison {
+                claim: claim.clone(),
+                verdict: verdict(claim, summary.as_ref()),
+                summary,
+                runs: used.iter().map(|r| r.path.clone()).collect(),
+                excluded: excluded.iter().map(|r| r.path.clone()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Markdown table of the claims, as declared.
+pub fn claims_table(claims: &[Claim]) -> String {
+    let mut s = String::from("| claim | source | dataset / split | metric | published | tolerance | why this tolerance |\n|---|---|---|---|---:|---:|---|\n");
+    for c in claims {
+        let _ = writeln!(
+            s,
+            "| `{}` | {}, {} | {} / {} | {} | {} | ±{} | {} |",
+            c.id, c.paper, c.source, c.dataset, c.split, c.metric.label(), c.published, c.tolerance, c.tolerance_reason
+        );
+    }
+    s
+}
+
+/// Markdown table: paper vs ours, with the verdict.
+pub fn comparison_table(rows: &[ClaimComparison]) -> String {
+    let mut s = String::from("| claim | dataset / split | metric | paper | ours | Δ | verdict |\n|---|---|---|---:|---:|---:|---|\n");
+    for r in rows {
+        let (ours, delta) = match &r.summary {
+            Some(sm) => (sm.display(2), format!("{:+.2}", sm.mean - r.claim.published)),
+            None => ("–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} / {} | {} | {} | {} | {} | **{}** |",
+            r.claim.id, r.claim.dataset, r.claim.split, r.claim.metric.label(), r.claim.published, ours, delta, r.verdict
+        );
+    }
+    s
+}
+
+/// Final numbers of every (experiment, dataset) pair, over seeds.
+pub fn results_table(runs: &[RunRecord]) -> String {
+    let mut groups: BTreeMap<(String, String), Vec<&RunRecord>> = BTreeMap::new();
+    for r in runs.iter().filter(|r| r.manifest.status == RunStatus::Complete) {
+        groups.entry((r.manifest.dataset.clone(), r.manifest.experiment.clone())).or_default().push(r);
+    }
+    let mut s = String::from("| dataset | experiment | model | epochs | seeds | final test error % | final train error % | train time / run | throughput |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for ((dataset, experiment), rs) in &groups {
+        let test = Summary::of(rs.iter().filter_map(|r| r.final_test_error()).collect()).map(|s| s.display(2)).unwrap_or_default();
+        let train = Summary::of(rs.iter().filter_map(|r| r.manifest.final_metrics.as_ref().map(|m| m.train_error_pct)).collect())
+            .map(|s| s.display(2))
+            .unwrap_or_default();
+        let time = rs.iter().map(|r| r.manifest.train_time_s).sum::<f64>() / rs.len() as f64;
+        let speed = rs.iter().flat_map(|r| r.metrics.iter().map(|m| m.train_img_per_s)).sum::<f64>()
+            / rs.iter().map(|r| r.metrics.len()).sum::<usize>().max(1) as f64;
+        let m = &rs[0].manifest;
+        let _ = writeln!(
+            s,
+            "| {dataset} | `{experiment}` | {} | {} | {} | {test} | {train} | {} | {:.0} img/s ({}, {}) |",
+            m.config.model,
+            m.config.epochs,
+            rs.len(),
+            human_time(time),
+            speed,
+            m.backend,
+            m.device
+        );
+    }
+    s
+}
+
+/// Every run with its evidence.
+pub fn runs_table(runs: &[RunRecord]) -> String {
+    let mut s = String::from("| run | status | seed | epochs | test error % | time | backend / device | commit |\n|---|---|---:|---:|---:|---:|---|---|\n");
+    for r in runs {
+        let m = &r.manifest;
+        let _ = writeln!(
+            s,
+            "| [`{}`]({}/manifest.yaml) | {:?} | {} | {}/{} | {} | {} | {} / {} | `{}`{} |",
+            r.path,
+            r.path.split_once('/').map(|(_, rest)| rest).unwrap_or(&r.path),
+            m.status,
+            m.seed,
+            m.epochs_completed,
+            m.config.epochs,
+            r.final_test_error().map(|e| format!("{e:.2}")).unwrap_or_else(|| "–".into()),
+            human_time(m.train_time_s),
+            m.backend,
+            m.device,
+            &m.git_commit[..m.git_commit.len().min(10)],
+            if m.git_dirty { " (dirty)" } else { "" }
+        );
+    }
+    s
+}
+
+/// Layer table in markdown, beside the paper's per-layer counts where it gives them.
+pub fn layer_table(rows: &[LayerRow]) -> String {
+    let mut s = String::from("| layer | what | output | params | paper |\n|---|---|---|---:|---:|\n");
+    for r in rows {
+        let shape = r.output.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
+        let paper = r.paper_params.map(group_digits).unwrap_or_default();
+        let _ = writeln!(s, "| {} | {} | {} | {} | {} |", r.name, r.description, shape, group_digits(r.params), paper);
+    }
+    let total: usize = rows.iter().map(|r| r.params).sum();
+    let paper_total = if rows.iter().any(|r| r.paper_params.is_some()) { format!("**{}**", group_digits(rows.iter().filter_map(|r| r.paper_params).sum())) } else { String::new() };
+    let _ = writeln!(s, "| **total** | | | **{}** | {} |", group_digits(total), paper_total);
+    s
+}
+
+pub fn group_digits(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn human_time(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+/// Learning curve (train and test error per epoch) as SVG.
+pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let max_epoch = metrics.iter().map(|m| m.epoch).max().unwrap_or(1).max(2) as f64;
+        let max_err = metrics.iter().flat_map(|m| [m.train_error_pct, m.test_error_pct]).fold(0.0f64, f64::max).max(0.5) * 1.1;
+        let chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(1f64..max_epoch, 0f64..max_err);
+        if let Ok(mut chart) = chart {
+            let _ = chart.configure_mesh().x_desc("epoch").y_desc("error %").draw();
+            let series = [("train error (running, during the epoch)", BLUE, true), ("test error (end of epoch)", RED, false)];
+            for (label, colour, train) in series {
+                let points: Vec<(f64, f64)> = metrics.iter().map(|m| (m.epoch as f64, if train { m.train_error_pct } else { m.test_error_pct })).collect();
+                if let Ok(drawn) = chart.draw_series(LineSeries::new(points, colour.stroke_width(2))) {
+                    drawn.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+                }
+            }
+            let _ = chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw();
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+/// Writes `curve.svg` beside each run's records.
+pub fn write_curves(results_root: &Path, runs: &[RunRecord]) -> Result<(), RecordError> {
+    for r in runs.iter().filter(|r| !r.metrics.is_empty()) {
+        let m = &r.manifest;
+        let title = format!("{} on {} (seed {})", m.experiment, m.dataset, m.seed);
+        records::write_atomic(&results_root.join(&r.path).join("curve.svg"), learning_curve_svg(&title, &r.metrics).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The commands that made the runs, each once.
+pub fn commands(runs: &[RunRecord]) -> Vec<String> {
+    let mut seen = Vec::new();
+    for r in runs {
+        if !seen.contains(&r.manifest.command) {
+            seen.push(r.manifest.command.clone());
+        }
+    }
+    seen
+}
+
+/// Writes `results/<paper>/README.md` from the records; returns its path.
+pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -> Result<PathBuf, RecordError> {
+    let runs = collect_runs(results_root, paper.id())?;
+    write_curves(results_root, &runs)?;
+    let recipes = paper.experiments();
+    let comparisons = compare(&paper.claims(), &runs, &recipes);
+    let mut s = String::new();
+    let _ = writeln!(s, "<!-- Generated by `harness report {}` from the run records below; edit the paper crate, not this file. -->\n", paper.id());
+    s.push_str(intro.trim_end());
+    s.push_str("\n\n");
+
+    // Evidence header: what the numbers rest on.
+    let complete: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete).collect();
+    let hw: Vec<String> = {
+        let mut v: Vec<String> = complete.iter().map(|r| format!("{} / {} on {}", r.manifest.backend, r.manifest.device, r.manifest.cpu)).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let total_time: f64 = complete.iter().map(|r| r.manifest.train_time_s).sum();
+    let _ = writeln!(s, "## Evidence\n");
+    let _ = writeln!(s, "- **Runs:** {} complete ({} in all), {} of training in total.", complete.len(), runs.len(), human_time(total_time));
+    let _ = writeln!(s, "- **Hardware:** {}.", if hw.is_empty() { "–".to_string() } else { hw.join("; ") });
+    let _ = writeln!(s, "- **Software:** burn {}, repro {}; every run's commit, config, dataset checksums and command are in its `manifest.yaml`.\n", records::BURN_VERSION, env!("CARGO_PKG_VERSION"));
+
+    let _ = writeln!(s, "## The paper's numbers against ours\n");
+    s.push_str(&comparison_table(&comparisons));
+    s.push('\n');
+    for c in &comparisons {
+        if c.verdict == Verdict::NotRun {
+            let _ = writeln!(s, "- `{}` is **not run**: it needs the official {} {} split, which was not available where these records were made. To run it: `cargo run --release -p harness -- train {} --data-dir DIR` (or without `--data-dir` on a machine with network).", c.claim.id, c.claim.dataset, c.claim.split, c.claim.experiment);
+        } else {
+            let _ = writeln!(s, "- `{}`: {} run(s) counted: {}.", c.claim.id, c.runs.len(), c.runs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
+        }
+        if !c.excluded.is_empty() {
+            let _ = writeln!(s, "  Left out because their recipe was modified: {}.", c.excluded.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
+        }
+    }
+    s.push('\n');
+
+    let _ = writeln!(s, "## Everything we ran\n");
+    let _ = writeln!(s, "Final-epoch numbers (never the best epoch: the test split is not used for model selection), mean ± sample std over seeds.\n");
+    s.push_str(&results_table(&runs));
+    s.push('\n');
+
+    let _ = writeln!(s, "## Learning curves\n");
+    for r in complete.iter() {
+        let _ = writeln!(s, "**{} on {}, seed {}**\n\n![learning curve]({}/curve.svg)\n", r.manifest.experiment, r.manifest.dataset, r.manifest.seed, r.path.split_once('/').map(|(_, p)| p).unwrap_or(&r.path));
+    }
+
+    let _ = writeln!(s, "## Claims, as declared before any run\n");
+    s.push_str(&claims_table(&paper.claims()));
+    s.push('\n');
+
+    let _ = writeln!(s, "## Parameter counts\n");
+    for model in paper.models() {
+        if let Ok(rows) = paper.layer_table(model.name) {
+            let total: usize = rows.iter().map(|r| r.params).sum();
+            let _ = writeln!(s, "**`{}`**: {}. {} trainable parameters{}.\n", model.name, model.summary, group_digits(total),
+                model.published_params.map(|p| format!(" (paper: {})", group_digits(p))).unwrap_or_default());
+            s.push_str(&layer_table(&rows));
+            s.push('\n');
+        }
+    }
+
+    s.push_str(paper.deviations().trim_end());
+    s.push_str("\n\n");
+
+    let _ = writeln!(s, "## Reproduce\n");
+    let _ = writeln!(s, "The commands that produced the runs above (each run's manifest has its own):\n\n```sh");
+    for c in commands(&runs) {
+        let _ = writeln!(s, "{c}");
+    }
+    let _ = writeln!(s, "cargo run --release -p harness -- report {}\n```\n", paper.id());
+
+    let _ = writeln!(s, "## All runs\n");
+    s.push_str(&runs_table(&runs));
+    let path = results_root.join(paper.id()).join("README.md");
+    records::write_atomic(&path, s.as_bytes())?;
+    Ok(path)
+}

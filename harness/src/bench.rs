@@ -1,0 +1,78 @@
+//! `harness bench`: training-step throughput of each model, the number that decides how long a
+//! reproduction takes. Measured here, never asserted in tests.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use repro_common::data::{ImageSet, dataset};
+use repro_common::device;
+use repro_common::engine::TrainSpec;
+use repro_common::paper::Paper;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Experiments to time (default: every experiment of every paper).
+    #[arg(long = "experiment", value_name = "NAME")]
+    experiments: Vec<String>,
+    /// Backends to compare (cpu only): flex, ndarray.
+    #[arg(long = "backend", default_values_t = ["flex".to_string()])]
+    backends: Vec<String>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Batch size of the timed steps (default: the recipe's).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Images per timed epoch (one warm-up epoch runs first).
+    #[arg(long, default_value_t = 4096)]
+    images: usize,
+}
+
+/// Times one-epoch trainings of synthetic data through the real engine, so the figure includes
+/// batching, the optimizer step and the loss read-back, as a real run does.
+pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
+    let mut rows = Vec::new();
+    let tmp = std::env::temp_dir().join(format!("repro-bench-{}", std::process::id()));
+    for paper in papers {
+        for recipe in paper.experiments() {
+            if !args.experiments.is_empty() && !args.experiments.contains(&recipe.name) {
+                continue;
+            }
+            for backend in &args.backends {
+                let selected = device::select(&args.device, backend)?;
+                let mut overrides = vec!["epochs=2".to_string(), "seeds=[1]".into(), "data.dataset=mnist-sample".into()];
+                if let Some(b) = args.batch_size {
+                    overrides.push(format!("batch_size={b}"));
+                }
+                let config = recipe.with_overrides(&overrides)?;
+                let n = args.images;
+                let set = ImageSet { pixels: (0..n * 784).map(|i| (i * 37 % 251) as u8).collect(), labels: (0..n).map(|i| (i % 10) as u8).collect(), rows: 28, cols: 28 };
+                let ds = repro_common::data::Dataset {
+                    spec: dataset("mnist-sample").expect("registered"),
+                    train: set.clone(),
+                    test: set.truncated(256),
+                    checksums: Default::default(),
+                    origin: "synthetic (bench)".into(),
+                };
+                let run_dir = tmp.join(format!("{}-{backend}", recipe.name));
+                std::fs::create_dir_all(&run_dir)?;
+                let started = Instant::now();
+                let spec = TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &ds, run_dir, resume: false, command: "bench".into(), stop_after_epoch: None };
+                let manifest = paper.train(spec)?;
+                let Some(last) = manifest.final_metrics else { bail!("bench run of {} did not finish", recipe.name) };
+                rows.push(format!(
+                    "| `{}` | {} | {} / {} | {} | {:.0} | {:.1} |",
+                    recipe.name, recipe.model, selected.backend, selected.name, config.batch_size, last.train_img_per_s, started.elapsed().as_secs_f64()
+                ));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!("Training throughput, second of two epochs of {} synthetic 28×28 images (the first warms up); {}\n", args.images, device::cpu_description());
+    println!("| experiment | model | backend / device | batch | train img/s | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|");
+    for r in rows {
+        println!("{r}");
+    }
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! `harness`: trains the papers' models, compares the numbers with the published ones, and
+//! writes the records and write-ups under `results/`.
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use repro_common::claims::Verdict;
+use repro_common::config::ExperimentConfig;
+use repro_common::data::{self, DataSource};
+use repro_common::device::{self, Selected};
+use repro_common::engine::{self, TrainSpec};
+use repro_common::paper::Paper;
+use repro_common::records::{self, Manifest, RunStatus};
+use repro_common::report;
+
+/// Every paper the harness knows. A new paper crate adds one line here.
+fn papers() -> Vec<&'static dyn Paper> {
+    vec![&repro_lenet::LenetPaper]
+}
+
+fn paper_intro(id: &str) -> &'static str {
+    match id {
+        "lenet" => repro_lenet::INTRO,
+        _ => "",
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Reproduce classic deep-learning papers and check their published numbers",
+    long_about = "Reproduce classic deep-learning papers and check their published numbers.\n\n\
+Each paper ships its recipes (experiments) and its published claims. `train` runs an experiment and\n\
+records it under results/<paper>/<experiment>/<dataset>/<run>/ (metrics.csv, manifest.yaml,\n\
+checkpoints); `compare` and `report` turn the records into a paper-vs-ours verdict per claim.",
+    after_help = "Start here:\n  harness reproduce lenet --sample     LeNet-5 on the bundled MNIST sample (no download)\n  harness list                         papers, models, experiments and claims\n  harness train lenet5 --data-dir DIR  the paper's MNIST run from a folder of IDX files\n  harness train lenet5 --dataset fashion-mnist --seeds 3"
+)]
+struct Cli {
+    /// Where run records and write-ups go.
+    #[arg(long, global = true, default_value = "results", value_name = "DIR")]
+    results: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List papers, their models, experiments (recipes) and published claims.
+    List,
+    /// Train one experiment (a shipped recipe or a YAML file) for one or more seeds.
+    #[command(after_help = "Examples:\n  harness train lenet5 --dataset mnist-sample --set epochs=2\n  harness train lenet5-modern --dataset fashion-mnist --seeds 3\n  harness train lenet5 --data-dir ~/mnist --resume\n  harness train --config my-recipe.yaml")]
+    Train {
+        /// Experiment name (see `harness list`), e.g. `lenet5`; omit with --config.
+        experiment: Option<String>,
+        /// A recipe file to use instead of a shipped experiment.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Train every experiment of a paper, then print paper vs ours and write the report.
+    #[command(after_help = "Examples:\n  harness reproduce lenet --sample           bundled MNIST sample, no download (minutes on a laptop)\n  harness reproduce lenet --data-dir ~/mnist  the paper's experiments on full MNIST")]
+    Reproduce {
+        /// Paper id, e.g. `lenet`.
+        paper: String,
+        /// Run the paper's sample experiments on the bundled MNIST sample (a smoke-size check
+        /// whose numbers are not comparable with the paper's).
+        #[arg(long)]
+        sample: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Evaluate a run's latest checkpoint on its evaluation split.
+    Eval {
+        /// A run directory, e.g. results/lenet/lenet5/mnist-sample/seed1-20261123T010203Z.
+        run_dir: PathBuf,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Print the paper-vs-ours table from the records in --results.
+    Compare {
+        /// Paper id, e.g. `lenet`.
+        paper: String,
+    },
+    /// Regenerate results/<paper>/README.md (tables, curves, deviations) from the records.
+    Report {
+        /// Paper id, e.g. `lenet`.
+        paper: String,
+    },
+    /// Print a model's layer table: output shapes and trainable parameters.
+    Layers {
+        /// Model name, e.g. `lenet5` (see `harness list`).
+        model: String,
+    },
+    /// Download a dataset into the cache and verify its checksums.
+    Fetch {
+        /// Dataset name: mnist, fashion-mnist (mnist-sample is built in).
+        dataset: String,
+    },
+    /// Measure training-step throughput (images/s) of each model on the chosen device.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args, Clone)]
+struct PlaceArgs {
+    /// cpu, cuda or cuda:N (CUDA needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// CPU backend: flex (fastest) or ndarray.
+    #[arg(long, default_value = "flex")]
+    backend: String,
+    /// Read dataset files from this folder instead of the download cache (offline machines).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    #[command(flatten)]
+    place: PlaceArgs,
+    /// Dataset to train and evaluate on, overriding the recipe's (mnist, fashion-mnist, mnist-sample).
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Number of seeds to run: seeds 1..=N (the recipe's seeds by default).
+    #[arg(long, value_name = "N", conflicts_with = "seed")]
+    seeds: Option<u64>,
+    /// Run this seed (repeatable).
+    #[arg(long, value_name = "S")]
+    seed: Vec<u64>,
+    /// Override one recipe field, e.g. `--set epochs=2 --set batch_size=64` (YAML values).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Continue the latest unfinished run of each seed from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+fn main() -> ExitCode {
+    // A bug must still not print a panic trace at the user: say what happened and exit non-zero.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
+        eprintln!("error: internal error: {msg}");
+        if let Some(loc) = info.location() {
+            eprintln!("  at {}:{} (please report this)", loc.file(), loc.line());
+        }
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let results = cli.results.clone();
+    match cli.command {
+        Command::List => list(),
+        Command::Train { experiment, config, run } => {
+            let (paper, recipe) = match (experiment, config) {
+                (_, Some(path)) => {
+                    let recipe = ExperimentConfig::from_file(&path)?;
+                    (find_paper(&recipe.paper)?, recipe)
+                }
+                (Some(name), None) => find_experiment(&name)?,
+                (None, None) => bail!("name an experiment (see `harness list`) or pass --config FILE"),
+            };
+            let failures = train_experiment(paper, &recipe, &run, &results)?;
+            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            println!("\n{}", compare_text(paper, &results)?);
+            println!("write-up: {}", path.display());
+            if failures > 0 {
+                bail!("{failures} run(s) stopped early; see the messages above");
+            }
+            Ok(())
+        }
+        Command::Reproduce { paper, sample, run } => {
+            let paper = find_paper(&paper)?;
+            let mut run = run;
+            let recipes = if sample {
+                if run.dataset.is_some() {
+                    bail!("--sample already chooses the dataset (mnist-sample); drop --dataset");
+                }
+                run.dataset = Some("mnist-sample".into());
+                paper.sample_experiments()
+            } else {
+                paper.experiments()
+            };
+            if recipes.is_empty() {
+                bail!("paper `{}` has no {}experiments", paper.id(), if sample { "sample " } else { "" });
+            }
+            let mut failures = 0;
+            for recipe in &recipes {
+                failures += train_experiment(paper, recipe, &run, &results)?;
+            }
+            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            println!("\n{}", compare_text(paper, &results)?);
+            if sample {
+                println!("Note: the bundled sample's 2,000 held-out digits come from the MNIST *training* set, so these");
+                println!("numbers are not comparable with the paper's; the claims above stay `not run` until a run on the");
+                println!("official MNIST test set exists (harness reproduce {} --data-dir DIR).", paper.id());
+            }
+            println!("write-up: {}", path.display());
+            if failures > 0 {
+                bail!("{failures} run(s) stopped early; see the messages above");
+            }
+            Ok(())
+        }
+        Command::Eval { run_dir, place } => eval(&run_dir, &place),
+        Command::Compare { paper } => {
+            let paper = find_paper(&paper)?;
+            println!("{}", compare_text(paper, &results)?);
+            Ok(())
+        }
+        Command::Report { paper } => {
+            let paper = find_paper(&paper)?;
+            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Layers { model } => {
+            for paper in papers() {
+                if paper.models().iter().any(|m| m.name == model) {
+                    let rows = paper.layer_table(&model)?;
+                    println!("{}", report::layer_table(&rows));
+                    return Ok(());
+                }
+            }
+            bail!("unknown model `{model}`; known models: {}", all_models().join(", "))
+        }
+        Command::Fetch { dataset } => {
+            let dir = data::fetch(&dataset)?;
+            let ds = data::load(&dataset, &DataSource::Dir(dir.clone()))?;
+            println!("{}: {} train / {} test images verified in {}", dataset, ds.train.len(), ds.test.len(), dir.display());
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(&args, &papers()),
+    }
+}
+
+fn all_models() -> Vec<&'static str> {
+    papers().iter().flat_map(|p| p.models().iter().map(|m| m.name)).collect()
+}
+
+fn find_paper(id: &str) -> Result<&'static dyn Paper> {
+    papers()
+        .into_iter()
+        .find(|p| p.id() == id)
+        .ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}", papers().iter().map(|p| p.id()).collect::<Vec<_>>().join(", ")))
+}
+
+/// `lenet5` or `lenet/lenet5`.
+fn find_experiment(name: &str) -> Result<(&'static dyn Paper, ExperimentConfig)> {
+    let (paper_id, exp) = match name.split_once('/') {
+        Some((p, e)) => (Some(p), e),
+        None => (None, name),
+    };
+    for paper in papers() {
+        if paper_id.is_some_and(|p| p != paper.id()) {
+            continue;
+        }
+        if let Some(e) = paper.experiment(exp) {
+            return Ok((paper, e));
+        }
+    }
+    let known: Vec<String> = papers().iter().flat_map(|p| p.experiments().into_iter().map(|e| e.name)).collect();
+    bail!("unknown experiment `{name}`; known experiments: {}", known.join(", "))
+}
+
+fn list() -> Result<()> {
+    for paper in papers() {
+        println!("{} — {}\n", paper.id(), paper.citation());
+        println!("  models:");
+        for m in paper.models() {
+            let params: usize = paper.layer_table(m.name)?.iter().map(|r| r.params).sum();
+            println!("    {:<16} {} trainable parameters; {}", m.name, report::group_digits(params), m.summary);
+        }
+        println!("\n  experiments (harness train NAME):");
+        for e in paper.experiments() {
+            println!("    {:<18} {} [{} on {}, {} epochs]", e.name, e.description, e.model, e.data.dataset, e.epochs);
+        }
+        println!("\n  claims:");
+        for c in paper.claims() {
+            println!("    {:<36} {} = {} ±{} on {} {} ({})", c.id, c.metric.label(), c.published, c.tolerance, c.dataset, c.split, c.source);
+        }
+        println!();
+    }
+    println!("datasets: {}", data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "));
+    Ok(())
+}
+
+fn select(place: &PlaceArgs) -> Result<Selected> {
+    Ok(device::select(&place.device, &place.backend)?)
+}
+
+fn data_source(place: &PlaceArgs) -> DataSource {
+    match &place.data_dir {
+        Some(dir) => DataSource::Dir(dir.clone()),
+        None => DataSource::Auto,
+    }
+}
+
+/// How the user would type this invocation again.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).map(|a| if a.contains([' ', '"', '\'']) { format!("'{a}'") } else { a }).collect();
+    let features = if cfg!(feature = "cuda") { " --features cuda" } else { "" };
+    format!("cargo run --release -p harness{features} -- {}", args.join(" "))
+}
+
+/// Trains every seed of one experiment; returns how many runs stopped early.
+fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs, results: &Path) -> Result<usize> {
+    let mut overrides = run.overrides.clone();
+    if let Some(d) = &run.dataset {
+        overrides.push(format!("data.dataset={d}"));
+    }
+    let mut config = recipe.with_overrides(&overrides)?;
+    if let Some(n) = run.seeds {
+        if n == 0 {
+            bail!("--seeds must be at least 1");
+        }
+        config.seeds = (1..=n).collect();
+    } else if !run.seed.is_empty() {
+        config.seeds = run.seed.clone();
+    }
+    let selected = select(&run.place)?;
+    let dataset = data::load(&config.data.dataset, &data_source(&run.place))
+        .with_context(|| format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name))?;
+    let exp_dir = records::experiment_dir(results, paper.id(), &config.name, &config.data.dataset);
+    eprintln!(
+        "{}: {} on {} ({}), {} epochs, seeds {:?}, {} / {}",
+        config.name, config.model, config.data.dataset, dataset.origin, config.epochs, config.seeds, selected.backend, selected.name
+    );
+    let mut failures = 0;
+    for &seed in &config.seeds.clone() {
+        let resume_dir = if run.resume { records::latest_unfinished(&exp_dir, seed) } else { None };
+        let resumable = resume_dir.as_ref().is_some_and(|d| engine::latest_checkpoint(d).is_some());
+        let (run_dir, resume) = match (resume_dir, resumable) {
+            (Some(dir), true) => {
+                let previous = Manifest::load(&dir)?;
+                if previous.config != config_for_seed(&config, &previous) {
+                    bail!("cannot resume {}: its recipe differs from the one requested now (compare its manifest.yaml)", dir.display());
+                }
+                eprintln!("resuming {} after epoch {}", dir.display(), previous.epochs_completed);
+                (dir, true)
+            }
+            (Some(dir), false) => {
+                eprintln!("{} has no checkpoint yet; starting a new run", dir.display());
+                (records::new_run_dir(&exp_dir, seed)?, false)
+            }
+            (None, _) => {
+                if run.resume {
+                    eprintln!("nothing to resume for seed {seed}; starting a new run");
+                }
+                (records::new_run_dir(&exp_dir, seed)?, false)
+            }
+        };
+        let spec = TrainSpec { config: &config, seed, selected: &selected, dataset: &dataset, run_dir: run_dir.clone(), resume, command: command_line(), stop_after_epoch: None };
+        let manifest = paper.train(spec)?;
+        match manifest.status {
+            RunStatus::Complete => {
+                let m = manifest.final_metrics.as_ref().expect("complete runs have metrics");
+                eprintln!("{} seed {seed}: {} error {:.2}% after {} epochs ({}) -> {}", config.name, config.data.eval_split, m.test_error_pct, m.epoch, report::human_time(manifest.train_time_s), run_dir.display());
+            }
+            RunStatus::Stopped => {
+                eprintln!("error: {} seed {seed} stopped: {}", config.name, manifest.stop_reason.as_deref().unwrap_or("unknown reason"));
+                failures += 1;
+            }
+            RunStatus::Running => {}
+        }
+    }
+    Ok(failures)
+}
+
+/// The recipe a resumed run must have: the requested one, with the run's own seed list (seeds
+/// may legitimately differ between invocations).
+fn config_for_seed(requested: &ExperimentConfig, previous: &Manifest) -> ExperimentConfig {
+    let mut c = requested.clone();
+    c.seeds = previous.config.seeds.clone();
+    c
+}
+
+fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
+    let manifest = Manifest::load(run_dir)?;
+    let paper = find_paper(&manifest.paper)?;
+    let weights = engine::latest_checkpoint(run_dir).ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
+    let selected = select(place)?;
+    let dataset = data::load(&manifest.config.data.dataset, &data_source(place))?;
+    let (loss, error) = paper.evaluate(&manifest.config, &weights, &selected, &dataset)?;
+    println!("{} on {} {}: loss {loss:.4}, error {error:.2}% ({})", manifest.experiment, manifest.dataset, manifest.config.data.eval_split, weights.display());
+    if let Some(m) = &manifest.final_metrics {
+        if m.epoch == manifest.epochs_completed {
+            println!("recorded at epoch {}: error {:.2}%", m.epoch, m.test_error_pct);
+        }
+    }
+    Ok(())
+}
+
+fn compare_text(paper: &dyn Paper, results: &Path) -> Result<String> {
+    let runs = report::collect_runs(results, paper.id())?;
+    let rows = report::compare(&paper.claims(), &runs, &paper.experiments());
+    let mut s = format!("{} — paper vs ours\n\n{}", paper.id(), report::comparison_table(&rows));
+    let other: Vec<_> = runs.iter().filter(|r| !rows.iter().any(|c| c.runs.contains(&r.path))).cloned().collect();
+    if !other.is_empty() {
+        s.push_str("\nRuns with no published number to compare (other datasets, modified recipes):\n\n");
+        s.push_str(&report::results_table(&other));
+    }
+    let not_run = rows.iter().filter(|r| r.verdict == Verdict::NotRun).count();
+    s.push_str(&format!("\n{} claim(s), {} not run.\n", rows.len(), not_run));
+    Ok(s)
+}

@@ -1,0 +1,93 @@
+//! LeNet-5 as LeCun, Bottou, Bengio & Haffner describe it in "Gradient-Based Learning Applied to
+//! Document Recognition", Proc. IEEE 86(11), 1998, §II.B (p. 7–8), Table I and Appendix A.
+//!
+//! INPUT 32×32 → C1 6@28×28 → S2 6@14×14 → C3 16@10×10 → S4 16@5×5 → C5 120 → F6 84 → RBF 10.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::tensor::{Device, Int, Tensor};
+use repro_common::engine::ImageClassifier;
+use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh};
+use repro_common::paper::Tap;
+
+use crate::rbf_codes;
+
+/// Table I: for each C3 map, the S2 maps it takes its input from. The paper prints the table
+/// by S2 row; this is its transpose.
+pub const C3_CONNECTIONS: [&[usize]; 16] = [
+    &[0, 1, 2], &[1, 2, 3], &[2, 3, 4], &[3, 4, 5], &[4, 5, 0], &[5, 0, 1],
+    &[0, 1, 2, 3], &[1, 2, 3, 4], &[2, 3, 4, 5], &[3, 4, 5, 0], &[4, 5, 0, 1], &[5, 0, 1, 2],
+    &[0, 1, 3, 4], &[1, 2, 4, 5], &[0, 2, 3, 5],
+    &[0, 1, 2, 3, 4, 5],
+];
+
+/// Appendix A: weights uniform in ±2.4/F_i, F_i the fan-in of the unit.
+fn lecun_uniform(fan_in: usize) -> Initializer {
+    let b = 2.4 / fan_in as f64;
+    Initializer::Uniform { min: -b, max: b }
+}
+
+#[derive(Module, Debug)]
+pub struct Lenet5 {
+    pub c1: Conv2d,
+    pub s2: TrainableSubsampling,
+    pub c3: SparseConv2d,
+    pub s4: TrainableSubsampling,
+    /// A 5×5 convolution over the 5×5 S4 maps: 120 units of 1×1.
+    pub c5: Conv2d,
+    pub f6: Linear,
+    pub output: EuclideanRbf,
+    /// The MAP criterion's `j` (Eq. 9); the paper does not give its value.
+    pub map_j: f64,
+}
+
+impl Lenet5 {
+    pub fn new(map_j: f64, device: &Device) -> Self {
+        let conv = |cin: usize, cout: usize| {
+            Conv2dConfig::new([cin, cout], [5, 5]).with_initializer(lecun_uniform(cin * 25)).init(device)
+        };
+        let table: Vec<Vec<usize>> = C3_CONNECTIONS.iter().map(|c| c.to_vec()).collect();
+        Self {
+            c1: conv(1, 6),
+            s2: TrainableSubsampling::new(6, 2, &lecun_uniform(4), device),
+            c3: SparseConv2d::new(6, &table, 5, |fan_in| 2.4 / fan_in as f64, device),
+            s4: TrainableSubsampling::new(16, 2, &lecun_uniform(4), device),
+            c5: conv(16, 120),
+            f6: LinearConfig::new(120, 84).with_initializer(lecun_uniform(120)).init(device),
+            output: EuclideanRbf::new(rbf_codes::codes(), 10, device),
+            map_j,
+        }
+    }
+
+    /// The RBF penalties `[batch, 10]` (lower = more likely), noting each layer in `tap`.
+    pub fn penalties(&self, x: Tensor<4>, tap: &mut Tap) -> Tensor<2> {
+        let x = scaled_tanh(self.c1.forward(x));
+        tap.layer("C1", "conv 5×5, 6 maps, tanh", &x, self.c1.num_params(), Some(156));
+        let x = scaled_tanh(self.s2.forward(x));
+        tap.layer("S2", "2×2 sum × coefficient + bias, tanh", &x, self.s2.num_params(), Some(12));
+        let x = scaled_tanh(self.c3.forward(x));
+        tap.layer("C3", "conv 5×5, 16 maps, Table I connections, tanh", &x, self.c3.num_params(), Some(1516));
+        let x = scaled_tanh(self.s4.forward(x));
+        tap.layer("S4", "2×2 sum × coefficient + bias, tanh", &x, self.s4.num_params(), Some(32));
+        let x = scaled_tanh(self.c5.forward(x));
+        tap.layer("C5", "conv 5×5, 120 maps of 1×1, tanh", &x, self.c5.num_params(), Some(48120));
+        let [batch, ..] = x.dims();
+        let x = scaled_tanh(self.f6.forward(x.reshape([batch, 120])));
+        tap.layer("F6", "fully connected, 84 units, tanh", &x, self.f6.num_params(), Some(10164));
+        let y = self.output.forward(x);
+        tap.layer("OUTPUT", "Euclidean RBF, fixed ±1 7×12 codes (not trained)", &y, self.output.num_params(), None);
+        y
+    }
+}
+
+impl ImageClassifier for Lenet5 {
+    /// Scores are negated penalties, so the arg-max is the closest code.
+    fn scores(&self, images: Tensor<4>) -> Tensor<2> {
+        self.penalties(images, &mut Tap::off()).neg()
+    }
+
+    fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        map_loss(scores.neg(), targets, self.map_j)
+    }
+}

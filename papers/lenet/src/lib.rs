@@ -1,0 +1,151 @@
+//! LeNet-5 (LeCun, Bottou, Bengio & Haffner 1998): the paper's network, the modern variant most
+//! people call LeNet-5, their recipes, and the paper's published MNIST numbers.
+
+pub mod lenet5;
+pub mod modern;
+pub mod rbf_codes;
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor};
+use repro_common::claims::{Claim, parse_claims};
+use repro_common::config::ExperimentConfig;
+use repro_common::data::Dataset;
+use repro_common::device::Selected;
+use repro_common::engine::{self, TrainSpec};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, Tap};
+use repro_common::records::Manifest;
+
+pub use lenet5::Lenet5;
+pub use modern::Lenet5Modern;
+
+pub const CITATION: &str = "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. Gradient-Based Learning Applied to Document Recognition. Proc. IEEE 86(11):2278–2324, 1998";
+
+const MODELS: &[ModelSpec] = &[
+    ModelSpec { name: "lenet5", summary: "the paper's network (§II.B): trainable subsampling, sparse C3, scaled tanh, fixed RBF output, MAP loss", published_params: Some(60_000) },
+    ModelSpec { name: "lenet5-modern", summary: "the common modern variant: ReLU, max-pool, dense C3, softmax cross-entropy", published_params: None },
+];
+
+const EXPERIMENTS: &[(&str, &str)] = &[
+    ("papers/lenet/experiments/lenet5.yaml", include_str!("../experiments/lenet5.yaml")),
+    ("papers/lenet/experiments/lenet5-distorted.yaml", include_str!("../experiments/lenet5-distorted.yaml")),
+    ("papers/lenet/experiments/lenet5-modern.yaml", include_str!("../experiments/lenet5-modern.yaml")),
+];
+
+const CLAIMS: &str = include_str!("../claims.yaml");
+
+/// The write-up's opening and the deviations section, included in `results/lenet/README.md`.
+pub const INTRO: &str = include_str!("../INTRO.md");
+const DEVIATIONS: &str = include_str!("../DEVIATIONS.md");
+
+/// The MAP criterion's `j` when a config does not set `model_options.map_j`.
+pub const DEFAULT_MAP_J: f64 = 10.0;
+
+pub struct LenetPaper;
+
+fn options(config: &ExperimentConfig, allowed: &[&str]) -> Result<(), PaperError> {
+    match config.model_options.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(key) => Err(PaperError::BadOption {
+            key: key.clone(),
+            reason: format!("is not an option of model `{}` (it takes: {})", config.model, if allowed.is_empty() { "none".into() } else { allowed.join(", ") }),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn map_j(config: &ExperimentConfig) -> Result<f64, PaperError> {
+    options(config, &["map_j"])?;
+    let j = config.model_options.get("map_j").copied().unwrap_or(DEFAULT_MAP_J);
+    if !j.is_finite() {
+        return Err(PaperError::BadOption { key: "map_j".into(), reason: "must be a finite number".into() });
+    }
+    Ok(j)
+}
+
+fn unknown(name: &str) -> PaperError {
+    PaperError::UnknownModel { name: name.into(), known: MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ") }
+}
+
+impl Paper for LenetPaper {
+    fn id(&self) -> &'static str {
+        "lenet"
+    }
+
+    fn citation(&self) -> &'static str {
+        CITATION
+    }
+
+    fn models(&self) -> &'static [ModelSpec] {
+        MODELS
+    }
+
+    fn experiments(&self) -> Vec<ExperimentConfig> {
+        EXPERIMENTS
+            .iter()
+            .map(|(origin, text)| ExperimentConfig::from_yaml(text, origin).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}")))
+            .collect()
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        parse_claims(CLAIMS, "papers/lenet/claims.yaml").unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
+    }
+
+    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
+        let device = Device::flex();
+        let input = Tensor::<4>::zeros([1, 1, 32, 32], &device);
+        let mut rows = Vec::new();
+        match model {
+            "lenet5" => {
+                Lenet5::new(DEFAULT_MAP_J, &device).penalties(input, &mut Tap::on(&mut rows));
+            }
+            "lenet5-modern" => {
+                Lenet5Modern::new(&device).logits(input, &mut Tap::on(&mut rows));
+            }
+            other => return Err(unknown(other)),
+        }
+        Ok(rows)
+    }
+
+    fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
+        match spec.config.model.as_str() {
+            "lenet5" => {
+                let j = map_j(spec.config)?;
+                Ok(engine::train(spec, |d| Lenet5::new(j, d))?)
+            }
+            "lenet5-modern" => {
+                options(spec.config, &[])?;
+                Ok(engine::train(spec, Lenet5Modern::new)?)
+            }
+            other => Err(unknown(other)),
+        }
+    }
+
+    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<(f64, f64), PaperError> {
+        let set = dataset.split(&config.data.eval_split).ok_or_else(|| engine::TrainError::Split(config.data.eval_split.clone()))?;
+        let set = match config.data.eval_limit { Some(n) => set.clone().truncated(n), None => set.clone() };
+        let device = &selected.device;
+        match config.model.as_str() {
+            "lenet5" => {
+                let model = engine::load_weights(Lenet5::new(map_j(config)?, device), weights)?;
+                Ok(engine::evaluate(&model, config, &set, device))
+            }
+            "lenet5-modern" => {
+                let model = engine::load_weights(Lenet5Modern::new(device), weights)?;
+                Ok(engine::evaluate(&model, config, &set, device))
+            }
+            other => Err(unknown(other)),
+        }
+    }
+
+    fn deviations(&self) -> &'static str {
+        DEVIATIONS
+    }
+
+    fn sample_experiments(&self) -> Vec<ExperimentConfig> {
+        ["lenet5", "lenet5-modern"]
+            .iter()
+            .filter_map(|name| self.experiments().into_iter().find(|e| e.name == *name))
+            .map(|e| e.with_overrides(&["data.dataset=mnist-sample".to_string()]).expect("sample override is valid"))
+            .collect()
+    }
+}

@@ -1,0 +1,136 @@
+//! Finite-difference checks of the gradients of every layer the project writes itself, in f64.
+//! Each layer's autodiff gradient (w.r.t. its input and its parameters) is compared with central
+//! differences of a random linear read-out of its output.
+
+use std::sync::OnceLock;
+
+use burn::module::Param;
+use burn::tensor::{Device, Distribution, FloatDType, Int, Tensor, TensorData};
+use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh};
+
+fn device() -> Device {
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            let mut d = Device::flex();
+            d.configure(FloatDType::F64).expect("flex computes in f64");
+            d.seed(11);
+            d.autodiff()
+        })
+        .clone()
+}
+
+fn values<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
+    t.to_data().convert::<f64>().to_vec::<f64>().unwrap()
+}
+
+fn tensor<const D: usize>(v: Vec<f64>, shape: [usize; D]) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(v, shape), &device())
+}
+
+/// Compares `∂f/∂θ` from autodiff with `(f(θ+ε) − f(θ−ε)) / 2ε` for every element of every
+/// argument. `f` maps the arguments to a scalar.
+fn check<const D: usize>(name: &str, args: Vec<Tensor<D>>, f: impl Fn(&[Tensor<D>]) -> Tensor<1>) {
+    let shapes: Vec<[usize; D]> = args.iter().map(|a| a.dims()).collect();
+    let leaves: Vec<Tensor<D>> = args.iter().map(|a| a.clone().detach().require_grad()).collect();
+    let grads = f(&leaves).backward();
+    let eps = 1e-6;
+    for (k, leaf) in leaves.iter().enumerate() {
+        let analytic = values(&leaf.grad(&grads).unwrap_or_else(|| panic!("{name}: argument {k} has no gradient")));
+        let base = values(&args[k]);
+        for i in 0..base.len() {
+            let eval = |delta: f64| {
+                let mut v = base.clone();
+                v[i] += delta;
+                let mut xs: Vec<Tensor<D>> = args.iter().map(|a| a.clone().detach()).collect();
+                xs[k] = tensor(v, shapes[k]);
+                values(&f(&xs))[0]
+            };
+            let numeric = (eval(eps) - eval(-eps)) / (2.0 * eps);
+            let tol = 1e-6 * (1.0 + numeric.abs().max(analytic[i].abs()));
+            assert!((numeric - analytic[i]).abs() < tol, "{name}: argument {k}, element {i}: autodiff {} vs finite difference {numeric}", analytic[i]);
+        }
+    }
+}
+
+fn random<const D: usize>(shape: [usize; D]) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), &device())
+}
+
+/// A fixed random read-out so every output element matters.
+fn readout<const D: usize>(y: Tensor<D>, weights: &Tensor<D>) -> Tensor<1> {
+    (y * weights.clone()).sum()
+}
+
+#[test]
+fn scaled_tanh_gradient() {
+    let w = random([2, 3, 4, 4]);
+    check("scaled_tanh", vec![random([2, 3, 4, 4]).mul_scalar(2.0)], |a| readout(scaled_tanh(a[0].clone()), &w));
+    // f(±1) = ±1 (Appendix A) and the value is A·tanh(S·a).
+    let y = values(&scaled_tanh(tensor(vec![1.0, -1.0, 0.0], [3])));
+    assert!((y[0] - 1.0).abs() < 1e-3 && (y[1] + 1.0).abs() < 1e-3 && y[2] == 0.0, "{y:?}");
+}
+
+#[test]
+fn trainable_subsampling_gradient() {
+    let w = random([2, 3, 2, 2]);
+    check("trainable subsampling", vec![random([2, 3, 4, 4]), random([3, 1, 1, 1]), random([3, 1, 1, 1])], |a| {
+        let layer = TrainableSubsampling {
+            coefficient: Param::from_tensor(a[1].clone().reshape([3])),
+            bias: Param::from_tensor(a[2].clone().reshape([3])),
+            kernel: 2,
+        };
+        readout(layer.forward(a[0].clone()), &w)
+    });
+}
+
+#[test]
+fn sparse_convolution_gradient_and_zeros() {
+    let table = vec![vec![0, 1], vec![2], vec![0, 1, 2]];
+    let template = SparseConv2d::new(3, &table, 3, |fan_in| 2.4 / fan_in as f64, &device());
+    assert_eq!(template.kernels.dims(), [6, 3, 3], "one kernel per connection");
+    let w = random([2, 3, 3, 3]);
+    check("sparse conv", vec![random([2, 3, 5, 5]), random([6, 3, 3, 1]), random([3, 1, 1, 1])], |a| {
+        let mut layer = template.clone();
+        layer.kernels = Param::from_tensor(a[1].clone().reshape([6, 3, 3]));
+        layer.bias = Param::from_tensor(a[2].clone().reshape([3]));
+        readout(layer.forward(a[0].clone()), &w)
+    });
+    // Unconnected (output, input) pairs have an all-zero kernel.
+    let dense = values(&template.dense_kernel());
+    for (o, ins) in table.iter().enumerate() {
+        for i in 0..3 {
+            let block = &dense[(o * 3 + i) * 9..(o * 3 + i + 1) * 9];
+            assert_eq!(block.iter().all(|v| *v == 0.0), !ins.contains(&i), "output {o}, input {i}");
+        }
+    }
+}
+
+#[test]
+fn rbf_output_gradient_and_values() {
+    let centres: Vec<f32> = (0..4 * 5).map(|i| if (i * 7) % 3 == 0 { 1.0 } else { -1.0 }).collect();
+    let rbf = EuclideanRbf::new(centres.clone(), 4, &device());
+    let w = random([3, 4]);
+    check("euclidean rbf", vec![random([3, 5])], |a| readout(rbf.forward(a[0].clone()), &w));
+    // y_i = Σ_j (x_j − w_ij)², computed directly.
+    let x = random([3, 5]);
+    let (xs, ys) = (values(&x), values(&rbf.forward(x)));
+    for b in 0..3 {
+        for i in 0..4 {
+            let direct: f64 = (0..5).map(|j| (xs[b * 5 + j] - centres[i * 5 + j] as f64).powi(2)).sum();
+            assert!((direct - ys[b * 4 + i]).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn map_loss_gradient_and_value() {
+    let targets: Tensor<1, Int> = Tensor::from_data(TensorData::new(vec![2i64, 0, 3], [3]), &device());
+    check("MAP loss", vec![random([3, 4]).mul_scalar(3.0).abs()], |a| map_loss(a[0].clone(), targets.clone(), 1.5));
+    // E = mean(y_correct + log(e^{-j} + Σ e^{-y_i})), computed directly.
+    let y = vec![1.0, 2.0, 0.5, 3.0];
+    let direct = y[2] + ((-1.5f64).exp() + y.iter().map(|v: &f64| (-v).exp()).sum::<f64>()).ln();
+    let t1: Tensor<1, Int> = Tensor::from_data(TensorData::new(vec![2i64], [1]), &device());
+    let got = values(&map_loss(tensor(y, [1, 4]), t1, 1.5))[0];
+    assert!((got - direct).abs() < 1e-12, "{got} vs {direct}");
+}
