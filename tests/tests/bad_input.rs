@@ -153,14 +153,15 @@ fn unknown_model_and_option_are_named() {
     let ds = repro_tests::sample();
     let dir = tempfile::tempdir().unwrap();
     let selected = repro_tests::cpu();
-    let mut config = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
-    config.model = "lenet7".into();
+    let base = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
+    let mut unknown_model = base.clone();
+    unknown_model.model = "lenet7".into();
+    let mut unknown_option = base;
+    unknown_option.model_options.insert("map_k".into(), 1.0);
     let spec = |c| repro_common::engine::TrainSpec { config: c, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: false, command: String::new(), stop_after_epoch: None };
-    let e = LenetPaper.train(spec(&config)).unwrap_err().to_string();
+    let e = LenetPaper.train(spec(&unknown_model)).unwrap_err().to_string();
     assert!(e.contains("lenet7") && e.contains("lenet5-modern"), "{e}");
-    config.model = "lenet5".into();
-    config.model_options.insert("map_k".into(), 1.0);
-    let e = LenetPaper.train(spec(&config)).unwrap_err().to_string();
+    let e = LenetPaper.train(spec(&unknown_option)).unwrap_err().to_string();
     assert!(e.contains("map_k") && e.contains("map_j"), "{e}");
 }
 

@@ -21,7 +21,7 @@ fn device() -> Device {
 }
 
 fn values<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
-    t.to_data().convert::<f64>().to_vec::<f64>().unwrap()
+    t.to_data().convert::<f64>().try_to_vec::<f64>().unwrap()
 }
 
 fn tensor<const D: usize>(v: Vec<f64>, shape: [usize; D]) -> Tensor<D> {
