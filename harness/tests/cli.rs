@@ -81,7 +81,7 @@ fn a_second_run_never_overwrites_the_first_and_eval_reads_it_back() {
     runs.sort();
     assert_eq!(runs.len(), 2, "two runs, two directories");
     let manifest = std::fs::read_to_string(runs[0].join("manifest.yaml")).unwrap();
-    for key in ["git_commit:", "burn_version: 0.22.1", "backend: flex", "dataset_sha256:", "seed: 1", "command: cargo run --release -p harness -- train lenet5-modern", "status: complete"] {
+    for key in ["git_commit:", "burn_version: 0.22.1", "backend: flex", "dataset_sha256:", "seed: 1", "command: cargo run --release -p harness -- --results", "train lenet5-modern --dataset mnist-sample", "status: complete"] {
         assert!(manifest.contains(key), "manifest lacks `{key}`:\n{manifest}");
     }
     assert!(r.join("lenet/README.md").is_file(), "the write-up is regenerated");

@@ -103,7 +103,7 @@ fn unknown_dataset_lists_the_known_ones() {
 
 #[test]
 fn idx_parser_rejects_short_headers_and_bad_labels() {
-    let e = idx::parse_images(&[0, 0, 8], Path::new("x.idx")).unwrap_err().to_string();
+    let e = idx::parse_images(&[0, 0, 8, 3, 0, 0], Path::new("x.idx")).unwrap_err().to_string();
     assert!(e.contains("x.idx") && e.contains("too short"), "{e}");
     let e = idx::parse_labels(&idx::encode_labels(&[1, 2])[..9], Path::new("y.idx")).unwrap_err().to_string();
     assert!(e.contains("y.idx") && e.contains("announces 2 labels"), "{e}");
@@ -129,8 +129,8 @@ fn bad_values_name_their_key() {
         ("epochs: 20", "epochs: 0", "epochs"),
         ("batch_size: 16", "batch_size: -3", "batch_size"),
         ("dataset: mnist", "dataset: mnits", "data.dataset"),
-        ("[13, 0.0004]", "[13, -1.0]", "schedule.steps"),
-        ("[1, 0.02], [3, 0.008]", "[3, 0.02], [1, 0.008]", "schedule.steps"),
+        ("[13, 0.0002]", "[13, -1.0]", "schedule.steps"),
+        ("[1, 0.01], [3, 0.004]", "[3, 0.01], [1, 0.004]", "schedule.steps"),
     ] {
         let e = ExperimentConfig::from_yaml(&lenet5_yaml().replace(from, to), "r.yaml").unwrap_err().to_string();
         assert!(e.contains("r.yaml") && (e.contains(key) || e.contains("invalid value")), "{to}: {e}");

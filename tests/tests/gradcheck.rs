@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::tensor::{Device, Distribution, FloatDType, Int, Tensor, TensorData};
 use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh};
 
@@ -76,8 +76,8 @@ fn trainable_subsampling_gradient() {
     let w = random([2, 3, 2, 2]);
     check("trainable subsampling", vec![random([2, 3, 4, 4]), random([3, 1, 1, 1]), random([3, 1, 1, 1])], |a| {
         let layer = TrainableSubsampling {
-            coefficient: Param::from_tensor(a[1].clone().reshape([3])),
-            bias: Param::from_tensor(a[2].clone().reshape([3])),
+            coefficient: Param::initialized(ParamId::new(), a[1].clone().reshape([3])),
+            bias: Param::initialized(ParamId::new(), a[2].clone().reshape([3])),
             kernel: 2,
         };
         readout(layer.forward(a[0].clone()), &w)
@@ -92,8 +92,8 @@ fn sparse_convolution_gradient_and_zeros() {
     let w = random([2, 3, 3, 3]);
     check("sparse conv", vec![random([2, 3, 5, 5]), random([6, 3, 3, 1]), random([3, 1, 1, 1])], |a| {
         let mut layer = template.clone();
-        layer.kernels = Param::from_tensor(a[1].clone().reshape([6, 3, 3]));
-        layer.bias = Param::from_tensor(a[2].clone().reshape([3]));
+        layer.kernels = Param::initialized(ParamId::new(), a[1].clone().reshape([6, 3, 3]));
+        layer.bias = Param::initialized(ParamId::new(), a[2].clone().reshape([3]));
         readout(layer.forward(a[0].clone()), &w)
     });
     // Unconnected (output, input) pairs have an all-zero kernel.

@@ -8,7 +8,17 @@ use super::DataError;
 const MAGIC_IMAGES: u32 = 0x0000_0803; // unsigned byte, 3 dimensions
 const MAGIC_LABELS: u32 = 0x0000_0801; // unsigned byte, 1 dimension
 
-fn header(bytes: &[u8], path: &Path, words: usize) -> Result<Vec<u32>, DataError> {
+fn header(bytes: &[u8], path: &Path, words: usize, magic: u32, kind: &str) -> Result<Vec<u32>, DataError> {
+    // The magic number first: a file of the wrong kind should say so, whatever its length.
+    if bytes.len() >= 4 {
+        let found = u32::from_be_bytes(bytes[..4].try_into().unwrap());
+        if found != magic {
+            return Err(DataError::Corrupt {
+                path: path.to_owned(),
+                reason: format!("magic number {found:#010x}, expected {magic:#010x} (an {kind} file)"),
+            });
+        }
+    }
     if bytes.len() < 4 * words {
         return Err(DataError::Corrupt {
             path: path.to_owned(),
@@ -20,13 +30,7 @@ fn header(bytes: &[u8], path: &Path, words: usize) -> Result<Vec<u32>, DataError
 
 /// Images of an `idx3-ubyte` file: `(count, rows, cols, pixels)`, pixels row-major.
 pub fn parse_images(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize, Vec<u8>), DataError> {
-    let h = header(bytes, path, 4)?;
-    if h[0] != MAGIC_IMAGES {
-        return Err(DataError::Corrupt {
-            path: path.to_owned(),
-            reason: format!("magic number {:#010x}, expected {MAGIC_IMAGES:#010x} (an idx3-ubyte image file)", h[0]),
-        });
-    }
+    let h = header(bytes, path, 4, MAGIC_IMAGES, "idx3-ubyte image")?;
     let (n, rows, cols) = (h[1] as usize, h[2] as usize, h[3] as usize);
     let expected = 16 + n * rows * cols;
     if bytes.len() != expected {
@@ -44,13 +48,7 @@ pub fn parse_images(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize, V
 
 /// Labels of an `idx1-ubyte` file.
 pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
-    let h = header(bytes, path, 2)?;
-    if h[0] != MAGIC_LABELS {
-        return Err(DataError::Corrupt {
-            path: path.to_owned(),
-            reason: format!("magic number {:#010x}, expected {MAGIC_LABELS:#010x} (an idx1-ubyte label file)", h[0]),
-        });
-    }
+    let h = header(bytes, path, 2, MAGIC_LABELS, "idx1-ubyte label")?;
     let n = h[1] as usize;
     if bytes.len() != 8 + n {
         return Err(DataError::Corrupt {
