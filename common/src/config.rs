@@ -87,6 +87,9 @@ pub enum OptimizerConfig {
         #[serde(default)]
         weight_decay: f64,
     },
+    /// Stochastic diagonal Levenberg–Marquardt (LeCun et al. 1998, §III.B): step η/(μ + h_kk)
+    /// per weight, `h_kk` re-estimated on `hessian_samples` samples before each pass.
+    Sdlm { mu: f64, hessian_samples: usize },
 }
 
 /// A piecewise-constant learning rate, stepped by epoch or by iteration. A pure function of the

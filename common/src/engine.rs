@@ -35,6 +35,11 @@ pub trait ImageClassifier: Module + Sized {
     fn scores(&self, images: Tensor<4>) -> Tensor<2>;
     /// The training criterion, averaged over the batch.
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1>;
+    /// The Gauss–Newton diagonal `h_kk` of each parameter, averaged over `images`, for SDLM
+    /// (see [`crate::sdlm`]). Models without it cannot use `optimizer.kind: sdlm`.
+    fn gauss_newton_diagonal(&self, _images: Tensor<4>) -> Option<GradientsParams> {
+        None
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +52,8 @@ pub enum TrainError {
     NothingToResume(PathBuf),
     #[error("split `{0}` is not in the dataset")]
     Split(String),
+    #[error("optimizer `sdlm` needs a model that provides its Gauss-Newton diagonal; `{0}` does not (use kind: sgd)")]
+    NoCurvature(String),
 }
 
 /// What to run.
@@ -91,6 +98,8 @@ fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOptimizer {
             let decay = (weight_decay > 0.0).then(|| WeightDecayConfig { penalty: weight_decay as f32 });
             SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init()
         }
+        // SDLM scales each gradient by its own factor first (see `sdlm::Preconditioner`).
+        OptimizerConfig::Sdlm { .. } => SgdConfig::new().init(),
         OptimizerConfig::Adam { weight_decay } => {
             let decay = (weight_decay > 0.0).then(|| WeightDecayConfig { penalty: weight_decay as f32 });
             AdamConfig::new().with_weight_decay(decay).init()
@@ -205,6 +214,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             finished_at: None,
             epochs_completed: 0,
             train_time_s: 0.0,
+            wall_time_s: 0.0,
             resumed_at_epochs: vec![],
             final_metrics: None,
             config: config.clone(),
@@ -212,6 +222,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         (manifest, Vec::new(), 0u64)
     };
     manifest.save(&run_dir)?;
+    let (session, wall_before) = (Instant::now(), manifest.wall_time_s);
 
     let n = train_set.len();
     let batches = n.div_ceil(config.batch_size);
@@ -224,6 +235,20 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         let started = Instant::now();
         let (mut loss_sum, mut wrong, mut seen) = (0f64, 0usize, 0usize);
         let mut lr = config.schedule.lr(epoch, iteration);
+        // SDLM: re-estimate the second derivatives on the first samples of this pass (§III.B).
+        let preconditioner = match config.optimizer {
+            OptimizerConfig::Sdlm { mu, hessian_samples } => {
+                let (x, _) = batch(config, &train_set, &order[..hessian_samples.min(n)], None, &device);
+                let curvature = model.gauss_newton_diagonal(x).ok_or_else(|| TrainError::NoCurvature(config.model.clone()))?;
+                let p = crate::sdlm::Preconditioner::new(&model, curvature, mu);
+                progress::log(Some(&bar), &format!(
+                    "{label} epoch {epoch}: SDLM step sizes η/(μ+h) from {:.1e} to {:.1e} (η = {lr:.1e})",
+                    lr * p.min_factor, lr * p.max_factor
+                ));
+                Some(p)
+            }
+            _ => None,
+        };
         for (b, chunk) in order.chunks(config.batch_size).enumerate() {
             lr = config.schedule.lr(epoch, iteration);
             let (x, y) = batch(config, &train_set, chunk, Some(&mut distort_rng), &device);
@@ -239,12 +264,16 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
                 );
                 manifest.status = RunStatus::Stopped;
                 manifest.stop_reason = Some(reason);
+                manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
                 manifest.finished_at = Some(records::now());
                 manifest.save(&run_dir)?;
                 return Ok(manifest);
             }
             let right = scores.detach().argmax(1).reshape([chunk.len()]).equal(y).int().sum().into_scalar::<i64>() as usize;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            if let Some(p) = &preconditioner {
+                grads = p.apply(&model, grads);
+            }
             model = optimizer.step(lr, model, grads);
             iteration += 1;
             loss_sum += batch_loss * chunk.len() as f64;
@@ -279,6 +308,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         records::save_metrics(&run_dir, &rows)?;
         manifest.epochs_completed = epoch;
         manifest.train_time_s = elapsed_s;
+        manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
         manifest.final_metrics = Some(row);
         if epoch == config.epochs {
             manifest.status = RunStatus::Complete;

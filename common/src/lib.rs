@@ -11,3 +11,4 @@ pub mod paper;
 pub mod progress;
 pub mod records;
 pub mod report;
+pub mod sdlm;

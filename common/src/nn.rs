@@ -13,6 +13,13 @@ pub fn scaled_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     x.mul_scalar(2.0 / 3.0).tanh().mul_scalar(1.7159)
 }
 
+/// `f'(a)²` for [`scaled_tanh`]: the factor second derivatives pick up through the squashing
+/// function when they are back-propagated (Appendix C).
+pub fn scaled_tanh_derivative_squared<const D: usize>(a: Tensor<D>) -> Tensor<D> {
+    let t = a.mul_scalar(2.0 / 3.0).tanh();
+    t.clone().mul(t).neg().add_scalar(1.0).mul_scalar(1.7159 * 2.0 / 3.0).powi_scalar(2)
+}
+
 /// Trainable subsampling (LeNet-5's S2 and S4): each map's non-overlapping `k×k` sums are
 /// multiplied by one trainable coefficient and shifted by one trainable bias. Two parameters
 /// per map. The squashing function is applied by the caller.
@@ -35,6 +42,18 @@ impl TrainableSubsampling {
         let sums = avg_pool2d(x, options).mul_scalar((k * k) as f64);
         let maps = self.coefficient.dims()[0];
         sums * self.coefficient.val().reshape([1, maps, 1, 1]) + self.bias.val().reshape([1, maps, 1, 1])
+    }
+
+    /// The SDLM twin's forward pass (see [`crate::sdlm`]); `self` is the squared twin, `u` the
+    /// twin's input and `x` the real layer's input. The coefficient's second derivative needs
+    /// the squared window *sum* `(Σx)²`, while the inputs' need `c²` spread over the window.
+    pub fn twin_forward(&self, u: Tensor<4>, x: &Tensor<4>) -> Tensor<4> {
+        let k = self.kernel;
+        let options = AvgPoolOptions { kernel_size: [k, k], stride: [k, k], padding: [(0, 0); 2], count_include_pad: true, ceil_mode: false };
+        let sum = |t: Tensor<4>| avg_pool2d(t, options.clone()).mul_scalar((k * k) as f64);
+        let v = crate::sdlm::carry(sum(x.clone()), sum(u));
+        let maps = self.coefficient.dims()[0];
+        v * self.coefficient.val().reshape([1, maps, 1, 1]) + self.bias.val().reshape([1, maps, 1, 1])
     }
 }
 

@@ -81,6 +81,10 @@ pub struct Manifest {
     pub epochs_completed: usize,
     /// Training time in seconds (sum over epochs, across resumes).
     pub train_time_s: f64,
+    /// Wall-clock seconds spent in the run, evaluation and checkpoints included, summed over
+    /// sessions when it was resumed.
+    #[serde(default)]
+    pub wall_time_s: f64,
     /// Epochs at which the run was resumed.
     #[serde(default)]
     pub resumed_at_epochs: Vec<usize>,

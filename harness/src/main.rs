@@ -142,13 +142,10 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     // A bug must still not print a panic trace at the user: say what happened and exit non-zero.
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
-        eprintln!("error: internal error: {msg}");
-        if let Some(loc) = info.location() {
-            eprintln!("  at {}:{} (please report this)", loc.file(), loc.line());
-        }
-    }));
+    // `RUST_BACKTRACE=1` keeps Rust's own report, for bug reports.
+    if std::env::var_os("RUST_BACKTRACE").is_none() {
+        install_panic_hook();
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +157,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
+        eprintln!("error: internal error: {msg}");
+        if let Some(loc) = info.location() {
+            eprintln!("  at {}:{} (run with RUST_BACKTRACE=1 for a trace, and please report this)", loc.file(), loc.line());
+        }
+    }));
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -28,8 +28,14 @@ pub fn recipe(paper: &dyn Paper, name: &str, overrides: &[&str]) -> ExperimentCo
     base.with_overrides(&overrides.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("valid overrides")
 }
 
-/// Trains `config` with `seed` into a fresh directory under `root`.
+/// burn's flex backend seeds one process-wide generator, so two trainings running at once in the
+/// same process (as parallel tests do) would draw from each other's stream. The harness trains
+/// one run at a time; tests take this lock to do the same.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Trains `config` with `seed` into `run_dir`, one training at a time.
 pub fn train(paper: &dyn Paper, config: &ExperimentConfig, seed: u64, dataset: &Dataset, run_dir: &Path, resume: bool, stop_after: Option<usize>) -> Manifest {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::create_dir_all(run_dir).unwrap();
     let selected = cpu();
     let spec = TrainSpec { config, seed, selected: &selected, dataset, run_dir: run_dir.to_owned(), resume, command: "test".into(), stop_after_epoch: stop_after };

@@ -115,7 +115,7 @@ fn lenet5_yaml() -> String {
 
 #[test]
 fn unknown_yaml_key_is_rejected_with_line_and_column() {
-    let text = lenet5_yaml().replace("batch_size: 16", "batch_size: 16\nbatch_szie: 32");
+    let text = lenet5_yaml().replace("batch_size: 1\n", "batch_size: 1\nbatch_szie: 32\n");
     let e = ExperimentConfig::from_yaml(&text, "my.yaml").unwrap_err().to_string();
     assert!(e.contains("my.yaml") && e.contains("unknown field `batch_szie`") && e.contains("line"), "{e}");
     let nested = lenet5_yaml().replace("    pad: 2", "    pad: 2\n    padding: 4");
@@ -127,10 +127,10 @@ fn unknown_yaml_key_is_rejected_with_line_and_column() {
 fn bad_values_name_their_key() {
     for (from, to, key) in [
         ("epochs: 20", "epochs: 0", "epochs"),
-        ("batch_size: 16", "batch_size: -3", "batch_size"),
+        ("batch_size: 1\n", "batch_size: -3\n", "batch_size"),
         ("dataset: mnist", "dataset: mnits", "data.dataset"),
-        ("[13, 0.0002]", "[13, -1.0]", "schedule.steps"),
-        ("[1, 0.01], [3, 0.004]", "[3, 0.01], [1, 0.004]", "schedule.steps"),
+        ("[13, 1.0e-6]", "[13, -1.0]", "schedule.steps"),
+        ("[1, 5.0e-5], [3, 2.0e-5]", "[3, 5.0e-5], [1, 2.0e-5]", "schedule.steps"),
     ] {
         let e = ExperimentConfig::from_yaml(&lenet5_yaml().replace(from, to), "r.yaml").unwrap_err().to_string();
         assert!(e.contains("r.yaml") && (e.contains(key) || e.contains("invalid value")), "{to}: {e}");

@@ -58,3 +58,12 @@ fn summary_keeps_every_value_and_uses_the_sample_std() {
     assert_eq!(printed_precision(0.8), 0.1);
     assert_eq!(printed_precision(0.95), 0.01);
 }
+
+#[test]
+fn a_claims_file_with_an_unknown_key_is_rejected() {
+    let text = "- id: x\n  paper: p\n  source: s\n  description: d\n  experiment: e\n  dataset: mnist\n  split: test\n  metric: test_error_pct\n  published: 1.0\n  tolerance: 0.1\n  tolerance_reason: r\n  tolerence: 0.2\n";
+    let e = repro_common::claims::parse_claims(text, "claims.yaml").unwrap_err().to_string();
+    assert!(e.contains("claims.yaml") && e.contains("unknown field `tolerence`") && e.contains("line 12"), "{e}");
+    let e = repro_common::claims::parse_claims(&text.replace("test_error_pct", "error"), "claims.yaml").unwrap_err().to_string();
+    assert!(e.contains("unknown variant `error`"), "{e}");
+}

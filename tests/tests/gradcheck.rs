@@ -134,3 +134,40 @@ fn map_loss_gradient_and_value() {
     let got = values(&map_loss(tensor(y, [1, 4]), t1, 1.5))[0];
     assert!((got - direct).abs() < 1e-12, "{got} vs {direct}");
 }
+
+/// SDLM's second derivatives (Appendix C), from the squared twin, against the formulas written
+/// out by hand for F6's weights and biases and C5's biases.
+#[test]
+fn sdlm_second_derivatives_follow_appendix_c() {
+    use repro_common::engine::ImageClassifier;
+    use repro_common::nn::scaled_tanh_derivative_squared as d2;
+    let model = repro_lenet::Lenet5::new(10.0, &device());
+    let n = 3;
+    let x = random([n, 1, 32, 32]);
+    let h = model.gauss_newton_diagonal(x.clone()).expect("LeNet-5 provides its curvature");
+    // The real forward pass, layer by layer.
+    let x2 = scaled_tanh(model.s2.forward(scaled_tanh(model.c1.forward(x))));
+    let x4 = scaled_tanh(model.s4.forward(scaled_tanh(model.c3.forward(x2))));
+    let a5 = model.c5.forward(x4).reshape([n, 120]);
+    let x5 = scaled_tanh(a5.clone());
+    let a6 = model.f6.forward(x5.clone());
+    let scale = 2.0 / n as f64;
+    // h(W6[i, j]) = mean over samples of 2 f'(a6_j)² x5_i²   (burn stores Linear weights as [in, out])
+    let expected_w6 = x5.powi_scalar(2).transpose().matmul(d2(a6.clone())).mul_scalar(scale);
+    let expected_b6 = d2(a6.clone()).sum_dim(0).reshape([84]).mul_scalar(scale);
+    // h(b5_i) = mean of Σ_j W6[i, j]² · 2 f'(a6_j)² · f'(a5_i)²
+    let w6_sq = model.f6.weight.val().powi_scalar(2);
+    let expected_b5 = (d2(a6).matmul(w6_sq.transpose()) * d2(a5)).sum_dim(0).reshape([120]).mul_scalar(scale);
+    let close = |name: &str, got: Vec<f64>, want: Vec<f64>| {
+        assert_eq!(got.len(), want.len(), "{name}");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= 1e-9 * (1.0 + w.abs()), "{name}[{i}]: twin {g} vs formula {w}");
+        }
+    };
+    close("F6 weights", values(&h.get::<2>(model.f6.weight.id).unwrap()), values(&expected_w6));
+    close("F6 biases", values(&h.get::<1>(model.f6.bias.as_ref().unwrap().id).unwrap()), values(&expected_b6));
+    close("C5 biases", values(&h.get::<1>(model.c5.bias.as_ref().unwrap().id).unwrap()), values(&expected_b5));
+    // Every trainable parameter gets a non-negative second derivative.
+    let p = repro_common::sdlm::Preconditioner::new(&model, h, 0.02);
+    assert!(p.max_factor <= 1.0 / 0.02 + 1e-9 && p.min_factor > 0.0, "{} .. {}", p.min_factor, p.max_factor);
+}

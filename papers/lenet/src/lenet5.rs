@@ -4,11 +4,13 @@
 //! INPUT 32×32 → C1 6@28×28 → S2 6@14×14 → C3 16@10×10 → S4 16@5×5 → C5 120 → F6 84 → RBF 10.
 
 use burn::module::Module;
+use burn::optim::GradientsParams;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
-use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh};
+use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh, scaled_tanh_derivative_squared as d2};
+use repro_common::sdlm::{carry, squared};
 use repro_common::paper::Tap;
 
 use crate::rbf_codes;
@@ -89,5 +91,35 @@ impl ImageClassifier for Lenet5 {
 
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         map_loss(scores.neg(), targets, self.map_j)
+    }
+
+    /// Appendix C's back-propagated second derivatives, via the squared twin (`common::sdlm`).
+    /// The output layer contributes ∂²/∂x_j² of `Σ_j (x_j − w_j)²`, i.e. 2 for every F6 unit; the
+    /// MAP term's curvature is left out, as the Gauss–Newton approximation of the paper does.
+    fn gauss_newton_diagonal(&self, images: Tensor<4>) -> Option<GradientsParams> {
+        let n = images.dims()[0];
+        // The real forward pass: pre-activations `a` and activations `x` of each layer.
+        let x0 = images.detach();
+        let a1 = self.c1.forward(x0.clone()).detach();
+        let x1 = scaled_tanh(a1.clone());
+        let a2 = self.s2.forward(x1.clone()).detach();
+        let x2 = scaled_tanh(a2.clone());
+        let a3 = self.c3.forward(x2.clone()).detach();
+        let x3 = scaled_tanh(a3.clone());
+        let a4 = self.s4.forward(x3.clone()).detach();
+        let x4 = scaled_tanh(a4.clone());
+        let a5 = self.c5.forward(x4.clone()).detach().reshape([n, 120]);
+        let x5 = scaled_tanh(a5.clone());
+        let a6 = self.f6.forward(x5.clone()).detach();
+        // The twin: squared weights, squared activations, f'(a)² at every squashing function.
+        let twin = squared(self);
+        let u1 = carry(x1.clone(), twin.c1.forward(x0.powi_scalar(2)) * d2(a1));
+        let u2 = carry(x2.clone(), twin.s2.twin_forward(u1, &x1) * d2(a2));
+        let u3 = carry(x3.clone(), twin.c3.forward(u2) * d2(a3));
+        let u4 = carry(x4.clone(), twin.s4.twin_forward(u3, &x3) * d2(a4));
+        let u5 = carry(x5, twin.c5.forward(u4).reshape([n, 120]) * d2(a5));
+        let h6 = twin.f6.forward(u5) * d2(a6);
+        let surrogate = h6.sum().mul_scalar(2.0 / n as f64);
+        Some(GradientsParams::from_grads(surrogate.backward(), &twin))
     }
 }

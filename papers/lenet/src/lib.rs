@@ -29,6 +29,7 @@ const MODELS: &[ModelSpec] = &[
 const EXPERIMENTS: &[(&str, &str)] = &[
     ("papers/lenet/experiments/lenet5.yaml", include_str!("../experiments/lenet5.yaml")),
     ("papers/lenet/experiments/lenet5-distorted.yaml", include_str!("../experiments/lenet5-distorted.yaml")),
+    ("papers/lenet/experiments/lenet5-sgd.yaml", include_str!("../experiments/lenet5-sgd.yaml")),
     ("papers/lenet/experiments/lenet5-modern.yaml", include_str!("../experiments/lenet5-modern.yaml")),
 ];
 
@@ -142,7 +143,7 @@ impl Paper for LenetPaper {
     }
 
     fn sample_experiments(&self) -> Vec<ExperimentConfig> {
-        ["lenet5", "lenet5-modern"]
+        ["lenet5", "lenet5-sgd", "lenet5-modern"]
             .iter()
             .filter_map(|name| self.experiments().into_iter().find(|e| e.name == *name))
             .map(|e| e.with_overrides(&["data.dataset=mnist-sample".to_string()]).expect("sample override is valid"))
