@@ -112,13 +112,12 @@ pub fn batch(
     config: &ExperimentConfig,
     set: &ImageSet,
     indices: &[usize],
-    rng: Option<&mut ChaCha8Rng>,
+    mut rng: Option<&mut ChaCha8Rng>,
     device: &Device,
 ) -> (Tensor<4>, Tensor<1, Int>) {
     let pre = &config.data.preprocess;
     let (h, w) = pre.output_side(set.rows, set.cols);
     let mut pixels = vec![0f32; indices.len() * h * w];
-    let mut rng = rng;
     for (slot, &i) in indices.iter().enumerate() {
         let out = &mut pixels[slot * h * w..(slot + 1) * h * w];
         match (&config.data.distortion, rng.as_deref_mut()) {
@@ -304,8 +303,10 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             config.epochs, row.train_loss, row.train_error_pct, config.data.eval_split, row.train_img_per_s
         ));
         rows.push(row.clone());
-        save_checkpoint(&ckpt, &model, &optimizer, epoch, iteration)?;
+        // Metrics before the checkpoint: if the process dies in between, the resumed run drops
+        // the extra row (it keeps rows up to the checkpoint's epoch) and trains that epoch again.
         records::save_metrics(&run_dir, &rows)?;
+        save_checkpoint(&ckpt, &model, &optimizer, epoch, iteration)?;
         manifest.epochs_completed = epoch;
         manifest.train_time_s = elapsed_s;
         manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();

@@ -36,10 +36,15 @@ impl TrainableSubsampling {
         Self { coefficient: init.init([maps], device), bias: init.init([maps], device), kernel }
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    /// Sums of non-overlapping `k×k` windows, per map.
+    fn window_sums(&self, x: Tensor<4>) -> Tensor<4> {
         let k = self.kernel;
         let options = AvgPoolOptions { kernel_size: [k, k], stride: [k, k], padding: [(0, 0); 2], count_include_pad: true, ceil_mode: false };
-        let sums = avg_pool2d(x, options).mul_scalar((k * k) as f64);
+        avg_pool2d(x, options).mul_scalar((k * k) as f64)
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let sums = self.window_sums(x);
         let maps = self.coefficient.dims()[0];
         sums * self.coefficient.val().reshape([1, maps, 1, 1]) + self.bias.val().reshape([1, maps, 1, 1])
     }
@@ -48,10 +53,7 @@ impl TrainableSubsampling {
     /// twin's input and `x` the real layer's input. The coefficient's second derivative needs
     /// the squared window *sum* `(Σx)²`, while the inputs' need `c²` spread over the window.
     pub fn twin_forward(&self, u: Tensor<4>, x: &Tensor<4>) -> Tensor<4> {
-        let k = self.kernel;
-        let options = AvgPoolOptions { kernel_size: [k, k], stride: [k, k], padding: [(0, 0); 2], count_include_pad: true, ceil_mode: false };
-        let sum = |t: Tensor<4>| avg_pool2d(t, options.clone()).mul_scalar((k * k) as f64);
-        let v = crate::sdlm::carry(sum(x.clone()), sum(u));
+        let v = crate::sdlm::carry(self.window_sums(x.clone()), self.window_sums(u));
         let maps = self.coefficient.dims()[0];
         v * self.coefficient.val().reshape([1, maps, 1, 1]) + self.bias.val().reshape([1, maps, 1, 1])
     }

@@ -240,7 +240,8 @@ pub fn human_time(seconds: f64) -> String {
     }
 }
 
-/// Learning curve (train and test error per epoch) as SVG.
+/// Learning curve (train and test error per epoch) as SVG, error on a log scale so the last
+/// epochs' fractions of a percent stay readable beside the first epoch's tens.
 pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
     use plotters::prelude::*;
     let mut svg = String::new();
@@ -248,23 +249,44 @@ pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
         let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let max_epoch = metrics.iter().map(|m| m.epoch).max().unwrap_or(1).max(2) as f64;
-        let max_err = metrics.iter().flat_map(|m| [m.train_error_pct, m.test_error_pct]).fold(0.0f64, f64::max).max(0.5) * 1.1;
+        let errors = || metrics.iter().flat_map(|m| [m.train_error_pct, m.test_error_pct]);
+        let floor = 0.01;
+        let lo = errors().fold(f64::INFINITY, f64::min).max(floor) * 0.8;
+        let hi = errors().fold(0.0f64, f64::max).max(lo * 2.0) * 1.25;
         let chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(48)
-            .build_cartesian_2d(1f64..max_epoch, 0f64..max_err);
+            .build_cartesian_2d(
+                1f64..max_epoch,
+                (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]),
+            );
         if let Ok(mut chart) = chart {
-            let _ = chart.configure_mesh().x_desc("epoch").y_desc("error %").draw();
+            let _ = chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc("error % (log scale)")
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| format!("{y}"))
+                .light_line_style(WHITE)
+                .draw();
             let series = [("train error (running, during the epoch)", BLUE, true), ("test error (end of epoch)", RED, false)];
             for (label, colour, train) in series {
-                let points: Vec<(f64, f64)> = metrics.iter().map(|m| (m.epoch as f64, if train { m.train_error_pct } else { m.test_error_pct })).collect();
+                let points: Vec<(f64, f64)> = metrics
+                    .iter()
+                    .map(|m| (m.epoch as f64, (if train { m.train_error_pct } else { m.test_error_pct }).max(floor)))
+                    .collect();
                 if let Ok(drawn) = chart.draw_series(LineSeries::new(points, colour.stroke_width(2))) {
                     drawn.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
                 }
             }
-            let _ = chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw();
+            let _ = chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .border_style(BLACK)
+                .background_style(WHITE.mix(0.8))
+                .draw();
         }
         let _ = root.present();
     }
