@@ -88,3 +88,46 @@ fn a_second_run_never_overwrites_the_first_and_eval_reads_it_back() {
     let o = harness(&["eval", runs[1].to_str().unwrap()], r);
     assert!(o.status.success() && text(&o).contains("error"), "{}", text(&o));
 }
+
+#[test]
+fn a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one() {
+    let args = ["train", "lenet5-modern", "--dataset", "mnist-sample", "--set", "epochs=4", "--set", "data.train_limit=3000", "--set", "data.eval_limit=500"];
+    let killed = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("--results")
+        .arg(killed.path())
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let exp = killed.path().join("lenet/lenet5-modern/mnist-sample");
+    let checkpointed = || {
+        std::fs::read_dir(&exp).ok().into_iter().flatten().flatten().any(|e| e.path().join("checkpoint/latest.yaml").is_file())
+    };
+    let started = std::time::Instant::now();
+    while !checkpointed() {
+        assert!(started.elapsed().as_secs() < 120, "no checkpoint within 2 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = std::fs::read_dir(&exp).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let manifest = std::fs::read_to_string(run.join("manifest.yaml")).unwrap();
+    assert!(manifest.contains("status: running"), "killed during training:\n{manifest}");
+
+    let mut resume_args = args.to_vec();
+    resume_args.push("--resume");
+    let o = harness(&resume_args, killed.path());
+    assert!(o.status.success() && text(&o).contains("resuming"), "{}", text(&o));
+    let whole = tempfile::tempdir().unwrap();
+    assert!(harness(&args, whole.path()).status.success());
+
+    let metrics = |root: &Path| {
+        let exp = root.join("lenet/lenet5-modern/mnist-sample");
+        let runs: Vec<_> = std::fs::read_dir(&exp).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        assert_eq!(runs.len(), 1, "resuming continues the same run directory");
+        // Drop the timing columns (the last three), keep the numbers.
+        std::fs::read_to_string(runs[0].join("metrics.csv")).unwrap().lines().map(|l| l.rsplitn(4, ',').nth(3).unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(metrics(killed.path()), metrics(whole.path()));
+}
