@@ -172,53 +172,11 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
     let run_dir = spec.run_dir.clone();
     let ckpt = checkpoint_dir(&run_dir);
     let (mut manifest, mut rows, mut iteration) = if spec.resume {
-        let index_path = ckpt.join("latest.yaml");
-        let text = std::fs::read_to_string(&index_path).map_err(|_| TrainError::NothingToResume(run_dir.clone()))?;
-        let index: CheckpointIndex = serde_yaml_ng::from_str(&text).map_err(|e| TrainError::Checkpoint { path: index_path.clone(), reason: e.to_string() })?;
-        let bad = |path: PathBuf, e: burn::store::RecordError| TrainError::Checkpoint { path, reason: e.to_string() };
-        model = model.try_load_file(ckpt.join(&index.model)).map_err(|e| bad(ckpt.join(&index.model), e))?;
-        optimizer = optimizer.load(ckpt.join(&index.optimizer)).map_err(|e| bad(ckpt.join(&index.optimizer), e))?;
-        let mut manifest = Manifest::load(&run_dir)?;
-        let rows: Vec<EpochMetrics> = records::load_metrics(&run_dir)?.into_iter().filter(|r| r.epoch <= index.epoch).collect();
-        manifest.resumed_at_epochs.push(index.epoch);
-        manifest.status = RunStatus::Running;
-        manifest.stop_reason = None;
-        manifest.epochs_completed = index.epoch;
-        manifest.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
-        (manifest, rows, index.iteration)
+        let (loaded_model, loaded_optimizer, state) = resume_from_checkpoint(&run_dir, model, optimizer)?;
+        (model, optimizer) = (loaded_model, loaded_optimizer);
+        state
     } else {
-        let (git_commit, git_dirty) = records::git_state();
-        let manifest = Manifest {
-            paper: config.paper.clone(),
-            experiment: config.name.clone(),
-            dataset: config.data.dataset.clone(),
-            eval_split: config.data.eval_split.clone(),
-            seed: spec.seed,
-            run: run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            status: RunStatus::Running,
-            stop_reason: None,
-            command: spec.command.clone(),
-            git_commit,
-            git_dirty,
-            repro_version: env!("CARGO_PKG_VERSION").into(),
-            burn_version: records::BURN_VERSION.into(),
-            backend: spec.selected.backend.clone(),
-            device: spec.selected.name.clone(),
-            cpu: crate::device::cpu_description(),
-            host: records::hostname(),
-            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-            dataset_origin: spec.dataset.origin.clone(),
-            dataset_sha256: spec.dataset.checksums.clone(),
-            started_at: records::now(),
-            finished_at: None,
-            epochs_completed: 0,
-            train_time_s: 0.0,
-            wall_time_s: 0.0,
-            resumed_at_epochs: vec![],
-            final_metrics: None,
-            config: config.clone(),
-        };
-        (manifest, Vec::new(), 0u64)
+        (fresh_manifest(&spec), Vec::new(), 0u64)
     };
     manifest.save(&run_dir)?;
     let (session, wall_before) = (Instant::now(), manifest.wall_time_s);
@@ -321,6 +279,67 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         }
     }
     Ok(manifest)
+}
+
+/// Loads the run's latest checkpoint into `model` and `optimizer`, and the records up to it.
+#[allow(clippy::type_complexity)]
+fn resume_from_checkpoint<M: Module>(
+    run_dir: &Path,
+    model: M,
+    optimizer: burn::optim::ModuleOptimizer,
+) -> Result<(M, burn::optim::ModuleOptimizer, (Manifest, Vec<EpochMetrics>, u64)), TrainError> {
+    let ckpt = checkpoint_dir(run_dir);
+    let index_path = ckpt.join("latest.yaml");
+    let text = std::fs::read_to_string(&index_path).map_err(|_| TrainError::NothingToResume(run_dir.to_owned()))?;
+    let index: CheckpointIndex = serde_yaml_ng::from_str(&text).map_err(|e| TrainError::Checkpoint { path: index_path.clone(), reason: e.to_string() })?;
+    let bad = |path: PathBuf, e: burn::store::RecordError| TrainError::Checkpoint { path, reason: e.to_string() };
+    let model = model.try_load_file(ckpt.join(&index.model)).map_err(|e| bad(ckpt.join(&index.model), e))?;
+    let optimizer = optimizer.load(ckpt.join(&index.optimizer)).map_err(|e| bad(ckpt.join(&index.optimizer), e))?;
+    let mut manifest = Manifest::load(run_dir)?;
+    // Rows after the checkpoint (written just before a crash) are dropped and trained again.
+    let rows: Vec<EpochMetrics> = records::load_metrics(run_dir)?.into_iter().filter(|r| r.epoch <= index.epoch).collect();
+    manifest.resumed_at_epochs.push(index.epoch);
+    manifest.status = RunStatus::Running;
+    manifest.stop_reason = None;
+    manifest.epochs_completed = index.epoch;
+    manifest.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
+    Ok((model, optimizer, (manifest, rows, index.iteration)))
+}
+
+/// The manifest of a new run: everything known before training starts.
+fn fresh_manifest(spec: &TrainSpec<'_>) -> Manifest {
+    let config = spec.config;
+    let (git_commit, git_dirty) = records::git_state();
+    Manifest {
+        paper: config.paper.clone(),
+        experiment: config.name.clone(),
+        dataset: config.data.dataset.clone(),
+        eval_split: config.data.eval_split.clone(),
+        seed: spec.seed,
+        run: spec.run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        status: RunStatus::Running,
+        stop_reason: None,
+        command: spec.command.clone(),
+        git_commit,
+        git_dirty,
+        repro_version: env!("CARGO_PKG_VERSION").into(),
+        burn_version: records::BURN_VERSION.into(),
+        backend: spec.selected.backend.clone(),
+        device: spec.selected.name.clone(),
+        cpu: crate::device::cpu_description(),
+        host: records::hostname(),
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        dataset_origin: spec.dataset.origin.clone(),
+        dataset_sha256: spec.dataset.checksums.clone(),
+        started_at: records::now(),
+        finished_at: None,
+        epochs_completed: 0,
+        train_time_s: 0.0,
+        wall_time_s: 0.0,
+        resumed_at_epochs: vec![],
+        final_metrics: None,
+        config: config.clone(),
+    }
 }
 
 /// Writes epoch-numbered weight and optimizer files, then points `latest.yaml` at them (the
