@@ -152,11 +152,13 @@ pub fn results_table(runs: &[RunRecord]) -> String {
     s
 }
 
-/// Final test error per dataset (rows) and experiment (columns), so variants read side by side.
-pub fn pivot_table(runs: &[RunRecord]) -> String {
+/// Final test error per dataset (rows) and experiment (columns, in the paper's recipe order), so
+/// variants read side by side, with a key from each recipe's description.
+pub fn pivot_table(runs: &[RunRecord], recipes: &[ExperimentConfig]) -> String {
     let complete: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete).collect();
+    let position = |e: &str| recipes.iter().position(|r| r.name == e).unwrap_or(usize::MAX);
     let mut experiments: Vec<String> = complete.iter().map(|r| r.manifest.experiment.clone()).collect();
-    experiments.sort();
+    experiments.sort_by_key(|e| (position(e), e.clone()));
     experiments.dedup();
     let mut datasets: Vec<String> = complete.iter().map(|r| r.manifest.dataset.clone()).collect();
     datasets.sort();
@@ -175,6 +177,12 @@ pub fn pivot_table(runs: &[RunRecord]) -> String {
     }
     if datasets.iter().any(|d| crate::data::dataset(d).is_some_and(|spec| !spec.official_test_split)) {
         s.push_str("\n¹ Not an official test split: mnist-sample's 2,000 held-out digits come from the MNIST training set, so its numbers are not comparable with published MNIST test errors.\n");
+    }
+    s.push('\n');
+    for e in &experiments {
+        if let Some(r) = recipes.iter().find(|r| &r.name == e) {
+            let _ = writeln!(s, "- `{e}`: {}", r.description);
+        }
     }
     s
 }
@@ -356,7 +364,7 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -
 
     let _ = writeln!(s, "## Everything we ran\n");
     let _ = writeln!(s, "Final-epoch test error % (never the best epoch: the test split is not used for model selection), mean ± sample std over seeds.\n");
-    s.push_str(&pivot_table(&runs));
+    s.push_str(&pivot_table(&runs, &recipes));
     s.push('\n');
     s.push_str(&results_table(&runs));
     s.push('\n');
