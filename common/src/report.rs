@@ -345,7 +345,15 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -
     let _ = writeln!(s, "## Evidence\n");
     let _ = writeln!(s, "- **Runs:** {} complete ({} in all), {} of training in total.", complete.len(), runs.len(), human_time(total_time));
     let _ = writeln!(s, "- **Hardware:** {}.", if hw.is_empty() { "–".to_string() } else { hw.join("; ") });
-    let _ = writeln!(s, "- **Software:** burn {}, repro {}; every run's commit, config, dataset checksums and command are in its `manifest.yaml`.\n", records::BURN_VERSION, env!("CARGO_PKG_VERSION"));
+    let mut commits: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &complete {
+        let m = &r.manifest;
+        *commits.entry(format!("`{}`{}", &m.git_commit[..m.git_commit.len().min(10)], if m.git_dirty { " (dirty)" } else { "" })).or_default() += 1;
+    }
+    let commits: Vec<String> = commits.iter().map(|(c, n)| format!("{c} ({n} run{})", if *n == 1 { "" } else { "s" })).collect();
+    let _ = writeln!(s, "- **Code:** commits {}.", if commits.is_empty() { "–".to_string() } else { commits.join(", ") });
+    let _ = writeln!(s, "- **Software:** burn {}, repro {}; every run's commit, config, dataset checksums and command are in its `manifest.yaml`.", records::BURN_VERSION, env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(s, "- **Throughput** columns are measured during the runs and include whatever else the machine was doing; `harness bench` measures it alone.\n");
 
     let _ = writeln!(s, "## The paper's numbers against ours\n");
     s.push_str(&comparison_table(&comparisons));
