@@ -36,13 +36,17 @@ pub fn collect_runs(results_root: &Path, paper: &str) -> Result<Vec<RunRecord>, 
     Ok(runs)
 }
 
-/// True when a run used the shipped recipe (seeds aside), so it may stand for the paper's claim.
+/// True when a run used the shipped recipe, so it may stand for the paper's claim. Seeds and the
+/// prose (description, sources) may differ: they do not change what is computed.
 pub fn follows_recipe(run: &Manifest, recipe: &ExperimentConfig) -> bool {
-    let mut a = run.config.clone();
-    let mut b = recipe.clone();
-    a.seeds.clear();
-    b.seeds.clear();
-    a == b
+    let numbers_only = |c: &ExperimentConfig| {
+        let mut c = c.clone();
+        c.seeds.clear();
+        c.sources.clear();
+        c.description.clear();
+        c
+    };
+    numbers_only(&run.config) == numbers_only(recipe)
 }
 
 /// One claim against the runs that answer it.
