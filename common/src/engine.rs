@@ -211,7 +211,10 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             let (x, y) = batch(config, &train_set, chunk, Some(&mut distort_rng), &device);
             let scores = model.scores(x);
             let loss = model.loss(scores.clone(), y.clone());
-            let batch_loss = loss.clone().detach().into_scalar::<f32>() as f64;
+            // One read-back per step for the loss (NaN check, progress) and the correct count.
+            let right = scores.detach().argmax(1).reshape([chunk.len()]).equal(y).int().sum().float();
+            let stats = Tensor::cat(vec![loss.clone().detach(), right], 0).into_data().convert::<f64>().try_to_vec::<f64>().expect("two numbers");
+            let (batch_loss, right) = (stats[0], stats[1] as usize);
             if !batch_loss.is_finite() {
                 bar.finish_and_clear();
                 let reason = format!(
@@ -226,7 +229,6 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
                 manifest.save(&run_dir)?;
                 return Ok(manifest);
             }
-            let right = scores.detach().argmax(1).reshape([chunk.len()]).equal(y).int().sum().into_scalar::<i64>() as usize;
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
             if let Some(p) = &preconditioner {
                 grads = p.apply(&model, grads);

@@ -112,10 +112,9 @@ impl SparseConv2d {
     /// The dense `[outputs, inputs, k, k]` kernel, zero where the table has no connection.
     pub fn dense_kernel(&self) -> Tensor<4> {
         let kernels = self.kernels.val();
-        let [count, k, _] = kernels.dims();
+        let [_, k, _] = kernels.dims();
         let zero = Tensor::zeros([1, k, k], &kernels.device());
         let padded = Tensor::cat(vec![kernels, zero], 0);
-        debug_assert_eq!(padded.dims()[0], count + 1);
         padded.select(0, self.gather.clone()).reshape([self.outputs, self.inputs, k, k])
     }
 
@@ -145,7 +144,8 @@ impl EuclideanRbf {
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         // ‖x‖² − 2·x·wᵀ + ‖w‖², one matrix product instead of a [batch, classes, inputs] tensor.
-        let centres = self.centres.clone().to_device(&x.device());
+        // A module constant: it moves with the model, so it is already on x's device.
+        let centres = self.centres.clone();
         let x_sq = x.clone().powi_scalar(2).sum_dim(1);
         let w_sq = centres.clone().powi_scalar(2).sum_dim(1).transpose();
         x_sq - x.matmul(centres.transpose()).mul_scalar(2.0) + w_sq
