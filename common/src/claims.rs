@@ -18,7 +18,7 @@ pub struct Claim {
     pub experiment: String,
     pub dataset: String,
     pub split: String,
-    /// `test_error_pct` (lower is better) or `test_accuracy_pct` (higher is better).
+    /// What is measured, and which direction is better (see [`Metric`]).
     pub metric: Metric,
     pub published: f64,
     /// Largest acceptable shortfall, in the metric's units.
@@ -32,16 +32,29 @@ pub struct Claim {
 pub enum Metric {
     TestErrorPct,
     TestAccuracyPct,
+    /// Share of independent trials that met the experiment's success test (higher is better).
+    SuccessRatePct,
+    /// Mean number of training sequences until the success test was met, over the successful
+    /// trials (lower is better).
+    SequencesToSuccess,
+    /// Misclassified test sequences (lower is better).
+    TestWrong,
+    /// Per-word perplexity over a whole split (lower is better).
+    Perplexity,
 }
 
 impl Metric {
     pub fn lower_is_better(self) -> bool {
-        matches!(self, Metric::TestErrorPct)
+        !matches!(self, Metric::TestAccuracyPct | Metric::SuccessRatePct)
     }
     pub fn label(self) -> &'static str {
         match self {
             Metric::TestErrorPct => "test error %",
             Metric::TestAccuracyPct => "test accuracy %",
+            Metric::SuccessRatePct => "success %",
+            Metric::SequencesToSuccess => "sequences to success",
+            Metric::TestWrong => "wrong test sequences",
+            Metric::Perplexity => "perplexity",
         }
     }
 }

@@ -141,34 +141,10 @@ impl ExperimentConfig {
     /// Applies `dotted.path=value` overrides; the value is parsed as YAML (`epochs=3`,
     /// `data.dataset=fashion-mnist`, `seeds=[1,2]`).
     pub fn with_overrides(&self, assignments: &[String]) -> Result<Self, ConfigError> {
-        if assignments.is_empty() {
-            return Ok(self.clone());
+        let config = apply_overrides(self, assignments)?;
+        if !assignments.is_empty() {
+            config.validate("after --set")?;
         }
-        let mut tree = serde_yaml_ng::to_value(self).expect("config serializes");
-        for assignment in assignments {
-            let bad = |reason: String| ConfigError::Override { assignment: assignment.clone(), reason };
-            let (path, value) = assignment.split_once('=').ok_or_else(|| bad("expected KEY=VALUE, e.g. epochs=3".into()))?;
-            let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(value).map_err(|e| bad(format!("value is not valid YAML: {e}")))?;
-            let mut node = &mut tree;
-            let keys: Vec<&str> = path.trim().split('.').collect();
-            for (i, key) in keys.iter().enumerate() {
-                let map = node.as_mapping_mut().ok_or_else(|| bad(format!("`{}` is not a section", keys[..i].join("."))))?;
-                let k = serde_yaml_ng::Value::String((*key).to_owned());
-                if i + 1 == keys.len() {
-                    map.insert(k, value.clone());
-                    break;
-                }
-                if !map.contains_key(&k) {
-                    map.insert(k.clone(), serde_yaml_ng::Value::Mapping(Default::default()));
-                }
-                node = map.get_mut(&k).unwrap();
-            }
-        }
-        let config: Self = serde_yaml_ng::from_value(tree).map_err(|e| ConfigError::Override {
-            assignment: assignments.join(" "),
-            reason: e.to_string(),
-        })?;
-        config.validate("after --set")?;
         Ok(config)
     }
 
@@ -210,4 +186,34 @@ impl ExperimentConfig {
         }
         Ok(())
     }
+}
+
+/// Applies `dotted.path=value` overrides to any config type by way of its YAML tree; the value
+/// is parsed as YAML (`epochs=3`, `data.dataset=fashion-mnist`, `seeds=[1,2]`). Unknown keys are
+/// rejected by the type's own `deny_unknown_fields`.
+pub fn apply_overrides<T: Serialize + serde::de::DeserializeOwned + Clone>(value: &T, assignments: &[String]) -> Result<T, ConfigError> {
+    if assignments.is_empty() {
+        return Ok(value.clone());
+    }
+    let mut tree = serde_yaml_ng::to_value(value).expect("config serializes");
+    for assignment in assignments {
+        let bad = |reason: String| ConfigError::Override { assignment: assignment.clone(), reason };
+        let (path, value) = assignment.split_once('=').ok_or_else(|| bad("expected KEY=VALUE, e.g. epochs=3".into()))?;
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(value).map_err(|e| bad(format!("value is not valid YAML: {e}")))?;
+        let mut node = &mut tree;
+        let keys: Vec<&str> = path.trim().split('.').collect();
+        for (i, key) in keys.iter().enumerate() {
+            let map = node.as_mapping_mut().ok_or_else(|| bad(format!("`{}` is not a section", keys[..i].join("."))))?;
+            let k = serde_yaml_ng::Value::String((*key).to_owned());
+            if i + 1 == keys.len() {
+                map.insert(k, value.clone());
+                break;
+            }
+            if !map.contains_key(&k) {
+                map.insert(k.clone(), serde_yaml_ng::Value::Mapping(Default::default()));
+            }
+            node = map.get_mut(&k).unwrap();
+        }
+    }
+    serde_yaml_ng::from_value(tree).map_err(|e| ConfigError::Override { assignment: assignments.join(" "), reason: e.to_string() })
 }

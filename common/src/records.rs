@@ -205,3 +205,34 @@ pub fn hostname() -> String {
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// Where and how a record was made: the fields every kind of run record carries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// The command line that produced the record.
+    pub command: String,
+    pub git_commit: String,
+    pub git_dirty: bool,
+    pub repro_version: String,
+    pub burn_version: String,
+    pub cpu: String,
+    pub host: String,
+    pub os: String,
+}
+
+impl Provenance {
+    pub fn capture(command: &str) -> Self {
+        let (git_commit, git_dirty) = git_state();
+        Self {
+            command: command.to_owned(),
+            git_commit,
+            git_dirty,
+            repro_version: env!("CARGO_PKG_VERSION").into(),
+            burn_version: BURN_VERSION.into(),
+            cpu: crate::device::cpu_description(),
+            host: hostname(),
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        }
+    }
+}

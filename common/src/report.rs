@@ -78,9 +78,11 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
             let values: Vec<f64> = used
                 .iter()
                 .filter_map(|r| r.manifest.final_metrics.as_ref())
-                .map(|m| match claim.metric {
-                    crate::claims::Metric::TestErrorPct => m.test_error_pct,
-                    crate::claims::Metric::TestAccuracyPct => 100.0 - m.test_error_pct,
+                .filter_map(|m| match claim.metric {
+                    crate::claims::Metric::TestErrorPct => Some(m.test_error_pct),
+                    crate::claims::Metric::TestAccuracyPct => Some(100.0 - m.test_error_pct),
+                    // Not image-classifier metrics: such claims are answered by their paper crate.
+                    _ => None,
                 })
                 .collect();
             let summary = Summary::of(values);

@@ -12,7 +12,7 @@ use repro_common::paper::Paper;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Experiments to time (default: every experiment of every paper).
+    /// Experiments to time (default: every image experiment; `lstm` for the LSTM 1997 defaults).
     #[arg(long = "experiment", value_name = "NAME")]
     experiments: Vec<String>,
     /// Backends to compare (cpu only): flex, ndarray.
@@ -27,11 +27,22 @@ pub struct BenchArgs {
     /// Images per timed epoch (one warm-up epoch runs first).
     #[arg(long, default_value_t = 4096)]
     images: usize,
+    /// LSTM 1997 experiments: training sequences per thread.
+    #[arg(long, default_value_t = 5000)]
+    sequences: u64,
 }
 
 /// Times one-epoch trainings of synthetic data through the real engine, so the figure includes
 /// batching, the optimizer step and the loss read-back, as a real run does.
 pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
+    let lstm_names: Vec<String> = args.experiments.iter().filter(|e| repro_lstm::trial_experiment(e).is_some()).cloned().collect();
+    if !lstm_names.is_empty() || args.experiments.iter().any(|e| e == "lstm") {
+        crate::lstm::bench(&lstm_names, args.sequences)?;
+        if lstm_names.len() + usize::from(args.experiments.iter().any(|e| e == "lstm")) == args.experiments.len() {
+            return Ok(());
+        }
+        println!();
+    }
     let mut rows = Vec::new();
     let tmp = std::env::temp_dir().join(format!("repro-bench-{}", std::process::id()));
     for paper in papers {

@@ -2,6 +2,7 @@
 //! writes the records and write-ups under `results/`.
 
 mod bench;
+mod lstm;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -135,9 +136,13 @@ struct RunArgs {
     /// Override one recipe field, e.g. `--set epochs=2 --set batch_size=64` (YAML values).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
-    /// Continue the latest unfinished run of each seed from its last checkpoint.
+    /// Continue the latest unfinished run of each seed from its last checkpoint (LSTM 1997:
+    /// skip the trials already recorded).
     #[arg(long)]
     resume: bool,
+    /// Worker threads for independent trials (LSTM 1997 experiments); default: every core.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -174,6 +179,25 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::List => list(),
         Command::Train { experiment, config, run } => {
+            let lstm_recipe = match (&experiment, &config) {
+                (_, Some(path)) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+                    let tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
+                    if tree.get("paper").and_then(|p| p.as_str()) == Some(repro_lstm::ID) { Some(lstm::from_file(path, &text)?) } else { None }
+                }
+                (Some(name), None) => lstm::find(name),
+                (None, None) => None,
+            };
+            if let Some(recipe) = lstm_recipe {
+                let failures = lstm::train(recipe, &run, &results)?;
+                let path = repro_lstm::report::write(&results)?;
+                println!("\n{}", repro_lstm::report::compare_text(&results)?);
+                println!("write-up: {}", path.display());
+                if failures > 0 {
+                    bail!("{failures} run(s) stopped early; see the messages above");
+                }
+                return Ok(());
+            }
             let (paper, recipe) = match (experiment, config) {
                 (_, Some(path)) => {
                     let recipe = ExperimentConfig::from_file(&path)?;
@@ -185,6 +209,16 @@ fn run(cli: Cli) -> Result<()> {
             let failures = train_experiment(paper, &recipe, &run, &results)?;
             let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
             println!("\n{}", compare_text(paper, &results)?);
+            println!("write-up: {}", path.display());
+            if failures > 0 {
+                bail!("{failures} run(s) stopped early; see the messages above");
+            }
+            Ok(())
+        }
+        Command::Reproduce { paper, sample: _, run } if paper == repro_lstm::ID => {
+            let failures = lstm::reproduce(&run, &results)?;
+            let path = repro_lstm::report::write(&results)?;
+            println!("\n{}", repro_lstm::report::compare_text(&results)?);
             println!("write-up: {}", path.display());
             if failures > 0 {
                 bail!("{failures} run(s) stopped early; see the messages above");
@@ -224,6 +258,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Eval { run_dir, place } => eval(&run_dir, &place),
+        Command::Compare { paper } if paper == repro_lstm::ID => {
+            println!("{}", repro_lstm::report::compare_text(&results)?);
+            Ok(())
+        }
+        Command::Report { paper } if paper == repro_lstm::ID => {
+            println!("wrote {}", repro_lstm::report::write(&results)?.display());
+            Ok(())
+        }
         Command::Compare { paper } => {
             let paper = find_paper(&paper)?;
             println!("{}", compare_text(paper, &results)?);
@@ -236,6 +278,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Layers { model } => {
+            if let Some(table) = lstm::layers(&model) {
+                println!("{table}");
+                return Ok(());
+            }
             for paper in papers() {
                 if paper.models().iter().any(|m| m.name == model) {
                     let rows = paper.layer_table(&model)?;
@@ -243,7 +289,7 @@ fn run(cli: Cli) -> Result<()> {
                     return Ok(());
                 }
             }
-            bail!("unknown model `{model}`; known models: {}", all_models().join(", "))
+            bail!("unknown model `{model}`; known models: {} (and the LSTM experiments: {})", all_models().join(", "), lstm::all_names().join(", "))
         }
         Command::Fetch { dataset } => {
             let dir = data::fetch(&dataset)?;
@@ -263,7 +309,7 @@ fn find_paper(id: &str) -> Result<&'static dyn Paper> {
     papers()
         .into_iter()
         .find(|p| p.id() == id)
-        .ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}", papers().iter().map(|p| p.id()).collect::<Vec<_>>().join(", ")))
+        .ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}, {}", papers().iter().map(|p| p.id()).collect::<Vec<_>>().join(", "), repro_lstm::ID))
 }
 
 /// `lenet5` or `lenet/lenet5`.
@@ -280,7 +326,7 @@ fn find_experiment(name: &str) -> Result<(&'static dyn Paper, ExperimentConfig)>
             return Ok((paper, e));
         }
     }
-    let known: Vec<String> = papers().iter().flat_map(|p| p.experiments().into_iter().map(|e| e.name)).collect();
+    let known: Vec<String> = papers().iter().flat_map(|p| p.experiments().into_iter().map(|e| e.name)).chain(lstm::all_names()).collect();
     bail!("unknown experiment `{name}`; known experiments: {}", known.join(", "))
 }
 
@@ -302,7 +348,8 @@ fn list() -> Result<()> {
         }
         println!();
     }
-    println!("datasets: {}", data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "));
+    lstm::list();
+    println!("datasets: {}, {}", data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "), data::text::TEXT_DATASETS.join(", "));
     Ok(())
 }
 

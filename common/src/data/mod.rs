@@ -3,6 +3,7 @@
 pub mod augment;
 pub mod idx;
 pub mod registry;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -239,33 +240,44 @@ pub fn ensure_cached(spec: &DatasetSpec, dir: &Path, f: &FileSpec) -> Result<Pat
     if spec.mirrors.is_empty() {
         return Err(missing(spec, dir, f));
     }
+    let urls: Vec<String> = spec.mirrors.iter().map(|m| format!("{m}{}", f.name)).collect();
+    download_verified(&urls, &path, spec.name, f.name, |bytes| {
+        let found = sha256_hex(bytes);
+        if found == f.gz_sha256 { Ok(()) } else { Err(format!("checksum {found} instead of {}", f.gz_sha256)) }
+    })?;
+    Ok(path)
+}
+
+/// Downloads the first URL that answers with bytes `check` accepts into `path`: to a temporary
+/// file in the same folder, then a rename, so an interrupted or corrupt download never leaves a
+/// file that looks complete.
+pub fn download_verified(urls: &[String], path: &Path, dataset: &str, name: &str, check: impl Fn(&[u8]) -> Result<(), String>) -> Result<(), DataError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|source| DataError::Io { path: dir.to_owned(), source })?;
     let mut attempts = Vec::new();
-    for mirror in spec.mirrors {
-        let url = format!("{mirror}{}", f.name);
-        match download(&url) {
+    for url in urls {
+        match download(url) {
             Ok(bytes) => {
-                if sha256_hex(&bytes) != f.gz_sha256 {
-                    attempts.push(format!("{url}: checksum {} instead of {}", sha256_hex(&bytes), f.gz_sha256));
+                if let Err(e) = check(&bytes) {
+                    attempts.push(format!("{url}: {e}"));
                     continue;
                 }
-                let tmp = dir.join(format!(".{}.part-{}", f.name, std::process::id()));
+                let tmp = dir.join(format!(".{name}.part-{}", std::process::id()));
                 let write = || -> std::io::Result<()> {
                     let mut file = std::fs::File::create(&tmp)?;
                     file.write_all(&bytes)?;
                     file.sync_all()?;
-                    std::fs::rename(&tmp, &path)
+                    std::fs::rename(&tmp, path)
                 };
-                write().map_err(|source| {
+                return write().map_err(|source| {
                     let _ = std::fs::remove_file(&tmp);
-                    DataError::Io { path: path.clone(), source }
-                })?;
-                return Ok(path);
+                    DataError::Io { path: path.to_owned(), source }
+                });
             }
             Err(e) => attempts.push(format!("{url}: {e}")),
         }
     }
-    Err(DataError::Download { dataset: spec.name.to_owned(), name: f.name.to_owned(), attempts: attempts.join("; ") })
+    Err(DataError::Download { dataset: dataset.to_owned(), name: name.to_owned(), attempts: attempts.join("; ") })
 }
 
 fn download(url: &str) -> Result<Vec<u8>, String> {

@@ -1,0 +1,67 @@
+//! Two LSTM papers in one crate, because "the LSTM paper" means both:
+//!
+//! - Hochreiter & Schmidhuber (1997), *Long Short-Term Memory*, Neural Computation 9(8): the
+//!   original cell ([`net1997`]) and its six experiments on generated data ([`tasks`]), run as
+//!   the paper runs them — many independent trials, counted in training sequences ([`trials`]).
+//! - Zaremba, Sutskever & Vinyals (2014), *Recurrent Neural Network Regularization*: the
+//!   two-layer word-level language model on the Penn Treebank ([`ptb`]).
+
+pub mod net1997;
+pub mod ptb;
+pub mod report;
+pub mod tasks;
+pub mod trials;
+
+use repro_common::claims::{Claim, parse_claims};
+
+pub use trials::TrialsConfig;
+
+pub const ID: &str = "lstm";
+pub const CITATION_1997: &str = "S. Hochreiter, J. Schmidhuber. Long Short-Term Memory. Neural Computation 9(8):1735-1780, 1997";
+pub const CITATION_2014: &str = "W. Zaremba, I. Sutskever, O. Vinyals. Recurrent Neural Network Regularization. arXiv:1409.2329, 2014";
+
+/// How this implementation departs from the papers (also the write-up's last section).
+pub const DEVIATIONS: &str = include_str!("../DEVIATIONS.md");
+/// The write-up's opening.
+pub const INTRO: &str = include_str!("../INTRO.md");
+
+const TRIAL_RECIPES: &[(&str, &str)] = &[
+    ("exp1-4x1-lr0.1.yaml", include_str!("../experiments/exp1-4x1-lr0.1.yaml")),
+    ("exp1-4x1-lr0.5.yaml", include_str!("../experiments/exp1-4x1-lr0.5.yaml")),
+    ("exp1-3x2-lr0.1.yaml", include_str!("../experiments/exp1-3x2-lr0.1.yaml")),
+    ("exp1-3x2-lr0.2.yaml", include_str!("../experiments/exp1-3x2-lr0.2.yaml")),
+    ("exp1-3x2-lr0.5.yaml", include_str!("../experiments/exp1-3x2-lr0.5.yaml")),
+    ("exp2a.yaml", include_str!("../experiments/exp2a.yaml")),
+    ("exp2b.yaml", include_str!("../experiments/exp2b.yaml")),
+    ("exp2c-q100.yaml", include_str!("../experiments/exp2c-q100.yaml")),
+    ("exp3a-t100-n3.yaml", include_str!("../experiments/exp3a-t100-n3.yaml")),
+    ("exp3b-t100-n3.yaml", include_str!("../experiments/exp3b-t100-n3.yaml")),
+    ("exp3c-t100-n3.yaml", include_str!("../experiments/exp3c-t100-n3.yaml")),
+    ("exp4-t100.yaml", include_str!("../experiments/exp4-t100.yaml")),
+    ("exp4-t500.yaml", include_str!("../experiments/exp4-t500.yaml")),
+    ("exp4-t1000.yaml", include_str!("../experiments/exp4-t1000.yaml")),
+    ("exp5-nseq140.yaml", include_str!("../experiments/exp5-nseq140.yaml")),
+    ("exp5-nseq13.yaml", include_str!("../experiments/exp5-nseq13.yaml")),
+    ("exp6a.yaml", include_str!("../experiments/exp6a.yaml")),
+    ("exp6b.yaml", include_str!("../experiments/exp6b.yaml")),
+];
+
+/// The 1997 experiments, in the paper's order.
+pub fn trial_experiments() -> Vec<TrialsConfig> {
+    TRIAL_RECIPES
+        .iter()
+        .map(|(file, text)| TrialsConfig::from_yaml(text, &format!("papers/lstm/experiments/{file}")).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}")))
+        .collect()
+}
+
+pub fn trial_experiment(name: &str) -> Option<TrialsConfig> {
+    trial_experiments().into_iter().find(|e| e.name == name)
+}
+
+/// The experiments `harness reproduce lstm` runs by default: those that fit a CPU in minutes.
+pub const DEFAULT_TRIALS: &[&str] = &["exp1-4x1-lr0.5", "exp1-3x2-lr0.5", "exp4-t100"];
+
+/// Both papers' published numbers.
+pub fn claims() -> Vec<Claim> {
+    parse_claims(include_str!("../claims.yaml"), "papers/lstm/claims.yaml").unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
+}

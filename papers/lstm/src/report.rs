@@ -1,0 +1,269 @@
+//! The LSTM write-up: every claim of both papers beside our runs, the trials of each 1997
+//! experiment, the weight counts against the paper's, and the commands that made the numbers.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use repro_common::claims::{Claim, Metric, Summary, Verdict, verdict};
+use repro_common::records::{self, RecordError, RunStatus};
+use repro_common::report::{group_digits, human_time};
+
+use crate::ptb::{PtbConfig, PtbManifest};
+use crate::trials::{TrialsConfig, TrialsManifest, load_trials};
+
+/// A finished 1997 trials run.
+#[derive(Debug, Clone)]
+pub struct TrialsRun {
+    pub path: PathBuf,
+    pub manifest: TrialsManifest,
+}
+
+/// A finished PTB run.
+#[derive(Debug, Clone)]
+pub struct PtbRun {
+    pub path: PathBuf,
+    pub manifest: PtbManifest,
+}
+
+/// All completed records under `results/lstm`.
+pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRun>, Vec<PtbRun>), RecordError> {
+    let mut trials = Vec::new();
+    let mut ptb = Vec::new();
+    for path in records::find_runs(&results_root.join(crate::ID)) {
+        if let Ok(m) = TrialsManifest::load(&path) {
+            if m.status == RunStatus::Complete {
+                trials.push(TrialsRun { path, manifest: m });
+            }
+        } else if let Ok(m) = PtbManifest::load(&path) {
+            if m.status == RunStatus::Complete {
+                ptb.push(PtbRun { path, manifest: m });
+            }
+        }
+    }
+    Ok((trials, ptb))
+}
+
+/// A run answers a claim only if it used the shipped recipe (its seed and prose may differ).
+fn follows_trials_recipe(run: &TrialsConfig, recipe: &TrialsConfig) -> bool {
+    let mut a = run.clone();
+    a.seed = recipe.seed;
+    a.sources = recipe.sources.clone();
+    a.description = recipe.description.clone();
+    &a == recipe
+}
+
+fn follows_ptb_recipe(run: &PtbConfig, recipe: &PtbConfig) -> bool {
+    let mut a = run.clone();
+    a.seeds = recipe.seeds.clone();
+    a.sources = recipe.sources.clone();
+    a.description = recipe.description.clone();
+    &a == recipe
+}
+
+/// One claim against the runs that answer it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub claim: Claim,
+    pub summary: Option<Summary>,
+    pub verdict: Verdict,
+    pub runs: Vec<PathBuf>,
+}
+
+pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Row> {
+    let trial_recipes = crate::trial_experiments();
+    let ptb_recipes = crate::ptb::experiments();
+    claims
+        .iter()
+        .map(|claim| {
+            let mut values = Vec::new();
+            let mut runs = Vec::new();
+            if let Some(recipe) = trial_recipes.iter().find(|r| r.name == claim.experiment) {
+                for run in trials.iter().filter(|r| r.manifest.experiment == claim.experiment && follows_trials_recipe(&r.manifest.config, recipe)) {
+                    let Some(s) = &run.manifest.summary else { continue };
+                    let value = match claim.metric {
+                        Metric::SuccessRatePct => Some(s.success_rate_pct),
+                        Metric::SequencesToSuccess => s.mean_sequences,
+                        Metric::TestWrong => Some(s.mean_test_wrong),
+                        _ => None,
+                    };
+                    if let Some(v) = value {
+                        values.push(v);
+                        runs.push(run.path.clone());
+                    }
+                }
+            } else if let Some(recipe) = ptb_recipes.iter().find(|r| r.name == claim.experiment) {
+                for run in ptb.iter().filter(|r| r.manifest.experiment == claim.experiment && r.manifest.dataset == claim.dataset && follows_ptb_recipe(&r.manifest.config, recipe)) {
+                    let Some(m) = &run.manifest.final_metrics else { continue };
+                    let value = match claim.split.as_str() {
+                        "valid" => m.valid_perplexity,
+                        _ => m.test_perplexity,
+                    };
+                    values.push(value);
+                    runs.push(run.path.clone());
+                }
+            }
+            let summary = Summary::of(values);
+            Row { claim: claim.clone(), verdict: verdict(claim, summary.as_ref()), summary, runs }
+        })
+        .collect()
+}
+
+fn fmt_value(metric: Metric, v: f64) -> String {
+    match metric {
+        Metric::SequencesToSuccess => group_digits(v.round() as usize),
+        Metric::SuccessRatePct => format!("{v:.0}"),
+        Metric::TestWrong | Metric::Perplexity => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    }
+}
+
+pub fn comparison_table(rows: &[Row]) -> String {
+    let mut s = String::from("| claim | source | metric | paper | ours | verdict |\n|---|---|---|---:|---:|---|\n");
+    for r in rows {
+        let ours = match &r.summary {
+            Some(sm) if sm.values.len() > 1 => format!("{} ± {} (n={} runs)", fmt_value(r.claim.metric, sm.mean), fmt_value(r.claim.metric, sm.std), sm.values.len()),
+            Some(sm) => fmt_value(r.claim.metric, sm.mean),
+            None => "–".into(),
+        };
+        let _ = writeln!(s, "| `{}` | {} | {} | {} | {} | **{}** |", r.claim.id, r.claim.source, r.claim.metric.label(), fmt_value(r.claim.metric, r.claim.published), ours, r.verdict);
+    }
+    s
+}
+
+/// The paper's weight count beside ours, for every shipped 1997 net.
+pub fn weights_table(recipes: &[TrialsConfig]) -> String {
+    let mut s = String::from("| experiment | net | weights (ours) | paper |\n|---|---|---:|---:|\n");
+    for r in recipes {
+        let n = &r.net;
+        let _ = writeln!(
+            s,
+            "| `{}` | {} in, {} × {} cell(s){}, {} out | {} | {} |",
+            r.name,
+            n.inputs,
+            n.blocks,
+            n.cells_per_block,
+            if n.output_gates { "" } else { ", no output gate" },
+            n.outputs,
+            group_digits(n.weight_count()),
+            r.paper_weights.map(group_digits).unwrap_or_else(|| "–".into())
+        );
+    }
+    s
+}
+
+/// One line per trials run.
+pub fn trials_table(runs: &[TrialsRun]) -> String {
+    let mut s = String::from("| experiment | seed | trials | success | sequences to success, mean ± std [min–max] | test wrong (mean) | test MSE | wall time | sequences/s |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+    for r in runs {
+        let Some(sm) = &r.manifest.summary else { continue };
+        let seqs = match (sm.mean_sequences, sm.std_sequences, sm.min_sequences, sm.max_sequences) {
+            (Some(m), Some(sd), Some(lo), Some(hi)) => format!("{} ± {} [{}–{}]", group_digits(m.round() as usize), group_digits(sd.round() as usize), group_digits(lo as usize), group_digits(hi as usize)),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {:.1} of {} | {:.4} | {} | {} |",
+            r.manifest.experiment,
+            r.manifest.seed,
+            sm.trials,
+            sm.successes,
+            sm.trials,
+            sm.success_rate_pct,
+            seqs,
+            sm.mean_test_wrong,
+            sm.test_total,
+            sm.mean_test_mse,
+            human_time(r.manifest.wall_time_s),
+            group_digits(sm.sequences_per_s.round() as usize)
+        );
+    }
+    s
+}
+
+/// Every trial of a run, as the paper's tables would list them.
+pub fn per_trial_table(run: &TrialsRun) -> String {
+    let mut s = String::from("| trial | success | sequences | test wrong | test MSE | time | note |\n|---:|---|---:|---:|---:|---:|---|\n");
+    for t in load_trials(&run.path).unwrap_or_default() {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} of {} | {:.4} | {:.1} s | {} |",
+            t.trial,
+            if t.success { "yes" } else { "no" },
+            group_digits(t.sequences as usize),
+            t.test_wrong,
+            t.test_total,
+            t.test_mse,
+            t.time_s,
+            t.note
+        );
+    }
+    s
+}
+
+pub fn ptb_table(runs: &[PtbRun]) -> String {
+    let mut s = String::from("| experiment | dataset | seed | epochs | valid ppl | test ppl | words/s | train time |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for r in runs {
+        let m = &r.manifest;
+        let Some(f) = &m.final_metrics else { continue };
+        let _ = writeln!(s, "| `{}` | {} | {} | {} | {:.1} | {:.1} | {:.0} | {} |", m.experiment, m.dataset, m.seed, f.epoch, f.valid_perplexity, f.test_perplexity, f.words_per_s, human_time(m.train_time_s));
+    }
+    s
+}
+
+/// The paper-vs-ours text `harness compare lstm` prints.
+pub fn compare_text(results_root: &Path) -> Result<String, RecordError> {
+    let (trials, ptb) = collect(results_root)?;
+    let rows = compare(&crate::claims(), &trials, &ptb);
+    let not_run = rows.iter().filter(|r| r.verdict == Verdict::NotRun).count();
+    Ok(format!("lstm — paper vs ours\n\n{}\n{} claim(s), {} not run.\n", comparison_table(&rows), rows.len(), not_run))
+}
+
+/// Writes `results/lstm/README.md`.
+pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
+    let (trials, ptb) = collect(results_root)?;
+    let claims = crate::claims();
+    let rows = compare(&claims, &trials, &ptb);
+    let recipes = crate::trial_experiments();
+    let mut s = String::new();
+    s.push_str("<!-- generated by `harness report lstm` from the records below; edit papers/lstm/INTRO.md or DEVIATIONS.md instead -->\n");
+    s.push_str(crate::INTRO);
+    s.push_str("\n## Paper vs ours\n\n");
+    s.push_str("Each claim is compared with the runs of the shipped recipe (any seed); runs of modified recipes are listed below but never compared. Tolerances are in `papers/lstm/claims.yaml`, fixed before any run.\n\n");
+    s.push_str(&comparison_table(&rows));
+    let _ = writeln!(s, "\n{} claims; {} not run.\n", rows.len(), rows.iter().filter(|r| r.verdict == Verdict::NotRun).count());
+    s.push_str("## 1997 experiments: the runs\n\n");
+    if trials.is_empty() {
+        s.push_str("No runs yet: `cargo run --release -p harness -- reproduce lstm`.\n\n");
+    } else {
+        s.push_str(&trials_table(&trials));
+        s.push_str("\nSequences/s counts training sequences over wall time with all trials running side by side (threads in each run's manifest).\n\n");
+        for run in &trials {
+            let _ = writeln!(s, "<details><summary><code>{}</code> seed {}: every trial</summary>\n\n{}\nCommand: `{}`  \nRecord: `{}` (commit {}{}, {} threads, {}, {})\n\n</details>\n",
+                run.manifest.experiment, run.manifest.seed, per_trial_table(run), run.manifest.provenance.command,
+                run.path.strip_prefix(results_root).unwrap_or(&run.path).display(), &run.manifest.provenance.git_commit[..run.manifest.provenance.git_commit.len().min(10)],
+                if run.manifest.provenance.git_dirty { ", dirty" } else { "" }, run.manifest.threads, run.manifest.provenance.cpu, run.manifest.provenance.host);
+        }
+    }
+    s.push_str("## Weight counts\n\nCounted from the net each recipe builds (`harness layers EXPERIMENT`), beside the figure the paper states.\n\n");
+    s.push_str(&weights_table(&recipes));
+    s.push_str("\n## PTB language model (Zaremba et al. 2014)\n\n");
+    if ptb.is_empty() {
+        s.push_str("No PTB run yet. On a machine with the data (or network) and, realistically, a GPU:\n\n```\n");
+        for e in crate::ptb::experiments() {
+            let _ = writeln!(s, "cargo run --release -p harness --features cuda -- train {} --device cuda --data-dir DIR_WITH_ptb.*.txt", e.name);
+        }
+        s.push_str("```\n\n");
+    } else {
+        s.push_str(&ptb_table(&ptb));
+        s.push('\n');
+        for r in &ptb {
+            let _ = writeln!(s, "- `{}`: `{}`", r.manifest.experiment, r.manifest.provenance.command);
+        }
+        s.push('\n');
+    }
+    s.push_str("## How to reproduce\n\n```\ncargo run --release -p harness -- reproduce lstm            # exp. 1 (both nets, lr 0.5) and exp. 4 at T = 100\ncargo run --release -p harness -- train exp1-4x1-lr0.1        # any experiment by name (harness list)\ncargo run --release -p harness -- train exp4-t100 --set trials=3 --set gradient=full\ncargo run --release -p harness -- report lstm\n```\n\n");
+    s.push_str(crate::DEVIATIONS);
+    let path = results_root.join(crate::ID).join("README.md");
+    records::write_atomic(&path, s.as_bytes())?;
+    Ok(path)
+}
