@@ -115,31 +115,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
 
 impl Manifest {
     pub fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
-        let text = serde_yaml_ng::to_string(self).expect("manifest serializes");
-        write_atomic(&run_dir.join("manifest.yaml"), text.as_bytes())
+        save_yaml(&run_dir.join("manifest.yaml"), self)
     }
 
     pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        let path = run_dir.join("manifest.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|source| RecordError::Read { path: path.clone(), source })?;
-        serde_yaml_ng::from_str(&text).map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+        load_yaml(&run_dir.join("manifest.yaml"))
     }
+}
+
+/// Writes any record as YAML, atomically.
+pub fn save_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), RecordError> {
+    write_atomic(path, serde_yaml_ng::to_string(value).expect("records serialize").as_bytes())
+}
+
+/// Reads a YAML record, naming the file in every error.
+pub fn load_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RecordError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RecordError::Read { path: path.to_owned(), source })?;
+    serde_yaml_ng::from_str(&text).map_err(|e| RecordError::Invalid { path: path.to_owned(), reason: e.to_string() })
+}
+
+/// Rewrites a small CSV table whole, atomically (per-epoch metrics, per-trial results).
+pub fn save_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), RecordError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row).expect("rows serialize");
+    }
+    write_atomic(path, &w.into_inner().expect("in-memory writer"))
+}
+
+pub fn load_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, RecordError> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| RecordError::Invalid { path: path.to_owned(), reason: e.to_string() })?;
+    r.deserialize().collect::<Result<Vec<_>, _>>().map_err(|e| RecordError::Invalid { path: path.to_owned(), reason: e.to_string() })
 }
 
 /// Rewrites `metrics.csv` whole (it is small), atomically.
 pub fn save_metrics(run_dir: &Path, rows: &[EpochMetrics]) -> Result<(), RecordError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.serialize(row).expect("metrics serialize");
-    }
-    let bytes = w.into_inner().expect("in-memory writer");
-    write_atomic(&run_dir.join("metrics.csv"), &bytes)
+    save_csv(&run_dir.join("metrics.csv"), rows)
 }
 
 pub fn load_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, RecordError> {
-    let path = run_dir.join("metrics.csv");
-    let mut r = csv::Reader::from_path(&path).map_err(|e| RecordError::Invalid { path: path.clone(), reason: e.to_string() })?;
-    r.deserialize().collect::<Result<Vec<_>, _>>().map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+    load_csv(&run_dir.join("metrics.csv"))
 }
 
 /// `results/<paper>/<experiment>/<dataset>`.

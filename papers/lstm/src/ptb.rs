@@ -211,27 +211,19 @@ pub struct PtbManifest {
 
 impl PtbManifest {
     pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        let path = run_dir.join("manifest.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|source| RecordError::Read { path: path.clone(), source })?;
-        serde_yaml_ng::from_str(&text).map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+        records::load_yaml(&run_dir.join("manifest.yaml"))
     }
     fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
-        records::write_atomic(&run_dir.join("manifest.yaml"), serde_yaml_ng::to_string(self).expect("manifest serializes").as_bytes())
+        records::save_yaml(&run_dir.join("manifest.yaml"), self)
     }
 }
 
 fn save_metrics(run_dir: &Path, rows: &[PtbEpoch]) -> Result<(), RecordError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).expect("rows serialize");
-    }
-    records::write_atomic(&run_dir.join("metrics.csv"), &w.into_inner().expect("in-memory writer"))
+    records::save_csv(&run_dir.join("metrics.csv"), rows)
 }
 
 pub fn load_metrics(run_dir: &Path) -> Result<Vec<PtbEpoch>, RecordError> {
-    let path = run_dir.join("metrics.csv");
-    let mut r = csv::Reader::from_path(&path).map_err(|e| RecordError::Invalid { path: path.clone(), reason: e.to_string() })?;
-    r.deserialize().collect::<Result<Vec<_>, _>>().map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+    records::load_csv(&run_dir.join("metrics.csv"))
 }
 
 /// The word stream cut into `streams` rows (the remainder dropped, as `main.lua` does).

@@ -214,27 +214,19 @@ pub struct TrialsManifest {
 
 impl TrialsManifest {
     pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        let path = run_dir.join("manifest.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|source| RecordError::Read { path: path.clone(), source })?;
-        serde_yaml_ng::from_str(&text).map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+        records::load_yaml(&run_dir.join("manifest.yaml"))
     }
     fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
-        records::write_atomic(&run_dir.join("manifest.yaml"), serde_yaml_ng::to_string(self).expect("manifest serializes").as_bytes())
+        records::save_yaml(&run_dir.join("manifest.yaml"), self)
     }
 }
 
 pub fn save_trials(run_dir: &Path, rows: &[TrialResult]) -> Result<(), RecordError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).expect("trial rows serialize");
-    }
-    records::write_atomic(&run_dir.join("trials.csv"), &w.into_inner().expect("in-memory writer"))
+    records::save_csv(&run_dir.join("trials.csv"), rows)
 }
 
 pub fn load_trials(run_dir: &Path) -> Result<Vec<TrialResult>, RecordError> {
-    let path = run_dir.join("trials.csv");
-    let mut r = csv::Reader::from_path(&path).map_err(|e| RecordError::Invalid { path: path.clone(), reason: e.to_string() })?;
-    r.deserialize().collect::<Result<Vec<_>, _>>().map_err(|e| RecordError::Invalid { path, reason: e.to_string() })
+    records::load_csv(&run_dir.join("trials.csv"))
 }
 
 /// The random streams of one trial: weights, training data, test data.
