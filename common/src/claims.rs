@@ -25,13 +25,35 @@ pub struct Claim {
     pub tolerance: f64,
     /// Why this tolerance.
     pub tolerance_reason: String,
+    /// Over several seeds, the paper's statistic: the mean (default) or the best run.
+    #[serde(default, skip_serializing_if = "Statistic::is_mean")]
+    pub statistic: Statistic,
+}
+
+/// How a paper summarised several runs.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    #[default]
+    Mean,
+    /// The best of the runs (He et al.'s ResNet-110 "best (mean ± std)").
+    Best,
+}
+
+impl Statistic {
+    fn is_mean(&self) -> bool {
+        *self == Statistic::Mean
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
+    /// Top-1 error on the claim's split.
     TestErrorPct,
     TestAccuracyPct,
+    Top5ErrorPct,
+    Top5AccuracyPct,
     /// Share of independent trials that met the experiment's success test (higher is better).
     SuccessRatePct,
     /// Mean number of training sequences until the success test was met, over the successful
@@ -45,12 +67,14 @@ pub enum Metric {
 
 impl Metric {
     pub fn lower_is_better(self) -> bool {
-        !matches!(self, Metric::TestAccuracyPct | Metric::SuccessRatePct)
+        !matches!(self, Metric::TestAccuracyPct | Metric::Top5AccuracyPct | Metric::SuccessRatePct)
     }
     pub fn label(self) -> &'static str {
         match self {
             Metric::TestErrorPct => "test error %",
             Metric::TestAccuracyPct => "test accuracy %",
+            Metric::Top5ErrorPct => "top-5 error %",
+            Metric::Top5AccuracyPct => "top-5 accuracy %",
             Metric::SuccessRatePct => "success %",
             Metric::SequencesToSuccess => "sequences to success",
             Metric::TestWrong => "wrong test sequences",

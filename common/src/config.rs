@@ -40,6 +40,9 @@ pub struct ExperimentConfig {
     pub optimizer: OptimizerConfig,
     pub schedule: LrSchedule,
     pub epochs: usize,
+    /// Stop after this many updates even within an epoch (He et al.: 64k iterations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_iterations: Option<u64>,
     pub batch_size: usize,
     /// Seeds run by default (`--seeds` overrides).
     pub seeds: Vec<u64>,
@@ -61,7 +64,12 @@ pub struct DataConfig {
     /// Evaluate on the first N items of the evaluation split.
     #[serde(default)]
     pub eval_limit: Option<usize>,
+    /// In-memory datasets (MNIST, CIFAR): scaling, mean, crop and flip.
+    #[serde(default)]
     pub preprocess: Preprocess,
+    /// Folder datasets (ImageNet): decoding, scale augmentation, crops, normalisation.
+    #[serde(default)]
+    pub folder: Option<crate::data::imagenet::FolderPreprocess>,
     #[serde(default)]
     pub distortion: Option<Distortion>,
 }

@@ -24,7 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ExperimentConfig, OptimizerConfig};
-use crate::data::{Dataset, ImageSet};
+use crate::data::source::{HostBatch, ImageSource, build_batch, for_each_batch, loader_threads};
+use crate::data::{DataError, Dataset};
 use crate::device::Selected;
 use crate::progress;
 use crate::records::{self, EpochMetrics, Manifest, RecordError, RunStatus};
@@ -50,8 +51,8 @@ pub enum TrainError {
     Checkpoint { path: PathBuf, reason: String },
     #[error("nothing to resume in {0}: no checkpoint was written yet (start the run again without --resume)")]
     NothingToResume(PathBuf),
-    #[error("split `{0}` is not in the dataset")]
-    Split(String),
+    #[error(transparent)]
+    Data(#[from] DataError),
     #[error("optimizer `sdlm` needs a model that provides its Gauss-Newton diagonal; `{0}` does not (use kind: sgd)")]
     NoCurvature(String),
 }
@@ -107,46 +108,60 @@ fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOptimizer {
     }
 }
 
-/// Builds a `[batch, 1, h, w]` input tensor and its targets from `indices` of `set`.
-pub fn batch(
-    config: &ExperimentConfig,
-    set: &ImageSet,
-    indices: &[usize],
-    mut rng: Option<&mut ChaCha8Rng>,
-    device: &Device,
-) -> (Tensor<4>, Tensor<1, Int>) {
-    let pre = &config.data.preprocess;
-    let (h, w) = pre.output_side(set.rows, set.cols);
-    let mut pixels = vec![0f32; indices.len() * h * w];
-    for (slot, &i) in indices.iter().enumerate() {
-        let out = &mut pixels[slot * h * w..(slot + 1) * h * w];
-        match (&config.data.distortion, rng.as_deref_mut()) {
-            (Some(d), Some(r)) => pre.write(set, i, out, Some((d, r))),
-            _ => pre.write(set, i, out, None::<(&_, &mut ChaCha8Rng)>),
-        }
-    }
-    let labels: Vec<i64> = indices.iter().map(|&i| set.labels[i] as i64).collect();
-    (
-        Tensor::from_data(TensorData::new(pixels, [indices.len(), 1, h, w]), device),
-        Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
-    )
+/// Moves a host batch to `device`.
+pub fn to_device(batch: HostBatch, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    let n = batch.labels.len();
+    (Tensor::from_data(TensorData::new(batch.images, batch.shape), device), Tensor::from_data(TensorData::new(batch.labels, [n]), device))
 }
 
-/// Loss (mean) and error (%) of `model` on `set`, without gradients.
-pub fn evaluate<M: ImageClassifier>(model: &M, config: &ExperimentConfig, set: &ImageSet, device: &Device) -> (f64, f64) {
+/// What an evaluation measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub error_pct: f64,
+    /// Top-5 error, when the model has more than 5 classes.
+    pub top5_error_pct: Option<f64>,
+}
+
+/// Loss (mean), top-1 and top-5 error (%) of `model` on `source`, without gradients. With
+/// several views per item (10-crop), the views' softmax probabilities are averaged and the loss
+/// is the negative log of the averaged probability of the true class.
+pub fn evaluate<M: ImageClassifier>(model: &M, source: &dyn ImageSource, device: &Device) -> Result<Evaluation, TrainError> {
     let model = model.valid();
     let device = device.clone().without_autodiff();
-    let n = set.len();
-    let (mut loss_sum, mut wrong) = (0f64, 0usize);
-    let all: Vec<usize> = (0..n).collect();
-    for chunk in all.chunks(1000) {
-        let (x, y) = batch(config, set, chunk, None, &device);
+    let n = source.len();
+    let views = source.views();
+    let (mut loss_sum, mut wrong, mut wrong5) = (0f64, 0usize, 0usize);
+    let mut classes = 0;
+    let order: Vec<usize> = (0..n).collect();
+    let batch_items = (1000 / views).max(1);
+    let chunks: Vec<&[usize]> = order.chunks(batch_items).collect();
+    let bar = progress::bar(chunks.len() as u64, "evaluating");
+    for_each_batch(source, &chunks, None, loader_threads(), 2, |_, batch| -> Result<bool, TrainError> {
+        let items = batch.labels.len();
+        let (x, y) = to_device(batch, &device);
         let scores = model.scores(x);
-        loss_sum += model.loss(scores.clone(), y.clone()).into_scalar::<f32>() as f64 * chunk.len() as f64;
-        let right = scores.argmax(1).reshape([chunk.len()]).equal(y).int().sum().into_scalar::<i64>() as usize;
-        wrong += chunk.len() - right;
-    }
-    (loss_sum / n as f64, 100.0 * wrong as f64 / n as f64)
+        classes = scores.dims()[1];
+        let (loss, probs) = if views == 1 {
+            (model.loss(scores.clone(), y.clone()).into_scalar::<f32>() as f64, scores)
+        } else {
+            let probs = burn::tensor::activation::softmax(scores, 1).reshape([items, views, classes]).mean_dim(1).reshape([items, classes]);
+            let picked = probs.clone().gather(1, y.clone().reshape([items, 1]));
+            (picked.clamp_min(1e-12).log().neg().mean().into_scalar::<f32>() as f64, probs)
+        };
+        loss_sum += loss * items as f64;
+        // Rank of the true class: how many classes score strictly higher.
+        let truth = probs.clone().gather(1, y.reshape([items, 1]));
+        let above = probs.greater(truth.expand([items, classes])).int().sum_dim(1).reshape([items]);
+        let ranks: Vec<i64> = above.into_data().convert::<i64>().try_to_vec::<i64>().expect("ranks");
+        wrong += ranks.iter().filter(|&&r| r >= 1).count();
+        wrong5 += ranks.iter().filter(|&&r| r >= 5).count();
+        bar.inc(1);
+        Ok(true)
+    })?;
+    bar.finish_and_clear();
+    let pct = |w: usize| 100.0 * w as f64 / n.max(1) as f64;
+    Ok(Evaluation { loss: loss_sum / n.max(1) as f64, error_pct: pct(wrong), top5_error_pct: (classes > 5).then(|| pct(wrong5)) })
 }
 
 fn rng_for(seed: u64, epoch: usize, stream: u64) -> ChaCha8Rng {
@@ -164,10 +179,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
     device.seed(spec.seed);
     let mut model = init(&device);
     let mut optimizer = make_optimizer(&config.optimizer);
-    let train_set = spec.dataset.split(&config.data.train_split).ok_or_else(|| TrainError::Split(config.data.train_split.clone()))?;
-    let eval_set = spec.dataset.split(&config.data.eval_split).ok_or_else(|| TrainError::Split(config.data.eval_split.clone()))?;
-    let train_set = match config.data.train_limit { Some(n) => train_set.clone().truncated(n), None => train_set.clone() };
-    let eval_set = match config.data.eval_limit { Some(n) => eval_set.clone().truncated(n), None => eval_set.clone() };
+    let (train_set, eval_set) = spec.dataset.sources(&config.data)?;
 
     let run_dir = spec.run_dir.clone();
     let ckpt = checkpoint_dir(&run_dir);
@@ -188,14 +200,13 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         let bar = progress::bar(batches as u64, &format!("{label} epoch {epoch}/{}", config.epochs));
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng_for(spec.seed, epoch, 0));
-        let mut distort_rng = rng_for(spec.seed, epoch, 1);
         let started = Instant::now();
         let (mut loss_sum, mut wrong, mut seen) = (0f64, 0usize, 0usize);
         let mut lr = config.schedule.lr(epoch, iteration);
         // SDLM: re-estimate the second derivatives on the first samples of this pass (§III.B).
         let preconditioner = match config.optimizer {
             OptimizerConfig::Sdlm { mu, hessian_samples } => {
-                let (x, _) = batch(config, &train_set, &order[..hessian_samples.min(n)], None, &device);
+                let (x, _) = to_device(build_batch(train_set.as_ref(), &order[..hessian_samples.min(n)], None)?, &device);
                 let curvature = model.gauss_newton_diagonal(x).ok_or_else(|| TrainError::NoCurvature(config.model.clone()))?;
                 let p = crate::sdlm::Preconditioner::new(&model, curvature, mu);
                 progress::log(Some(&bar), &format!(
@@ -206,46 +217,61 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             }
             _ => None,
         };
-        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
+        let chunks: Vec<&[usize]> = order.chunks(config.batch_size).collect();
+        let mut stopped = None;
+        // The optimizer takes the model by value; the slot lets the per-batch closure hand it over.
+        let mut slot = Some(model);
+        for_each_batch(train_set.as_ref(), &chunks, Some((spec.seed, epoch)), loader_threads(), 4, |b, batch| -> Result<bool, TrainError> {
+            if config.max_iterations.is_some_and(|m| iteration >= m) {
+                return Ok(false);
+            }
             lr = config.schedule.lr(epoch, iteration);
-            let (x, y) = batch(config, &train_set, chunk, Some(&mut distort_rng), &device);
+            let items = batch.labels.len();
+            let (x, y) = to_device(batch, &device);
+            let model = slot.take().expect("model is in its slot");
             let scores = model.scores(x);
             let loss = model.loss(scores.clone(), y.clone());
             // One read-back per step for the loss (NaN check, progress) and the correct count.
-            let right = scores.detach().argmax(1).reshape([chunk.len()]).equal(y).int().sum().float();
+            let right = scores.detach().argmax(1).reshape([items]).equal(y).int().sum().float();
             let stats = Tensor::cat(vec![loss.clone().detach(), right], 0).into_data().convert::<f64>().try_to_vec::<f64>().expect("two numbers");
             let (batch_loss, right) = (stats[0], stats[1] as usize);
             if !batch_loss.is_finite() {
-                bar.finish_and_clear();
-                let reason = format!(
+                stopped = Some(format!(
                     "the training loss became {batch_loss} at epoch {epoch}, batch {} (learning rate {lr}); the run was stopped and the checkpoint of epoch {} kept",
                     b + 1,
                     epoch - 1
-                );
-                manifest.status = RunStatus::Stopped;
-                manifest.stop_reason = Some(reason);
-                manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
-                manifest.finished_at = Some(records::now());
-                manifest.save(&run_dir)?;
-                return Ok(manifest);
+                ));
+                slot = Some(model);
+                return Ok(false);
             }
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
             if let Some(p) = &preconditioner {
                 grads = p.apply(&model, grads);
             }
-            model = optimizer.step(lr, model, grads);
+            slot = Some(optimizer.step(lr, model, grads));
             iteration += 1;
-            loss_sum += batch_loss * chunk.len() as f64;
-            wrong += chunk.len() - right;
-            seen += chunk.len();
+            loss_sum += batch_loss * items as f64;
+            wrong += items - right;
+            seen += items;
             bar.inc(1);
             if b % 10 == 0 {
                 bar.set_message(format!("loss {:.4} err {:.2}%", loss_sum / seen as f64, 100.0 * wrong as f64 / seen as f64));
             }
+            Ok(true)
+        })?;
+        model = slot.take().expect("model is in its slot");
+        if let Some(reason) = stopped {
+            bar.finish_and_clear();
+            manifest.status = RunStatus::Stopped;
+            manifest.stop_reason = Some(reason);
+            manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
+            manifest.finished_at = Some(records::now());
+            manifest.save(&run_dir)?;
+            return Ok(manifest);
         }
         let epoch_s = started.elapsed().as_secs_f64();
         bar.finish_and_clear();
-        let (test_loss, test_error_pct) = evaluate(&model, config, &eval_set, &device);
+        let Evaluation { loss: test_loss, error_pct: test_error_pct, top5_error_pct } = evaluate(&model, eval_set.as_ref(), &device)?;
         let elapsed_s = manifest.train_time_s + epoch_s;
         let row = EpochMetrics {
             epoch,
@@ -257,6 +283,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             train_img_per_s: n as f64 / epoch_s,
             epoch_s,
             elapsed_s,
+            test_top5_error_pct: top5_error_pct,
         };
         progress::log(None, &format!(
             "{label} epoch {epoch:>3}/{}: lr {lr:.2e}  train loss {:.4} err {:.2}%  {} loss {test_loss:.4} err {test_error_pct:.2}%  {:.0} img/s",
@@ -271,12 +298,13 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         manifest.train_time_s = elapsed_s;
         manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
         manifest.final_metrics = Some(row);
-        if epoch == config.epochs {
+        let last = epoch == config.epochs || config.max_iterations.is_some_and(|m| iteration >= m);
+        if last {
             manifest.status = RunStatus::Complete;
             manifest.finished_at = Some(records::now());
         }
         manifest.save(&run_dir)?;
-        if spec.stop_after_epoch == Some(epoch) && epoch < config.epochs {
+        if last || spec.stop_after_epoch == Some(epoch) {
             break;
         }
     }

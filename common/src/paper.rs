@@ -7,7 +7,7 @@ use crate::claims::Claim;
 use crate::config::{ConfigError, ExperimentConfig};
 use crate::data::Dataset;
 use crate::device::Selected;
-use crate::engine::{TrainError, TrainSpec};
+use crate::engine::{Evaluation, TrainError, TrainSpec};
 use crate::records::Manifest;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,13 @@ pub struct LayerRow {
     pub params: usize,
     /// The paper's count for this layer, where it gives one.
     pub paper_params: Option<usize>,
+    /// Multiply-adds for one input (convolutions and fully connected layers); 0 when not counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub macs: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A model variant with a one-line summary.
@@ -58,8 +65,8 @@ pub trait Paper: Sync {
     fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError>;
     /// Trains the model `spec.config.model` names.
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError>;
-    /// Loss and error (%) of checkpointed weights on `config`'s evaluation split.
-    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<(f64, f64), PaperError>;
+    /// Loss and errors of checkpointed weights on `config`'s evaluation split.
+    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError>;
     /// Markdown: how the implementation departs from the paper, and choices where it is silent.
     fn deviations(&self) -> &'static str;
     /// The experiments the default reproduction on the bundled sample runs.
@@ -88,7 +95,38 @@ impl<'a> Tap<'a> {
     /// Notes a layer: `output` is its output for a batch of one.
     pub fn layer<const D: usize>(&mut self, name: &str, description: &str, output: &burn::tensor::Tensor<D>, params: usize, paper_params: Option<usize>) {
         if let Some(rows) = self.0.as_mut() {
-            rows.push(LayerRow { name: name.into(), description: description.into(), output: output.dims()[1..].to_vec(), params, paper_params });
+            rows.push(LayerRow { name: name.into(), description: description.into(), output: output.dims()[1..].to_vec(), params, paper_params, macs: 0 });
         }
     }
+    /// Notes a layer with its multiply-adds for one input.
+    pub fn layer_macs<const D: usize>(&mut self, name: &str, description: &str, output: &burn::tensor::Tensor<D>, params: usize, paper_params: Option<usize>, macs: u64) {
+        if let Some(rows) = self.0.as_mut() {
+            rows.push(LayerRow { name: name.into(), description: description.into(), output: output.dims()[1..].to_vec(), params, paper_params, macs });
+        }
+    }
+}
+
+/// Trainable parameters of a module: burn's `num_params` also counts buffers such as BN's
+/// running mean and variance, which the papers (and torchvision's counts) do not.
+pub fn trainable_params<M: burn::module::Module>(module: &M) -> usize {
+    struct Count {
+        path: Vec<String>,
+        total: usize,
+    }
+    impl burn::module::ModuleVisitor for Count {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            if !matches!(self.path.last().map(String::as_str), Some("running_mean" | "running_var")) {
+                self.total += param.lazy_shape().num_elements();
+            }
+        }
+    }
+    let mut count = Count { path: Vec::new(), total: 0 };
+    module.visit(&mut count);
+    count.total
 }

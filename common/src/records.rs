@@ -46,6 +46,9 @@ pub struct EpochMetrics {
     pub epoch_s: f64,
     /// Training time so far, summed over epochs (resumed runs included).
     pub elapsed_s: f64,
+    /// Top-5 error on the evaluation split, for datasets with many classes (ImageNet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_top5_error_pct: Option<f64>,
 }
 
 /// Everything needed to know how a number was made.

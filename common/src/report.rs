@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::claims::{Claim, Summary, Verdict, verdict};
+use crate::claims::{Claim, Metric, Statistic, Summary, Verdict, verdict};
 use crate::config::ExperimentConfig;
 use crate::paper::{LayerRow, Paper};
 use crate::records::{self, EpochMetrics, Manifest, RecordError, RunStatus};
@@ -79,13 +79,22 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
                 .iter()
                 .filter_map(|r| r.manifest.final_metrics.as_ref())
                 .filter_map(|m| match claim.metric {
-                    crate::claims::Metric::TestErrorPct => Some(m.test_error_pct),
-                    crate::claims::Metric::TestAccuracyPct => Some(100.0 - m.test_error_pct),
+                    Metric::TestErrorPct => Some(m.test_error_pct),
+                    Metric::TestAccuracyPct => Some(100.0 - m.test_error_pct),
+                    Metric::Top5ErrorPct => m.test_top5_error_pct,
+                    Metric::Top5AccuracyPct => m.test_top5_error_pct.map(|e| 100.0 - e),
                     // Not image-classifier metrics: such claims are answered by their paper crate.
                     _ => None,
                 })
                 .collect();
-            let summary = Summary::of(values);
+            let summary = match claim.statistic {
+                Statistic::Mean => Summary::of(values),
+                // The best run, as the paper reports it; every run stays listed in `runs`.
+                Statistic::Best => {
+                    let best = if claim.metric.lower_is_better() { values.iter().copied().reduce(f64::min) } else { values.iter().copied().reduce(f64::max) };
+                    best.and_then(|b| Summary::of(vec![b]))
+                }
+            };
             ClaimComparison {
                 claim: claim.clone(),
                 verdict: verdict(claim, summary.as_ref()),

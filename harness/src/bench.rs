@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use repro_common::data::{ImageSet, dataset};
 use repro_common::device;
 use repro_common::engine::TrainSpec;
 use repro_common::paper::Paper;
@@ -24,9 +23,10 @@ pub struct BenchArgs {
     /// Batch size of the timed steps (default: the recipe's).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Images per timed epoch (one warm-up epoch runs first).
-    #[arg(long, default_value_t = 4096)]
-    images: usize,
+    /// Images per timed epoch (one warm-up epoch runs first); default 4096 for 28×28 inputs,
+    /// 1024 for CIFAR's 32×32×3, 32 for ImageNet's 224×224×3.
+    #[arg(long)]
+    images: Option<usize>,
     /// LSTM 1997 experiments: training sequences per thread.
     #[arg(long, default_value_t = 5000)]
     sequences: u64,
@@ -52,20 +52,27 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
             }
             for backend in &args.backends {
                 let selected = device::select(&args.device, backend)?;
-                let mut overrides = vec!["epochs=2".to_string(), "seeds=[1]".into(), "data.dataset=mnist-sample".into()];
-                if let Some(b) = args.batch_size {
-                    overrides.push(format!("batch_size={b}"));
-                }
-                let config = recipe.with_overrides(&overrides)?;
-                let n = args.images;
-                let set = ImageSet { pixels: (0..n * 784).map(|i| (i * 37 % 251) as u8).collect(), labels: (0..n).map(|i| (i % 10) as u8).collect(), rows: 28, cols: 28 };
-                let ds = repro_common::data::Dataset {
-                    spec: dataset("mnist-sample").expect("registered"),
-                    train: set.clone(),
-                    test: set.truncated(256),
-                    checksums: Default::default(),
-                    origin: "synthetic (bench)".into(),
+                // Synthetic data of the recipe's dataset's shape, in memory (an ImageNet recipe times
+                // the training step alone; `harness bench --loader` times its JPEG pipeline).
+                let dataset = recipe.data.dataset.as_str();
+                let (shape, classes, default_n) = match dataset {
+                    d if d.starts_with("cifar100") => ([3, 32, 32], 100, 1024),
+                    d if d.starts_with("cifar") => ([3, 32, 32], 10, 1024),
+                    "imagenet" => ([3, 224, 224], 1000, 32),
+                    _ => ([1, 28, 28], 10, 4096),
                 };
+                let n = args.images.unwrap_or(default_n);
+                let ds = repro_common::data::synthetic(dataset, classes, shape, n, n.min(256));
+                let mut overrides = vec!["epochs=2".to_string(), "seeds=[1]".into()];
+                match args.batch_size {
+                    Some(b) => overrides.push(format!("batch_size={b}")),
+                    None if recipe.batch_size > n => overrides.push(format!("batch_size={n}")),
+                    None => {}
+                }
+                let mut config = recipe.with_overrides(&overrides)?;
+                config.max_iterations = None;
+                config.data.train_split = "train".into();
+                config.data.eval_split = "test".into();
                 let run_dir = tmp.join(format!("{}-{backend}", recipe.name));
                 std::fs::create_dir_all(&run_dir)?;
                 let started = Instant::now();
@@ -80,7 +87,7 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    println!("Training throughput, second of two epochs of {} synthetic 28×28 images (the first warms up); {}\n", args.images, device::cpu_description());
+    println!("Training throughput, second of two epochs of synthetic images of each recipe's input size (the first warms up); {}\n", device::cpu_description());
     println!("| experiment | model | backend / device | batch | train img/s | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|");
     for r in rows {
         println!("{r}");

@@ -20,12 +20,13 @@ use repro_common::report;
 
 /// Every paper the harness knows. A new paper crate adds one line here.
 fn papers() -> Vec<&'static dyn Paper> {
-    vec![&repro_lenet::LenetPaper]
+    vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper]
 }
 
 fn paper_intro(id: &str) -> &'static str {
     match id {
         "lenet" => repro_lenet::INTRO,
+        "resnet" => repro_resnet::INTRO,
         _ => "",
     }
 }
@@ -294,7 +295,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fetch { dataset } => {
             let dir = data::fetch(&dataset)?;
             let ds = data::load(&dataset, &DataSource::Dir(dir.clone()))?;
-            println!("{}: {} train / {} test images verified in {}", dataset, ds.train.len(), ds.test.len(), dir.display());
+            println!("{}: {} train / {} test images verified in {}", dataset, ds.split_len("train"), ds.split_len("test"), dir.display());
             Ok(())
         }
         Command::Bench(args) => bench::run(&args, &papers()),
@@ -349,7 +350,7 @@ fn list() -> Result<()> {
         println!();
     }
     lstm::list();
-    println!("datasets: {}, {}", data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "), data::text::TEXT_DATASETS.join(", "));
+    println!("datasets: {}, {}", data::dataset_names().join(", "), data::text::TEXT_DATASETS.join(", "));
     Ok(())
 }
 
@@ -449,8 +450,9 @@ fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
     let weights = engine::latest_checkpoint(run_dir).ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
     let selected = select(place)?;
     let dataset = data::load(&manifest.config.data.dataset, &data_source(place))?;
-    let (loss, error) = paper.evaluate(&manifest.config, &weights, &selected, &dataset)?;
-    println!("{} on {} {}: loss {loss:.4}, error {error:.2}% ({})", manifest.experiment, manifest.dataset, manifest.config.data.eval_split, weights.display());
+    let e = paper.evaluate(&manifest.config, &weights, &selected, &dataset)?;
+    let top5 = e.top5_error_pct.map(|t| format!(", top-5 error {t:.2}%")).unwrap_or_default();
+    println!("{} on {} {}: loss {:.4}, error {:.2}%{top5} ({})", manifest.experiment, manifest.dataset, manifest.config.data.eval_split, e.loss, e.error_pct, weights.display());
     if let Some(m) = &manifest.final_metrics {
         if m.epoch == manifest.epochs_completed {
             println!("recorded at epoch {}: error {:.2}%", m.epoch, m.test_error_pct);

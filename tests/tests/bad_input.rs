@@ -32,7 +32,8 @@ fn load_err(dir: &Path) -> String {
 fn a_prepared_folder_loads_gzipped_or_unpacked() {
     let dir = sample_copy();
     let ds = data::load("mnist-sample", &DataSource::Dir(dir.path().to_owned())).unwrap();
-    assert_eq!((ds.train.len(), ds.test.len(), ds.train.rows, ds.train.cols), (8000, 2000, 28, 28));
+    let train = ds.split("train").unwrap();
+    assert_eq!((train.len(), ds.split_len("test"), train.rows, train.cols), (8000, 2000, 28, 28));
     // Unpacked copies (no .gz) verify against the decompressed checksum.
     let name = "t10k-labels-idx1-ubyte.gz";
     let raw = std::fs::read(dir.path().join(name)).unwrap();
@@ -41,7 +42,7 @@ fn a_prepared_folder_loads_gzipped_or_unpacked() {
     std::fs::remove_file(dir.path().join(name)).unwrap();
     std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), unpacked).unwrap();
     let again = data::load("mnist-sample", &DataSource::Dir(dir.path().to_owned())).unwrap();
-    assert_eq!(again.test.labels, ds.test.labels);
+    assert_eq!(again.split("test").unwrap().labels, ds.split("test").unwrap().labels);
     assert_eq!(again.checksums, ds.checksums, "the manifest records content checksums, whatever the compression");
 }
 

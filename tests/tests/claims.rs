@@ -30,6 +30,7 @@ fn error_claim(published: f64, tolerance: f64) -> Claim {
         published,
         tolerance,
         tolerance_reason: "r".into(),
+        statistic: Default::default(),
     }
 }
 

@@ -67,7 +67,7 @@ fn falls_back_to_the_next_mirror_and_verifies_before_caching() {
     assert_eq!(names, vec!["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"], "no temporary files left");
     // The cached folder then loads like any prepared folder.
     let ds = data::load("mnist-sample", &DataSource::Dir(cache.path().to_owned())).unwrap();
-    assert_eq!(ds.train.len(), 8000);
+    assert_eq!(ds.split_len("train"), 8000);
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! Input preprocessing and the distortions of LeCun et al. 1998, §III.A and §III.C.
+//! How in-memory images become network inputs: static padding, pixel scaling, mean subtraction,
+//! and the training-time augmentations: LeNet's affine distortions (LeCun et al. 1998, §III.C)
+//! and the pad-crop-flip of He et al. 2015, §4.2.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,26 @@ pub struct Preprocess {
     pub pad: usize,
     /// Values that pixel 0 (background) and pixel 255 (ink) map to; linear in between.
     pub pixel_range: [f32; 2],
+    /// Mean subtracted from every input, computed on the training split (after scaling).
+    #[serde(default)]
+    pub subtract_mean: Option<MeanKind>,
+    /// Training only: pad by this many zero pixels on every side, then crop a random window of
+    /// the original size (§4.2: 4). Evaluation sees the single original view.
+    #[serde(default)]
+    pub random_crop_padding: usize,
+    /// Training only: mirror each image left-right with probability 1/2.
+    #[serde(default)]
+    pub horizontal_flip: bool,
+}
+
+/// Which mean is subtracted.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MeanKind {
+    /// One mean per pixel position and channel: the mean image (He et al. §4.2).
+    PerPixel,
+    /// One mean per channel.
+    PerChannel,
 }
 
 /// Random planar affine distortions (§III.C): translation, scaling, squeezing, horizontal shear.
@@ -33,56 +55,108 @@ pub struct Distortion {
     pub shear: f32,
 }
 
+impl Default for Preprocess {
+    /// Pixels scaled to [0, 1], nothing else.
+    fn default() -> Self {
+        Self { pad: 0, pixel_range: [0.0, 1.0], subtract_mean: None, random_crop_padding: 0, horizontal_flip: false }
+    }
+}
+
 impl Preprocess {
     pub fn output_side(&self, rows: usize, cols: usize) -> (usize, usize) {
         (rows + 2 * self.pad, cols + 2 * self.pad)
     }
 
-    /// Writes image `i` of `set`, preprocessed (and distorted when `distortion` is given), into `out`.
-    pub fn write(&self, set: &ImageSet, i: usize, out: &mut [f32], distortion: Option<(&Distortion, &mut impl Rng)>) {
+    /// The mean this config subtracts, one value per channel and source pixel, computed on
+    /// `train` (scaled to `pixel_range` first). `None` when no mean is subtracted.
+    pub fn mean_image(&self, train: &ImageSet) -> Option<Vec<f32>> {
+        let kind = self.subtract_mean?;
+        let size = train.channels * train.rows * train.cols;
+        let mut sums = vec![0f64; size];
+        for i in 0..train.len() {
+            for (s, &p) in sums.iter_mut().zip(train.image(i)) {
+                *s += p as f64;
+            }
+        }
+        let [lo, hi] = self.pixel_range;
+        let n = train.len().max(1) as f64;
+        let mut mean: Vec<f32> = sums.iter().map(|s| lo + (hi - lo) * (s / n / 255.0) as f32).collect();
+        if kind == MeanKind::PerChannel {
+            for channel in mean.chunks_mut(train.rows * train.cols) {
+                let m = channel.iter().sum::<f32>() / channel.len() as f32;
+                channel.fill(m);
+            }
+        }
+        Some(mean)
+    }
+
+    /// Writes image `i` of `set` into `out` (`channels × h × w`). With `rng` (training) the
+    /// random crop, flip and `distortion` apply; without it, the plain centred view.
+    pub fn write(&self, set: &ImageSet, i: usize, out: &mut [f32], mean: Option<&[f32]>, distortion: Option<&Distortion>, rng: Option<&mut impl Rng>) {
         let (h, w) = self.output_side(set.rows, set.cols);
         let [lo, hi] = self.pixel_range;
         let src = set.image(i);
-        let pixel = |r: isize, c: isize| -> f32 {
+        let plane = set.rows * set.cols;
+        // Outside the image: the background (LeNet's white margin) or, once the mean is
+        // subtracted, zero (padding after mean subtraction, as cuda-convnet and Caffe pad).
+        let outside = if mean.is_some() { 0.0 } else { lo };
+        let pixel = |ch: usize, r: isize, c: isize| -> f32 {
             let (r, c) = (r - self.pad as isize, c - self.pad as isize);
             if r < 0 || c < 0 || r >= set.rows as isize || c >= set.cols as isize {
-                0.0
-            } else {
-                src[r as usize * set.cols + c as usize] as f32 / 255.0
+                return outside;
+            }
+            let at = ch * plane + r as usize * set.cols + c as usize;
+            let v = lo + (hi - lo) * src[at] as f32 / 255.0;
+            match mean {
+                Some(m) => v - m[at],
+                None => v,
             }
         };
-        let transform = distortion.and_then(|(d, rng)| {
-            if rng.random::<f32>() >= d.probability {
-                return None;
+        let (mut dy, mut dx, mut flip, mut transform) = (0isize, 0isize, false, None);
+        if let Some(rng) = rng {
+            let p = self.random_crop_padding as isize;
+            if p > 0 {
+                dy = rng.random_range(-(p as i64)..=p as i64) as isize;
+                dx = rng.random_range(-(p as i64)..=p as i64) as isize;
             }
-            let mut u = |m: f32| if m == 0.0 { 0.0 } else { rng.random_range(-m..=m) };
-            let (tx, ty, s, q, sh) = (u(d.translate), u(d.translate), 1.0 + u(d.scale), 1.0 + u(d.squeeze), u(d.shear));
-            Some((tx, ty, s * q, s / q, sh))
-        });
-        match transform {
-            None => {
-                for r in 0..h {
-                    for c in 0..w {
-                        out[r * w + c] = lo + (hi - lo) * pixel(r as isize, c as isize);
+            if self.horizontal_flip {
+                flip = rng.random_bool(0.5);
+            }
+            if let Some(d) = distortion
+                && rng.random::<f32>() < d.probability
+            {
+                let mut u = |m: f32| if m == 0.0 { 0.0 } else { rng.random_range(-m..=m) };
+                let (tx, ty, s, q, sh) = (u(d.translate), u(d.translate), 1.0 + u(d.scale), 1.0 + u(d.squeeze), u(d.shear));
+                transform = Some((tx, ty, s * q, s / q, sh));
+            }
+        }
+        for ch in 0..set.channels {
+            let out = &mut out[ch * h * w..(ch + 1) * h * w];
+            match transform {
+                None => {
+                    for r in 0..h {
+                        for c in 0..w {
+                            let sc = if flip { w - 1 - c } else { c };
+                            out[r * w + c] = pixel(ch, r as isize + dy, sc as isize + dx);
+                        }
                     }
                 }
-            }
-            Some((tx, ty, sx, sy, shear)) => {
-                // Inverse mapping about the centre, bilinear sampling, background outside.
-                let (cy, cx) = ((h as f32 - 1.0) / 2.0, (w as f32 - 1.0) / 2.0);
-                for r in 0..h {
-                    for c in 0..w {
-                        let y = (r as f32 - cy - ty) / sy;
-                        let x = (c as f32 - cx - tx - shear * (r as f32 - cy - ty)) / sx;
-                        let (y, x) = (y + cy, x + cx);
-                        let (y0, x0) = (y.floor(), x.floor());
-                        let (fy, fx) = (y - y0, x - x0);
-                        let (y0, x0) = (y0 as isize, x0 as isize);
-                        let v = pixel(y0, x0) * (1.0 - fy) * (1.0 - fx)
-                            + pixel(y0, x0 + 1) * (1.0 - fy) * fx
-                            + pixel(y0 + 1, x0) * fy * (1.0 - fx)
-                            + pixel(y0 + 1, x0 + 1) * fy * fx;
-                        out[r * w + c] = lo + (hi - lo) * v;
+                Some((tx, ty, sx, sy, shear)) => {
+                    // Inverse mapping about the centre, bilinear sampling, background outside.
+                    let (cy, cx) = ((h as f32 - 1.0) / 2.0, (w as f32 - 1.0) / 2.0);
+                    for r in 0..h {
+                        for c in 0..w {
+                            let y = (r as f32 - cy - ty) / sy;
+                            let x = (c as f32 - cx - tx - shear * (r as f32 - cy - ty)) / sx;
+                            let (y, x) = (y + cy, x + cx);
+                            let (y0, x0) = (y.floor(), x.floor());
+                            let (fy, fx) = (y - y0, x - x0);
+                            let (y0, x0) = (y0 as isize, x0 as isize);
+                            out[r * w + c] = pixel(ch, y0, x0) * (1.0 - fy) * (1.0 - fx)
+                                + pixel(ch, y0, x0 + 1) * (1.0 - fy) * fx
+                                + pixel(ch, y0 + 1, x0) * fy * (1.0 - fx)
+                                + pixel(ch, y0 + 1, x0 + 1) * fy * fx;
+                        }
                     }
                 }
             }

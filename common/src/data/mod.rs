@@ -1,13 +1,17 @@
 //! Datasets: registry, verified download with a cache, local folders, IDX parsing, batching.
 
 pub mod augment;
+pub mod cifar;
 pub mod idx;
+pub mod imagenet;
 pub mod registry;
+pub mod source;
 pub mod text;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -18,7 +22,7 @@ pub const CACHE_ENV: &str = "REPRO_DATA_CACHE";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("unknown dataset `{0}`; known datasets: {known}", known = DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))]
+    #[error("unknown dataset `{0}`; known datasets: {known}", known = dataset_names().join(", "))]
     UnknownDataset(String),
     #[error("cannot read {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
@@ -38,6 +42,18 @@ pub enum DataError {
     Download { dataset: String, name: String, attempts: String },
     #[error("{what}: labels and images disagree ({images} images, {labels} labels)")]
     Mismatch { what: String, images: usize, labels: usize },
+    #[error("split `{split}` is not in dataset {dataset}: {reason}")]
+    Split { dataset: String, split: String, reason: String },
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Every dataset name `load` accepts.
+pub fn dataset_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = DATASETS.iter().map(|d| d.name).collect();
+    names.extend(cifar::CIFAR_DATASETS.iter().map(|d| d.name));
+    names.push(imagenet::NAME);
+    names
 }
 
 /// Where dataset files come from.
@@ -50,13 +66,14 @@ pub enum DataSource {
     Dir(PathBuf),
 }
 
-/// Images (row-major `u8` pixels) and labels of one split.
+/// Images (`u8` pixels, channel planes of row-major rows) and labels of one split.
 #[derive(Debug, Clone)]
 pub struct ImageSet {
     pub pixels: Vec<u8>,
     pub labels: Vec<u8>,
     pub rows: usize,
     pub cols: usize,
+    pub channels: usize,
 }
 
 impl ImageSet {
@@ -70,21 +87,50 @@ impl ImageSet {
     pub fn truncated(mut self, n: usize) -> Self {
         let n = n.min(self.len());
         self.labels.truncate(n);
-        self.pixels.truncate(n * self.rows * self.cols);
+        self.pixels.truncate(n * self.image_size());
         self
     }
+    /// Items `start..end`.
+    pub fn slice(&self, start: usize, end: usize) -> Self {
+        let s = self.image_size();
+        Self { pixels: self.pixels[start * s..end * s].to_vec(), labels: self.labels[start..end].to_vec(), rows: self.rows, cols: self.cols, channels: self.channels }
+    }
+    /// The sets one after another (all of the same shape).
+    pub fn concat(sets: Vec<Self>) -> Self {
+        let mut iter = sets.into_iter();
+        let mut all = iter.next().expect("at least one set");
+        for s in iter {
+            all.pixels.extend(s.pixels);
+            all.labels.extend(s.labels);
+        }
+        all
+    }
+    pub fn image_size(&self) -> usize {
+        self.channels * self.rows * self.cols
+    }
     pub fn image(&self, i: usize) -> &[u8] {
-        let s = self.rows * self.cols;
+        let s = self.image_size();
         &self.pixels[i * s..(i + 1) * s]
     }
+}
+
+/// Where a dataset's images live.
+#[derive(Debug, Clone)]
+pub enum Images {
+    /// Decoded in memory (MNIST, Fashion-MNIST, CIFAR).
+    InMemory { train: ImageSet, test: ImageSet },
+    /// A folder of JPEGs decoded on the fly (ImageNet).
+    Folder(Arc<imagenet::ImageFolder>),
 }
 
 /// A dataset loaded and verified, with the checksums that go into the run manifest.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    pub spec: &'static DatasetSpec,
-    pub train: ImageSet,
-    pub test: ImageSet,
+    pub name: String,
+    pub class_names: Vec<String>,
+    /// True when `test` is the official test split (false for the bundled sample).
+    pub official_test_split: bool,
+    pub images: Images,
     /// File name -> SHA-256 of its decompressed content.
     pub checksums: BTreeMap<String, String>,
     /// Human-readable origin: "embedded", a folder, or the cache.
@@ -92,11 +138,70 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    pub fn split(&self, name: &str) -> Option<&ImageSet> {
-        match name {
-            "train" => Some(&self.train),
-            "test" => Some(&self.test),
-            _ => None,
+    /// An in-memory split by name: `train`, `test`, or a range of one, `train[45000:]`,
+    /// `train[:45000]` (the paper's 45k/5k train/validation split of CIFAR-10).
+    pub fn split(&self, name: &str) -> Result<ImageSet, DataError> {
+        let bad = |reason: String| DataError::Split { dataset: self.name.clone(), split: name.into(), reason };
+        let Images::InMemory { train, test } = &self.images else {
+            return Err(bad("this dataset is read from a folder; use `Dataset::source`".into()));
+        };
+        let (base, range) = match name.split_once('[') {
+            Some((base, rest)) => (base, Some(rest.strip_suffix(']').ok_or_else(|| bad("a range is written `train[start:end]`".into()))?)),
+            None => (name, None),
+        };
+        let set = match base {
+            "train" => train,
+            "test" => test,
+            _ => return Err(bad("the splits are `train` and `test`, optionally with a range such as `train[:45000]`".into())),
+        };
+        let Some(range) = range else { return Ok(set.clone()) };
+        let (a, b) = range.split_once(':').ok_or_else(|| bad("a range is written `[start:end]`".into()))?;
+        let parse = |t: &str, default: usize| -> Result<usize, DataError> {
+            if t.trim().is_empty() { Ok(default) } else { t.trim().parse().map_err(|_| bad(format!("`{t}` is not a number"))) }
+        };
+        let (a, b) = (parse(a, 0)?, parse(b, set.len())?);
+        if a >= b || b > set.len() {
+            return Err(bad(format!("the range {a}..{b} is empty or beyond the split's {} items", set.len())));
+        }
+        Ok(set.slice(a, b))
+    }
+
+    /// Number of items in a split (without copying it).
+    pub fn split_len(&self, name: &str) -> usize {
+        match &self.images {
+            Images::InMemory { train, test } => match name {
+                "train" => train.len(),
+                "test" => test.len(),
+                _ => self.split(name).map(|s| s.len()).unwrap_or(0),
+            },
+            Images::Folder(f) => f.split_len(name),
+        }
+    }
+
+    /// The training and evaluation sources of `data`: its splits with its preprocessing (the
+    /// mean, when subtracted, comes from the training split).
+    pub fn sources(&self, data: &crate::config::DataConfig) -> Result<(Box<dyn source::ImageSource>, Box<dyn source::ImageSource>), DataError> {
+        let classes = self.class_names.len();
+        match &self.images {
+            Images::InMemory { .. } => {
+                let limit = |set: ImageSet, n: Option<usize>| match n { Some(n) => set.truncated(n), None => set };
+                let train = limit(self.split(&data.train_split)?, data.train_limit);
+                let eval = limit(self.split(&data.eval_split)?, data.eval_limit);
+                let mean = data.preprocess.mean_image(&train).map(Arc::new);
+                Ok((
+                    Box::new(source::InMemorySource::new(train, data, mean.clone(), classes)),
+                    Box::new(source::InMemorySource::new(eval, data, mean, classes)),
+                ))
+            }
+            Images::Folder(folder) => {
+                let setup = data.folder.clone().ok_or_else(|| DataError::Unavailable(format!(
+                    "dataset {} is a folder of JPEGs: the config needs a `data.folder` section (scale augmentation, crop, normalisation)", self.name
+                )))?;
+                Ok((
+                    Box::new(imagenet::FolderSource::new(folder.clone(), &data.train_split, setup.clone(), true, data.train_limit)?),
+                    Box::new(imagenet::FolderSource::new(folder.clone(), &data.eval_split, setup, false, data.eval_limit)?),
+                ))
+            }
         }
     }
 }
@@ -122,6 +227,20 @@ pub fn cache_dir() -> PathBuf {
 
 /// Loads a dataset by name from the given source, verifying every file.
 pub fn load(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
+    let dir = match source {
+        DataSource::Dir(d) => Some(d.as_path()),
+        DataSource::Auto => None,
+    };
+    if let Some(spec) = cifar::spec(name) {
+        return cifar::load(spec, dir);
+    }
+    if name == imagenet::NAME {
+        return imagenet::load(dir);
+    }
+    load_idx(name, source)
+}
+
+fn load_idx(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
     let spec = dataset(name).ok_or_else(|| DataError::UnknownDataset(name.to_owned()))?;
     let mut checksums = BTreeMap::new();
     let (origin, mut get): (String, Box<dyn FnMut(&FileSpec) -> Result<(PathBuf, Vec<u8>), DataError>>) = match source {
@@ -156,11 +275,18 @@ pub fn load(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
         if let Some(bad) = labels.iter().find(|&&l| l as usize >= spec.class_names.len()) {
             return Err(DataError::Corrupt { path: lpath, reason: format!("label {bad} is outside 0..{}", spec.class_names.len()) });
         }
-        Ok(ImageSet { pixels, labels, rows, cols })
+        Ok(ImageSet { pixels, labels, rows, cols, channels: 1 })
     };
     let train = split(spec.train_images, spec.train_labels, &mut checksums)?;
     let test = split(spec.test_images, spec.test_labels, &mut checksums)?;
-    Ok(Dataset { spec, train, test, checksums, origin })
+    Ok(Dataset {
+        name: spec.name.into(),
+        class_names: spec.class_names.iter().map(|s| s.to_string()).collect(),
+        official_test_split: spec.official_test_split,
+        images: Images::InMemory { train, test },
+        checksums,
+        origin,
+    })
 }
 
 fn gunzip_if_needed(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
@@ -305,6 +431,12 @@ fn download(url: &str) -> Result<Vec<u8>, String> {
 
 /// Downloads (or verifies the cached copy of) every file of a dataset.
 pub fn fetch(name: &str) -> Result<PathBuf, DataError> {
+    if let Some(spec) = cifar::spec(name) {
+        return cifar::fetch(spec).map(|p| p.parent().expect("cache file has a folder").to_owned());
+    }
+    if name == imagenet::NAME {
+        return Err(DataError::Unavailable(imagenet::NO_DOWNLOAD.into()));
+    }
     let spec = dataset(name).ok_or_else(|| DataError::UnknownDataset(name.to_owned()))?;
     let dir = cache_dir().join(spec.name);
     if spec.embedded.is_some() {
@@ -315,4 +447,25 @@ pub fn fetch(name: &str) -> Result<PathBuf, DataError> {
         read_verified(spec, &path, &f)?;
     }
     Ok(dir)
+}
+
+/// A dataset of deterministic pseudo-random images (benchmarks: throughput does not depend on
+/// the pixels). `shape` is `[channels, rows, cols]`.
+pub fn synthetic(name: &str, classes: usize, shape: [usize; 3], train: usize, test: usize) -> Dataset {
+    let [channels, rows, cols] = shape;
+    let make = |n: usize, salt: usize| ImageSet {
+        pixels: (0..n * channels * rows * cols).map(|i| ((i + salt) * 37 % 251) as u8).collect(),
+        labels: (0..n).map(|i| ((i + salt) % classes) as u8).collect(),
+        rows,
+        cols,
+        channels,
+    };
+    Dataset {
+        name: name.into(),
+        class_names: (0..classes).map(|i| i.to_string()).collect(),
+        official_test_split: false,
+        images: Images::InMemory { train: make(train, 0), test: make(test, 7) },
+        checksums: BTreeMap::new(),
+        origin: "synthetic (bench)".into(),
+    }
 }

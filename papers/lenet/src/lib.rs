@@ -12,7 +12,7 @@ use repro_common::claims::{Claim, parse_claims};
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
-use repro_common::engine::{self, TrainSpec};
+use repro_common::engine::{self, Evaluation, TrainSpec};
 use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, Tap};
 use repro_common::records::Manifest;
 
@@ -121,18 +121,17 @@ impl Paper for LenetPaper {
         }
     }
 
-    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<(f64, f64), PaperError> {
-        let set = dataset.split(&config.data.eval_split).ok_or_else(|| engine::TrainError::Split(config.data.eval_split.clone()))?;
-        let set = match config.data.eval_limit { Some(n) => set.clone().truncated(n), None => set.clone() };
+    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
+        let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;
         match config.model.as_str() {
             "lenet5" => {
                 let model = engine::load_weights(Lenet5::new(map_j(config)?, device), weights)?;
-                Ok(engine::evaluate(&model, config, &set, device))
+                Ok(engine::evaluate(&model, set.as_ref(), device)?)
             }
             "lenet5-modern" => {
                 let model = engine::load_weights(Lenet5Modern::new(device), weights)?;
-                Ok(engine::evaluate(&model, config, &set, device))
+                Ok(engine::evaluate(&model, set.as_ref(), device)?)
             }
             other => Err(unknown(other)),
         }

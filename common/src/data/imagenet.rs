@@ -1,0 +1,385 @@
+//! ImageNet (ILSVRC-2012) from a folder: the training images in one folder per synset, the
+//! validation images with their labels, in the standard class order; JPEG decoding, scale
+//! augmentation, random crops, flips and colour augmentation on loader threads; 1-crop and
+//! 10-crop evaluation.
+//!
+//! **Class order.** Class `k` is the `k`-th synset id (`n01440764`, …) in sorted order, the
+//! order of the training folders and of torchvision's and Caffe's released weights. The devkit's
+//! `ILSVRC2012_validation_ground_truth.txt` numbers classes in a *different* (devkit) order, and
+//! using it as if it were the sorted order silently gives ~0.1% accuracy; so validation labels
+//! must name synset ids: `val/<wnid>/` folders (the common `valprep.sh` layout), Kaggle's
+//! `LOC_val_solution.csv`, or a `val_labels.txt` of `<file> <wnid>` lines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use image::imageops::FilterType;
+use image::{RgbImage, imageops};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::source::ImageSource;
+use super::{DataError, Dataset, Images, sha256_hex};
+
+pub const NAME: &str = "imagenet";
+pub const NO_DOWNLOAD: &str = "ImageNet cannot be downloaded automatically (its licence requires an account at image-net.org); \
+    download ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar, unpack them into DIR/train/<wnid>/ and DIR/val/ \
+    (with val/<wnid>/ folders, LOC_val_solution.csv or val_labels.txt), and pass `--data-dir DIR`";
+
+/// First and last synset of the 1000 ILSVRC-2012 classes in the standard (sorted) order.
+pub const FIRST_SYNSET: &str = "n01440764";
+pub const LAST_SYNSET: &str = "n15075141";
+
+/// How folder images become inputs. Pixels are scaled to [0, 1] before `mean`/`std`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FolderPreprocess {
+    /// Side of the square crop the network sees (224).
+    pub crop: usize,
+    /// Training: the shorter side is resized to a random length in `[min, max]` (§3.4: [256, 480]).
+    pub train_scale: [usize; 2],
+    /// Training: mirror with probability 1/2.
+    #[serde(default)]
+    pub horizontal_flip: bool,
+    /// Training: AlexNet's PCA colour augmentation with this standard deviation (0.1), or none.
+    #[serde(default)]
+    pub color_pca_std: Option<f32>,
+    /// Per-channel mean and standard deviation (RGB) subtracted and divided.
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    /// Evaluation: the shorter side is resized to this length (256) before cropping.
+    pub eval_resize: usize,
+    /// Evaluation views: 1 (centre crop) or 10 (four corners and centre, and their mirrors).
+    pub eval_crops: usize,
+}
+
+/// The ImageNet folder: file lists of both splits with their class indices.
+#[derive(Debug)]
+pub struct ImageFolder {
+    pub root: PathBuf,
+    /// Synset ids in class order (sorted).
+    pub synsets: Vec<String>,
+    pub train: Vec<(PathBuf, u16)>,
+    pub val: Vec<(PathBuf, u16)>,
+}
+
+fn is_image(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(), Some("jpeg" | "jpg" | "png"))
+}
+
+fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| DataError::Io { path: dir.to_owned(), source })?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn images_in(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    Ok(list_dir(dir)?.into_iter().filter(|p| p.is_file() && is_image(p)).collect())
+}
+
+fn is_synset(name: &str) -> bool {
+    name.len() == 9 && name.starts_with('n') && name[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+impl ImageFolder {
+    /// Reads the file lists of `root/train` and `root/val`.
+    pub fn open(root: &Path) -> Result<Self, DataError> {
+        let train_dir = root.join("train");
+        if !train_dir.is_dir() {
+            return Err(DataError::Unavailable(format!("{} has no train/ folder. {NO_DOWNLOAD}", root.display())));
+        }
+        let synsets: Vec<String> = list_dir(&train_dir)?
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        if let Some(bad) = synsets.iter().find(|s| !is_synset(s)) {
+            return Err(DataError::Corrupt { path: train_dir.join(bad), reason: "is not a synset folder (expected names like n01440764)".into() });
+        }
+        if synsets.is_empty() {
+            return Err(DataError::Corrupt { path: train_dir, reason: "has no synset folders".into() });
+        }
+        // `list_dir` sorts, so `synsets` is in the standard order.
+        if synsets.len() == 1000 && (synsets[0] != FIRST_SYNSET || synsets[999] != LAST_SYNSET) {
+            return Err(DataError::Corrupt {
+                path: train_dir,
+                reason: format!("has 1000 synsets but not ILSVRC-2012's ({} … {} instead of {FIRST_SYNSET} … {LAST_SYNSET})", synsets[0], synsets[999]),
+            });
+        }
+        let index: BTreeMap<&str, u16> = synsets.iter().enumerate().map(|(i, s)| (s.as_str(), i as u16)).collect();
+        let mut train = Vec::new();
+        for (k, s) in synsets.iter().enumerate() {
+            train.extend(images_in(&train_dir.join(s))?.into_iter().map(|p| (p, k as u16)));
+        }
+        let val = read_val(&root.join("val"), root, &index)?;
+        Ok(Self { root: root.to_owned(), synsets, train, val })
+    }
+
+    pub fn split(&self, name: &str) -> Option<&[(PathBuf, u16)]> {
+        match name {
+            "train" => Some(&self.train),
+            "val" | "test" => Some(&self.val),
+            _ => None,
+        }
+    }
+
+    pub fn split_len(&self, name: &str) -> usize {
+        self.split(name).map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// SHA-256 of each split's file list (relative paths and sizes, in order) and of the label
+    /// file: a cheap fingerprint for the manifest (hashing 150 GB of JPEGs is not).
+    pub fn fingerprints(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (name, files) in [("train (file list)", &self.train), ("val (file list)", &self.val)] {
+            let mut text = String::new();
+            for (p, k) in files {
+                let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                text.push_str(&format!("{} {size} {k}\n", p.strip_prefix(&self.root).unwrap_or(p).display()));
+            }
+            out.insert(name.to_string(), sha256_hex(text.as_bytes()));
+        }
+        out
+    }
+}
+
+/// Validation images and labels, from `val/<wnid>/` folders or a label file naming synsets.
+fn read_val(val_dir: &Path, root: &Path, index: &BTreeMap<&str, u16>) -> Result<Vec<(PathBuf, u16)>, DataError> {
+    if !val_dir.is_dir() {
+        return Err(DataError::Unavailable(format!("{} has no val/ folder. {NO_DOWNLOAD}", root.display())));
+    }
+    let unknown = |path: &Path, wnid: &str| DataError::Corrupt { path: path.to_owned(), reason: format!("synset {wnid} is not one of the training folders") };
+    let subdirs: Vec<PathBuf> = list_dir(val_dir)?.into_iter().filter(|p| p.is_dir()).collect();
+    if !subdirs.is_empty() {
+        let mut val = Vec::new();
+        for d in subdirs {
+            let wnid = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let k = *index.get(wnid.as_str()).ok_or_else(|| unknown(&d, &wnid))?;
+            val.extend(images_in(&d)?.into_iter().map(|p| (p, k)));
+        }
+        return Ok(val);
+    }
+    // Flat folder: labels from a file that names synsets.
+    let images = images_in(val_dir)?;
+    let by_stem: BTreeMap<String, &PathBuf> = images.iter().map(|p| (p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), p)).collect();
+    let candidates = [root.join("LOC_val_solution.csv"), root.join("val_labels.txt"), val_dir.join("val_labels.txt")];
+    let Some(label_file) = candidates.iter().find(|p| p.is_file()) else {
+        let devkit = root.join("ILSVRC2012_validation_ground_truth.txt");
+        let hint = if devkit.is_file() {
+            " ILSVRC2012_validation_ground_truth.txt numbers classes in the devkit's order, not the standard sorted-synset order, so it is not used;"
+        } else {
+            ""
+        };
+        return Err(DataError::Unavailable(format!(
+            "{} holds images but no labels:{hint} provide val/<wnid>/ folders, {}/LOC_val_solution.csv or {}/val_labels.txt (`<file> <wnid>` per line)",
+            val_dir.display(),
+            root.display(),
+            root.display()
+        )));
+    };
+    let text = std::fs::read_to_string(label_file).map_err(|source| DataError::Io { path: label_file.clone(), source })?;
+    let csv = label_file.extension().is_some_and(|e| e == "csv");
+    let mut val = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (line_no, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (csv && line_no == 0 && line.starts_with("ImageId")) {
+            continue;
+        }
+        let bad = |reason: String| DataError::Corrupt { path: label_file.clone(), reason: format!("line {}: {reason}", line_no + 1) };
+        let (file, rest) = if csv { line.split_once(',') } else { line.split_once(char::is_whitespace) }.ok_or_else(|| bad(format!("expected `<file>{}<wnid>`", if csv { "," } else { " " })))?;
+        let wnid = rest.split_whitespace().next().unwrap_or("");
+        if !is_synset(wnid) {
+            return Err(bad(format!("`{wnid}` is not a synset id; numeric labels are ambiguous (the devkit and sorted orders differ), so labels must name synsets")));
+        }
+        let stem = Path::new(file.trim()).file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let path = by_stem.get(&stem).ok_or_else(|| bad(format!("image {file} is not in {}", val_dir.display())))?;
+        let k = *index.get(wnid).ok_or_else(|| bad(format!("synset {wnid} is not one of the training folders")))?;
+        if seen.insert(stem) {
+            val.push(((*path).clone(), k));
+        }
+    }
+    if val.len() != images.len() {
+        return Err(DataError::Mismatch { what: format!("{} / {}", val_dir.display(), label_file.display()), images: images.len(), labels: val.len() });
+    }
+    val.sort();
+    Ok(val)
+}
+
+pub fn load(dir: Option<&Path>) -> Result<Dataset, DataError> {
+    let dir = dir.ok_or_else(|| DataError::Unavailable(NO_DOWNLOAD.into()))?;
+    let folder = ImageFolder::open(dir)?;
+    Ok(Dataset {
+        name: NAME.into(),
+        class_names: folder.synsets.clone(),
+        official_test_split: false,
+        checksums: folder.fingerprints(),
+        origin: dir.display().to_string(),
+        images: Images::Folder(Arc::new(folder)),
+    })
+}
+
+/// Decodes a JPEG (or PNG) into RGB, naming the file on failure.
+pub fn decode(path: &Path) -> Result<RgbImage, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
+    let img = image::load_from_memory(&bytes).map_err(|e| DataError::Corrupt { path: path.to_owned(), reason: format!("cannot decode the image ({e})") })?;
+    Ok(img.to_rgb8())
+}
+
+/// Resizes so that the shorter side is `side` (antialiased bilinear, like PIL's).
+pub fn resize_shorter(img: &RgbImage, side: usize) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (nw, nh) = if w <= h { (side as u32, ((h as f64 * side as f64 / w as f64).round() as u32).max(1)) } else { (((w as f64 * side as f64 / h as f64).round() as u32).max(1), side as u32) };
+    imageops::resize(img, nw, nh, FilterType::Triangle)
+}
+
+/// AlexNet's PCA colour augmentation: eigenvalues and eigenvectors of the RGB covariance of
+/// ImageNet pixels in [0, 1], as used by fb.resnet.torch (the paper gives the method, not the values).
+const PCA_EIGVAL: [f32; 3] = [0.2175, 0.0188, 0.0045];
+const PCA_EIGVEC: [[f32; 3]; 3] = [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]];
+
+/// The RGB offset PCA lighting adds to every pixel of one image.
+pub fn pca_offset(std: f32, rng: &mut impl Rng) -> [f32; 3] {
+    let alpha: [f32; 3] = std::array::from_fn(|_| gaussian(rng) * std);
+    std::array::from_fn(|c| (0..3).map(|j| PCA_EIGVEC[c][j] * alpha[j] * PCA_EIGVAL[j]).sum())
+}
+
+fn gaussian(rng: &mut impl Rng) -> f32 {
+    // Box–Muller.
+    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
+    let u2: f32 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
+}
+
+/// Writes a `crop × crop` window of `img` at `(x, y)`, optionally mirrored, normalised, CHW.
+fn write_view(img: &RgbImage, x: u32, y: u32, crop: usize, flip: bool, offset: [f32; 3], setup: &FolderPreprocess, out: &mut [f32]) {
+    let plane = crop * crop;
+    for r in 0..crop {
+        for c in 0..crop {
+            let sc = if flip { crop - 1 - c } else { c };
+            let p = img.get_pixel(x + sc as u32, y + r as u32).0;
+            for ch in 0..3 {
+                out[ch * plane + r * crop + c] = (p[ch] as f32 / 255.0 + offset[ch] - setup.mean[ch]) / setup.std[ch];
+            }
+        }
+    }
+}
+
+/// The top-left corners of the 10-crop views' five windows: four corners, then the centre.
+pub fn ten_crop_corners(w: u32, h: u32, crop: u32) -> [(u32, u32); 5] {
+    [(0, 0), (w - crop, 0), (0, h - crop), (w - crop, h - crop), ((w - crop) / 2, (h - crop) / 2)]
+}
+
+/// One split of the folder with the config's preprocessing.
+pub struct FolderSource {
+    folder: Arc<ImageFolder>,
+    files: Vec<(PathBuf, u16)>,
+    setup: FolderPreprocess,
+    training: bool,
+}
+
+impl FolderSource {
+    pub fn new(folder: Arc<ImageFolder>, split: &str, setup: FolderPreprocess, training: bool, limit: Option<usize>) -> Result<Self, DataError> {
+        let files = folder
+            .split(split)
+            .ok_or_else(|| DataError::Split { dataset: NAME.into(), split: split.into(), reason: "the splits are `train` and `val`".into() })?;
+        if !training && ![1, 10].contains(&setup.eval_crops) {
+            return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1 or 10, not {}", setup.eval_crops)));
+        }
+        if setup.train_scale[0] < setup.crop || setup.train_scale[0] > setup.train_scale[1] || setup.eval_resize < setup.crop {
+            return Err(DataError::Unavailable(format!(
+                "data.folder: train_scale {:?} and eval_resize {} must be at least the crop {} (and train_scale increasing)",
+                setup.train_scale, setup.eval_resize, setup.crop
+            )));
+        }
+        let mut files = files.to_vec();
+        if let Some(n) = limit {
+            // A limit keeps every class represented: take files round-robin over classes.
+            files = take_balanced(files, n);
+        }
+        Ok(Self { folder, files, setup, training })
+    }
+
+    pub fn folder(&self) -> &ImageFolder {
+        &self.folder
+    }
+}
+
+fn take_balanced(files: Vec<(PathBuf, u16)>, n: usize) -> Vec<(PathBuf, u16)> {
+    let mut by_class: BTreeMap<u16, std::collections::VecDeque<(PathBuf, u16)>> = BTreeMap::new();
+    for f in files {
+        by_class.entry(f.1).or_default().push_back(f);
+    }
+    let mut out = Vec::new();
+    while out.len() < n && by_class.values().any(|q| !q.is_empty()) {
+        for q in by_class.values_mut() {
+            if out.len() < n
+                && let Some(f) = q.pop_front()
+            {
+                out.push(f);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+impl ImageSource for FolderSource {
+    fn len(&self) -> usize {
+        self.files.len()
+    }
+    fn shape(&self) -> [usize; 3] {
+        [3, self.setup.crop, self.setup.crop]
+    }
+    fn views(&self) -> usize {
+        if self.training { 1 } else { self.setup.eval_crops }
+    }
+    fn classes(&self) -> usize {
+        self.folder.synsets.len()
+    }
+
+    fn write(&self, index: usize, out: &mut [f32], rng: Option<&mut ChaCha8Rng>) -> Result<usize, DataError> {
+        let (path, label) = &self.files[index];
+        let img = decode(path)?;
+        let s = &self.setup;
+        let crop = s.crop;
+        match rng {
+            Some(rng) if self.training => {
+                // Scale augmentation (§3.4): shorter side S ∈ [min, max]; a random crop×crop window
+                // of the rescaled image is cut from the source first and only it is resized.
+                let side = rng.random_range(s.train_scale[0]..=s.train_scale[1]) as f64;
+                let (w, h) = img.dimensions();
+                let factor = side / w.min(h) as f64;
+                let window = ((crop as f64 / factor).round() as u32).clamp(1, w.min(h));
+                let x = rng.random_range(0..=w - window);
+                let y = rng.random_range(0..=h - window);
+                let patch = imageops::crop_imm(&img, x, y, window, window).to_image();
+                let patch = imageops::resize(&patch, crop as u32, crop as u32, FilterType::Triangle);
+                let flip = s.horizontal_flip && rng.random_bool(0.5);
+                let offset = s.color_pca_std.map(|std| pca_offset(std, rng)).unwrap_or([0.0; 3]);
+                write_view(&patch, 0, 0, crop, flip, offset, s, out);
+            }
+            _ => {
+                let img = resize_shorter(&img, s.eval_resize);
+                let (w, h) = img.dimensions();
+                let per_view = 3 * crop * crop;
+                let corners = ten_crop_corners(w, h, crop as u32);
+                if self.views() == 1 {
+                    let (x, y) = corners[4];
+                    write_view(&img, x, y, crop, false, [0.0; 3], s, out);
+                } else {
+                    for (v, flip) in [false, true].into_iter().enumerate() {
+                        for (i, &(x, y)) in corners.iter().enumerate() {
+                            let at = (v * 5 + i) * per_view;
+                            write_view(&img, x, y, crop, flip, [0.0; 3], s, &mut out[at..at + per_view]);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(*label as usize)
+    }
+}

@@ -1,0 +1,238 @@
+//! ResNet (He, Zhang, Ren & Sun 2015, "Deep Residual Learning for Image Recognition",
+//! arXiv:1512.03385): the CIFAR-10 nets of §4.2, the ImageNet nets of Table 1 with the shortcut
+//! options of §3.3, their recipes, the paper's published numbers, and torchvision weight import.
+
+pub mod blocks;
+pub mod cifar;
+pub mod imagenet;
+pub mod torchvision;
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use repro_common::claims::{Claim, parse_claims};
+use repro_common::config::ExperimentConfig;
+use repro_common::data::Dataset;
+use repro_common::device::Selected;
+use repro_common::engine::{self, Evaluation, TrainSpec};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, Tap};
+use repro_common::records::Manifest;
+
+pub use blocks::{BottleneckStride, ShortcutOption};
+pub use cifar::CifarResnet;
+pub use imagenet::{ImagenetResnet, ImagenetSpec};
+
+pub const CITATION: &str = "K. He, X. Zhang, S. Ren, J. Sun. Deep Residual Learning for Image Recognition. CVPR 2016 (arXiv:1512.03385, 2015)";
+pub const ID: &str = "resnet";
+
+/// Every model, with the count it must have: the CIFAR counts are the exact ones behind the
+/// paper's rounded Table 6 figures (0.27M … 19.4M); the ImageNet counts are torchvision's
+/// (the paper gives none; the stride placement does not change them).
+pub const MODELS: &[ModelSpec] = &[
+    ModelSpec { name: "resnet20", summary: "CIFAR §4.2, n=3, option A shortcuts (Table 6: 0.27M)", published_params: Some(269_722) },
+    ModelSpec { name: "resnet32", summary: "CIFAR §4.2, n=5 (0.46M)", published_params: Some(464_154) },
+    ModelSpec { name: "resnet44", summary: "CIFAR §4.2, n=7 (0.66M)", published_params: Some(658_586) },
+    ModelSpec { name: "resnet56", summary: "CIFAR §4.2, n=9 (0.85M)", published_params: Some(853_018) },
+    ModelSpec { name: "resnet110", summary: "CIFAR §4.2, n=18 (1.7M)", published_params: Some(1_727_962) },
+    ModelSpec { name: "resnet1202", summary: "CIFAR §4.2, n=200 (19.4M)", published_params: Some(19_421_274) },
+    ModelSpec { name: "plain20", summary: "CIFAR plain net of Figure 6, 20 layers", published_params: Some(269_722) },
+    ModelSpec { name: "plain32", summary: "CIFAR plain net, 32 layers", published_params: Some(464_154) },
+    ModelSpec { name: "plain44", summary: "CIFAR plain net, 44 layers", published_params: Some(658_586) },
+    ModelSpec { name: "plain56", summary: "CIFAR plain net, 56 layers", published_params: Some(853_018) },
+    ModelSpec { name: "resnet18", summary: "ImageNet Table 1, basic blocks 2-2-2-2, option B", published_params: Some(11_689_512) },
+    ModelSpec { name: "resnet34", summary: "ImageNet Table 1, basic blocks 3-4-6-3, option B", published_params: Some(21_797_672) },
+    ModelSpec { name: "resnet34-a", summary: "ResNet-34 with option A shortcuts (Table 2/3)", published_params: None },
+    ModelSpec { name: "resnet34-c", summary: "ResNet-34 with option C shortcuts (Table 3)", published_params: None },
+    ModelSpec { name: "resnet50", summary: "ImageNet Table 1, bottlenecks 3-4-6-3, option B, stride on the first 1×1 (the authors' models)", published_params: Some(25_557_032) },
+    ModelSpec { name: "resnet101", summary: "bottlenecks 3-4-23-3, option B, stride on the first 1×1", published_params: Some(44_549_160) },
+    ModelSpec { name: "resnet152", summary: "bottlenecks 3-8-36-3, option B, stride on the first 1×1", published_params: Some(60_192_808) },
+    ModelSpec { name: "resnet50-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(25_557_032) },
+    ModelSpec { name: "resnet101-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(44_549_160) },
+    ModelSpec { name: "resnet152-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(60_192_808) },
+    ModelSpec { name: "plain18", summary: "ImageNet plain net of Figure 3 / Table 2, 18 layers", published_params: None },
+    ModelSpec { name: "plain34", summary: "ImageNet plain net, 34 layers", published_params: None },
+];
+
+/// A model name, parsed.
+#[derive(Debug, Clone, Copy)]
+pub enum Net {
+    /// `n` blocks per stage (6n + 2 layers).
+    Cifar { n: usize, residual: bool },
+    Imagenet { depth: usize, residual: bool, shortcut: ShortcutOption, bottleneck_stride: BottleneckStride },
+}
+
+impl Net {
+    pub fn parse(name: &str) -> Option<Net> {
+        MODELS.iter().find(|m| m.name == name)?;
+        let (base, variant) = name.split_once('-').unwrap_or((name, ""));
+        let (residual, depth) = match base.strip_prefix("resnet") {
+            Some(d) => (true, d.parse::<usize>().ok()?),
+            None => (false, base.strip_prefix("plain")?.parse::<usize>().ok()?),
+        };
+        if imagenet::architecture(depth).is_some() {
+            let shortcut = match variant {
+                "a" => ShortcutOption::A,
+                "c" => ShortcutOption::C,
+                _ => ShortcutOption::B,
+            };
+            let bottleneck_stride = if variant == "v1.5" { BottleneckStride::Middle3x3 } else { BottleneckStride::First1x1 };
+            Some(Net::Imagenet { depth, residual, shortcut, bottleneck_stride })
+        } else {
+            Some(Net::Cifar { n: (depth - 2) / 6, residual })
+        }
+    }
+
+    pub fn input_side(&self) -> usize {
+        match self {
+            Net::Cifar { .. } => 32,
+            Net::Imagenet { .. } => 224,
+        }
+    }
+
+    pub fn imagenet_spec(&self, classes: usize) -> Option<ImagenetSpec> {
+        match *self {
+            Net::Imagenet { depth, residual, shortcut, bottleneck_stride } => Some(ImagenetSpec {
+                architecture: imagenet::architecture(depth).expect("parsed depth is in Table 1"),
+                residual,
+                shortcut,
+                bottleneck_stride,
+                classes,
+            }),
+            Net::Cifar { .. } => None,
+        }
+    }
+}
+
+fn unknown(name: &str) -> PaperError {
+    PaperError::UnknownModel { name: name.into(), known: MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ") }
+}
+
+fn net(config: &ExperimentConfig) -> Result<Net, PaperError> {
+    if let Some(key) = config.model_options.keys().next() {
+        return Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) });
+    }
+    Net::parse(&config.model).ok_or_else(|| unknown(&config.model))
+}
+
+/// Layer table and total parameters and multiply-adds of a model, from a forward pass.
+pub fn layer_rows(model: &str, device: &Device) -> Result<Vec<LayerRow>, PaperError> {
+    let net = Net::parse(model).ok_or_else(|| unknown(model))?;
+    let side = net.input_side();
+    let input = Tensor::<4>::zeros([1, 3, side, side], device);
+    let mut rows = Vec::new();
+    match net {
+        Net::Cifar { n, residual } => {
+            CifarResnet::new(n, residual, 10, device).logits(input, &mut Tap::on(&mut rows));
+        }
+        Net::Imagenet { .. } => {
+            ImagenetResnet::new(net.imagenet_spec(1000).expect("imagenet net"), device).logits(input, &mut Tap::on(&mut rows));
+        }
+    }
+    Ok(rows)
+}
+
+const EXPERIMENTS: &[(&str, &str)] = &[
+    ("papers/resnet/experiments/cifar10-resnet20.yaml", include_str!("../experiments/cifar10-resnet20.yaml")),
+    ("papers/resnet/experiments/cifar10-resnet32.yaml", include_str!("../experiments/cifar10-resnet32.yaml")),
+    ("papers/resnet/experiments/cifar10-resnet44.yaml", include_str!("../experiments/cifar10-resnet44.yaml")),
+    ("papers/resnet/experiments/cifar10-resnet56.yaml", include_str!("../experiments/cifar10-resnet56.yaml")),
+    ("papers/resnet/experiments/cifar10-resnet110.yaml", include_str!("../experiments/cifar10-resnet110.yaml")),
+    ("papers/resnet/experiments/cifar10-resnet1202.yaml", include_str!("../experiments/cifar10-resnet1202.yaml")),
+    ("papers/resnet/experiments/cifar10-plain20.yaml", include_str!("../experiments/cifar10-plain20.yaml")),
+    ("papers/resnet/experiments/cifar10-plain56.yaml", include_str!("../experiments/cifar10-plain56.yaml")),
+    ("papers/resnet/experiments/cifar10-resnet20-val.yaml", include_str!("../experiments/cifar10-resnet20-val.yaml")),
+    ("papers/resnet/experiments/imagenet-resnet18.yaml", include_str!("../experiments/imagenet-resnet18.yaml")),
+    ("papers/resnet/experiments/imagenet-plain18.yaml", include_str!("../experiments/imagenet-plain18.yaml")),
+    ("papers/resnet/experiments/imagenet-plain34.yaml", include_str!("../experiments/imagenet-plain34.yaml")),
+    ("papers/resnet/experiments/imagenet-resnet34-a.yaml", include_str!("../experiments/imagenet-resnet34-a.yaml")),
+    ("papers/resnet/experiments/imagenet-resnet34.yaml", include_str!("../experiments/imagenet-resnet34.yaml")),
+    ("papers/resnet/experiments/imagenet-resnet34-c.yaml", include_str!("../experiments/imagenet-resnet34-c.yaml")),
+    ("papers/resnet/experiments/imagenet-resnet50.yaml", include_str!("../experiments/imagenet-resnet50.yaml")),
+    ("papers/resnet/experiments/imagenet-resnet101.yaml", include_str!("../experiments/imagenet-resnet101.yaml")),
+    ("papers/resnet/experiments/imagenet-resnet152.yaml", include_str!("../experiments/imagenet-resnet152.yaml")),
+    ("papers/resnet/experiments/torchvision-resnet18.yaml", include_str!("../experiments/torchvision-resnet18.yaml")),
+    ("papers/resnet/experiments/torchvision-resnet34.yaml", include_str!("../experiments/torchvision-resnet34.yaml")),
+    ("papers/resnet/experiments/torchvision-resnet50.yaml", include_str!("../experiments/torchvision-resnet50.yaml")),
+    ("papers/resnet/experiments/torchvision-resnet101.yaml", include_str!("../experiments/torchvision-resnet101.yaml")),
+    ("papers/resnet/experiments/torchvision-resnet152.yaml", include_str!("../experiments/torchvision-resnet152.yaml")),
+];
+
+const CLAIMS: &str = include_str!("../claims.yaml");
+pub const INTRO: &str = include_str!("../INTRO.md");
+const DEVIATIONS: &str = include_str!("../DEVIATIONS.md");
+
+pub struct ResnetPaper;
+
+impl Paper for ResnetPaper {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn citation(&self) -> &'static str {
+        CITATION
+    }
+
+    fn models(&self) -> &'static [ModelSpec] {
+        MODELS
+    }
+
+    fn experiments(&self) -> Vec<ExperimentConfig> {
+        EXPERIMENTS
+            .iter()
+            .map(|(origin, text)| ExperimentConfig::from_yaml(text, origin).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}")))
+            .collect()
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        parse_claims(CLAIMS, "papers/resnet/claims.yaml").unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
+    }
+
+    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
+        layer_rows(model, &Device::flex())
+    }
+
+    fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
+        let net = net(spec.config)?;
+        let classes = spec.dataset.class_names.len();
+        match net {
+            Net::Cifar { n, residual } => Ok(engine::train(spec, |d| CifarResnet::new(n, residual, classes, d))?),
+            Net::Imagenet { .. } => {
+                let s = net.imagenet_spec(classes).expect("imagenet net");
+                Ok(engine::train(spec, |d| ImagenetResnet::new(s, d))?)
+            }
+        }
+    }
+
+    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
+        let net = net(config)?;
+        let classes = dataset.class_names.len();
+        let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
+        let device = &selected.device;
+        match net {
+            Net::Cifar { n, residual } => {
+                let model = engine::load_weights(CifarResnet::new(n, residual, classes, device), weights)?;
+                Ok(engine::evaluate(&model, set.as_ref(), device)?)
+            }
+            Net::Imagenet { .. } => {
+                let model = ImagenetResnet::new(net.imagenet_spec(classes).expect("imagenet net"), device);
+                let model = if torchvision::is_torchvision_file(weights) { torchvision::load(model, weights)? } else { engine::load_weights(model, weights)? };
+                Ok(engine::evaluate(&model, set.as_ref(), device)?)
+            }
+        }
+    }
+
+    fn deviations(&self) -> &'static str {
+        DEVIATIONS
+    }
+}
+
+/// Total trainable parameters of a model.
+pub fn param_count(model: &str) -> Result<usize, PaperError> {
+    Ok(layer_rows(model, &Device::flex())?.iter().map(|r| r.params).sum())
+}
+
+/// Convenience for benchmarks: a model's trainable parameter count as built.
+pub fn num_params<M: Module>(m: &M) -> usize {
+    m.num_params()
+}
