@@ -180,17 +180,19 @@ impl ExperimentConfig {
         if self.schedule.steps.windows(2).any(|w| w[0].0 >= w[1].0) {
             return invalid("schedule.steps", "must be in strictly increasing order");
         }
-        if self.schedule.steps.iter().any(|(_, lr)| !(lr.is_finite() && *lr > 0.0)) {
+        // A recipe with no epochs only evaluates (imported weights); its schedule is unused.
+        if self.epochs > 0 && self.schedule.steps.iter().any(|(_, lr)| !(lr.is_finite() && *lr > 0.0)) {
             return invalid("schedule.steps", "learning rates must be positive numbers");
         }
         for split in [&self.data.train_split, &self.data.eval_split] {
-            if split != "train" && split != "test" {
-                return invalid("data.*_split", &format!("`{split}` is not a split; use train or test"));
+            let base = split.split('[').next().unwrap_or_default();
+            if !["train", "test", "val"].contains(&base) || (split.contains('[') && !(split.ends_with(']') && split.contains(':'))) {
+                return invalid("data.*_split", &format!("`{split}` is not a split; use train, test or val, optionally with a range such as train[:45000]"));
             }
         }
-        if crate::data::dataset(&self.data.dataset).is_none() {
+        if !crate::data::dataset_names().contains(&self.data.dataset.as_str()) {
             return invalid("data.dataset", &format!("`{}` is not a known dataset ({})", self.data.dataset,
-                crate::data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")));
+                crate::data::dataset_names().join(", ")));
         }
         Ok(())
     }

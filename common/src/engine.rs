@@ -368,6 +368,7 @@ fn fresh_manifest(spec: &TrainSpec<'_>) -> Manifest {
         wall_time_s: 0.0,
         resumed_at_epochs: vec![],
         final_metrics: None,
+        imported_weights: None,
         config: config.clone(),
     }
 }
@@ -397,4 +398,31 @@ fn save_checkpoint<M: Module>(dir: &Path, model: &M, optimizer: &burn::optim::Mo
 /// Loads model weights from a checkpoint file into `model`.
 pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, TrainError> {
     model.try_load_file(path).map_err(|e| TrainError::Checkpoint { path: path.to_owned(), reason: e.to_string() })
+}
+
+/// Records an evaluation of imported weights as a complete run with no training epochs: the
+/// manifest (with the weights file's SHA-256) and a one-row `metrics.csv` (epoch 0).
+pub fn record_evaluation(spec: &TrainSpec<'_>, weights: &Path, evaluation: Evaluation, seconds: f64) -> Result<Manifest, TrainError> {
+    let bytes = std::fs::read(weights).map_err(|e| TrainError::Checkpoint { path: weights.to_owned(), reason: e.to_string() })?;
+    let mut manifest = fresh_manifest(spec);
+    let row = EpochMetrics {
+        epoch: 0,
+        lr: 0.0,
+        train_loss: f64::NAN,
+        train_error_pct: f64::NAN,
+        test_loss: evaluation.loss,
+        test_error_pct: evaluation.error_pct,
+        train_img_per_s: 0.0,
+        epoch_s: seconds,
+        elapsed_s: 0.0,
+        test_top5_error_pct: evaluation.top5_error_pct,
+    };
+    records::save_metrics(&spec.run_dir, std::slice::from_ref(&row))?;
+    manifest.imported_weights = Some(records::ImportedWeights { file: weights.display().to_string(), sha256: crate::data::sha256_hex(&bytes) });
+    manifest.final_metrics = Some(row);
+    manifest.status = RunStatus::Complete;
+    manifest.wall_time_s = seconds;
+    manifest.finished_at = Some(records::now());
+    manifest.save(&spec.run_dir)?;
+    Ok(manifest)
 }

@@ -51,6 +51,14 @@ pub struct EpochMetrics {
     pub test_top5_error_pct: Option<f64>,
 }
 
+/// A weights file from elsewhere (torchvision) that a run evaluated.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedWeights {
+    pub file: String,
+    pub sha256: String,
+}
+
 /// Everything needed to know how a number was made.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +101,9 @@ pub struct Manifest {
     pub resumed_at_epochs: Vec<usize>,
     #[serde(default)]
     pub final_metrics: Option<EpochMetrics>,
+    /// Imported weights the run evaluated (no training), with their SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_weights: Option<ImportedWeights>,
     pub config: ExperimentConfig,
 }
 

@@ -77,6 +77,21 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Evaluate imported weights (torchvision's .pth or .safetensors) with an experiment's
+    /// evaluation protocol, and record the result as a run.
+    #[command(
+        name = "evaluate-pretrained",
+        after_help = "Example (torchvision's ResNet-50 weights on ImageNet val, 1 crop):\n  harness evaluate-pretrained torchvision-resnet50 --weights resnet50-0676ba61.pth --data-dir /data/imagenet --device cuda"
+    )]
+    EvaluatePretrained {
+        /// Experiment naming the model and protocol, e.g. `torchvision-resnet50`.
+        experiment: String,
+        /// The weights file: torchvision's `.pth`, or a `.safetensors` export of it.
+        #[arg(long, value_name = "FILE")]
+        weights: PathBuf,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
     /// Evaluate a run's latest checkpoint on its evaluation split.
     Eval {
         /// A run directory, e.g. results/lenet/lenet5/mnist-sample/seed1-20261123T010203Z.
@@ -236,7 +251,8 @@ fn run(cli: Cli) -> Result<()> {
                 run.dataset = Some("mnist-sample".into());
                 paper.sample_experiments()
             } else {
-                paper.experiments()
+                // Weight-import experiments (no epochs) need a weights file: `evaluate-pretrained`.
+                paper.experiments().into_iter().filter(|e| e.epochs > 0).collect()
             };
             if recipes.is_empty() {
                 bail!("paper `{}` has no {}experiments", paper.id(), if sample { "sample " } else { "" });
@@ -259,6 +275,27 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Eval { run_dir, place } => eval(&run_dir, &place),
+        Command::EvaluatePretrained { experiment, weights, place } => {
+            let (paper, config) = find_experiment(&experiment)?;
+            if !weights.is_file() {
+                bail!("weights file {} not found", weights.display());
+            }
+            let selected = select(&place)?;
+            let dataset = data::load(&config.data.dataset, &data_source(&place))
+                .with_context(|| format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name))?;
+            let exp_dir = records::experiment_dir(&results, paper.id(), &config.name, &config.data.dataset);
+            let run_dir = records::new_run_dir(&exp_dir, 1)?;
+            let started = std::time::Instant::now();
+            let evaluation = paper.evaluate(&config, &weights, &selected, &dataset)?;
+            let spec = TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &dataset, run_dir: run_dir.clone(), resume: false, command: command_line(), stop_after_epoch: None };
+            engine::record_evaluation(&spec, &weights, evaluation, started.elapsed().as_secs_f64())?;
+            let top5 = evaluation.top5_error_pct.map(|t| format!(", acc@5 {:.3}%", 100.0 - t)).unwrap_or_default();
+            println!("{}: acc@1 {:.3}%{top5} on {} {} -> {}", config.name, 100.0 - evaluation.error_pct, config.data.dataset, config.data.eval_split, run_dir.display());
+            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            println!("\n{}", compare_text(paper, &results)?);
+            println!("write-up: {}", path.display());
+            Ok(())
+        }
         Command::Compare { paper } if paper == repro_lstm::ID => {
             println!("{}", repro_lstm::report::compare_text(&results)?);
             Ok(())
@@ -374,6 +411,9 @@ fn command_line() -> String {
 
 /// Trains every seed of one experiment; returns how many runs stopped early.
 fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs, results: &Path) -> Result<usize> {
+    if recipe.epochs == 0 {
+        bail!("experiment `{}` trains nothing: it evaluates imported weights (`harness evaluate-pretrained {} --weights FILE --data-dir DIR`)", recipe.name, recipe.name);
+    }
     let mut overrides = run.overrides.clone();
     if let Some(d) = &run.dataset {
         overrides.push(format!("data.dataset={d}"));

@@ -126,8 +126,8 @@ fn a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one() {
         let exp = root.join("lenet/lenet5-modern/mnist-sample");
         let runs: Vec<_> = std::fs::read_dir(&exp).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         assert_eq!(runs.len(), 1, "resuming continues the same run directory");
-        // Drop the timing columns (the last three), keep the numbers.
-        std::fs::read_to_string(runs[0].join("metrics.csv")).unwrap().lines().map(|l| l.rsplitn(4, ',').nth(3).unwrap().to_owned()).collect::<Vec<_>>()
+        // Keep the numbers (the first six columns, epoch … test_error_pct), not the timings.
+        std::fs::read_to_string(runs[0].join("metrics.csv")).unwrap().lines().map(|l| l.split(',').take(6).collect::<Vec<_>>().join(",")).collect::<Vec<_>>()
     };
     assert_eq!(metrics(killed.path()), metrics(whole.path()));
 }
