@@ -158,9 +158,7 @@ impl ExperimentConfig {
 
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let invalid = |key: &str, reason: &str| Err(ConfigError::Invalid { origin: origin.into(), key: key.into(), reason: reason.into() });
-        if self.epochs == 0 {
-            return invalid("epochs", "must be at least 1");
-        }
+        // `epochs: 0` marks a recipe that only evaluates imported weights (`evaluate-pretrained`).
         if self.batch_size == 0 {
             return invalid("batch_size", "must be at least 1");
         }

@@ -227,17 +227,42 @@ pub fn runs_table(runs: &[RunRecord]) -> String {
     s
 }
 
-/// Layer table in markdown, beside the paper's per-layer counts where it gives them.
+/// Layer table in markdown: output shapes, trainable parameters, the paper's per-layer counts
+/// where it gives them, and multiply-adds per image where the model counts them.
 pub fn layer_table(rows: &[LayerRow]) -> String {
-    let mut s = String::from("| layer | what | output | params | paper |\n|---|---|---|---:|---:|\n");
+    let with_paper = rows.iter().any(|r| r.paper_params.is_some());
+    let with_macs = rows.iter().any(|r| r.macs > 0);
+    let mut s = String::from("| layer | what | output | params |");
+    let mut rule = String::from("|---|---|---|---:|");
+    if with_paper {
+        s.push_str(" paper |");
+        rule.push_str("---:|");
+    }
+    if with_macs {
+        s.push_str(" mult-adds |");
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(s, "\n{rule}");
     for r in rows {
         let shape = r.output.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
-        let paper = r.paper_params.map(group_digits).unwrap_or_default();
-        let _ = writeln!(s, "| {} | {} | {} | {} | {} |", r.name, r.description, shape, group_digits(r.params), paper);
+        let _ = write!(s, "| {} | {} | {} | {} |", r.name, r.description, shape, group_digits(r.params));
+        if with_paper {
+            let _ = write!(s, " {} |", r.paper_params.map(group_digits).unwrap_or_default());
+        }
+        if with_macs {
+            let _ = write!(s, " {} |", if r.macs > 0 { group_digits(r.macs as usize) } else { String::new() });
+        }
+        s.push('\n');
     }
     let total: usize = rows.iter().map(|r| r.params).sum();
-    let paper_total = if rows.iter().any(|r| r.paper_params.is_some()) { format!("**{}**", group_digits(rows.iter().filter_map(|r| r.paper_params).sum())) } else { String::new() };
-    let _ = writeln!(s, "| **total** | | | **{}** | {} |", group_digits(total), paper_total);
+    let _ = write!(s, "| **total** | | | **{}** |", group_digits(total));
+    if with_paper {
+        let _ = write!(s, " **{}** |", group_digits(rows.iter().filter_map(|r| r.paper_params).sum()));
+    }
+    if with_macs {
+        let _ = write!(s, " **{}** ({:.3} G) |", group_digits(rows.iter().map(|r| r.macs as usize).sum()), rows.iter().map(|r| r.macs).sum::<u64>() as f64 / 1e9);
+    }
+    s.push('\n');
     s
 }
 

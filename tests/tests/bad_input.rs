@@ -143,7 +143,7 @@ fn overrides_are_validated_like_files() {
     let base = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
     assert_eq!(base.with_overrides(&["epochs=3".into()]).unwrap().epochs, 3);
     assert_eq!(base.with_overrides(&["data.dataset=fashion-mnist".into()]).unwrap().data.dataset, "fashion-mnist");
-    for (bad, needle) in [("epochs", "KEY=VALUE"), ("epochz=3", "unknown field `epochz`"), ("epochs=many", "epochs"), ("data.datasett=x", "datasett"), ("epochs=0", "epochs")] {
+    for (bad, needle) in [("epochs", "KEY=VALUE"), ("epochz=3", "unknown field `epochz`"), ("epochs=many", "epochs"), ("data.datasett=x", "datasett"), ("batch_size=0", "batch_size")] {
         let e = base.with_overrides(&[bad.into()]).unwrap_err().to_string();
         assert!(e.contains(needle), "{bad}: {e}");
     }
