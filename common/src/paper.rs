@@ -69,6 +69,11 @@ pub trait Paper: Sync {
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError>;
     /// Markdown: how the implementation departs from the paper, and choices where it is silent.
     fn deviations(&self) -> &'static str;
+    /// A compact parameter-count table for the write-up, for papers with too many models for
+    /// one layer table each (`harness layers MODEL` prints any of them).
+    fn parameter_summary(&self) -> Option<String> {
+        None
+    }
     /// The experiments the default reproduction on the bundled sample runs.
     fn sample_experiments(&self) -> Vec<ExperimentConfig> {
         Vec::new()

@@ -400,7 +400,12 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -
     s.push('\n');
     for c in &comparisons {
         if c.verdict == Verdict::NotRun {
-            let _ = writeln!(s, "- `{}` is **not run**: it needs the official {} {} split, which was not available where these records were made. To run it: `cargo run --release -p harness -- train {} --data-dir DIR` (or without `--data-dir` on a machine with network).", c.claim.id, c.claim.dataset, c.claim.split, c.claim.experiment);
+            let recipe = recipes.iter().find(|r| r.name == c.claim.experiment);
+            let _ = match recipe {
+                Some(r) if r.data.eval_split != c.claim.split => writeln!(s, "- `{}` is **not run**: its protocol (`{}`) is not implemented here (see the deviations below).", c.claim.id, c.claim.split),
+                Some(r) if r.epochs == 0 => writeln!(s, "- `{}` is **not run** here (no {} data on this machine). To run it: `cargo run --release -p harness -- evaluate-pretrained {} --weights FILE --data-dir DIR` (add `--features cuda` and `--device cuda` on a GPU).", c.claim.id, c.claim.dataset, c.claim.experiment),
+                _ => writeln!(s, "- `{}` is **not run**: it needs the official {} {} split, which was not available where these records were made. To run it: `cargo run --release -p harness -- train {} --data-dir DIR` (or without `--data-dir` on a machine with network; `--features cuda` and `--device cuda` on a GPU).", c.claim.id, c.claim.dataset, c.claim.split, c.claim.experiment),
+            };
         } else {
             let _ = writeln!(s, "- `{}`: {} run(s) counted: {}.", c.claim.id, c.runs.len(), c.runs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
         }
@@ -409,6 +414,13 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -
         }
     }
     s.push('\n');
+
+    // Throughput measured alone, committed beside the write-up with the command that made it.
+    if let Ok(bench) = std::fs::read_to_string(results_root.join(paper.id()).join("bench.md")) {
+        let _ = writeln!(s, "## Throughput\n");
+        s.push_str(bench.trim_end());
+        s.push_str("\n\n");
+    }
 
     let _ = writeln!(s, "## Everything we ran\n");
     let _ = writeln!(s, "Final-epoch test error % (never the best epoch: the test split is not used for model selection), mean ± sample std over seeds.\n");
@@ -427,13 +439,18 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -
     s.push('\n');
 
     let _ = writeln!(s, "## Parameter counts\n");
-    for model in paper.models() {
-        if let Ok(rows) = paper.layer_table(model.name) {
-            let total: usize = rows.iter().map(|r| r.params).sum();
-            let _ = writeln!(s, "**`{}`**: {}. {} trainable parameters{}.\n", model.name, model.summary, group_digits(total),
-                model.published_params.map(|p| format!(" (paper: {})", group_digits(p))).unwrap_or_default());
-            s.push_str(&layer_table(&rows));
-            s.push('\n');
+    if let Some(summary) = paper.parameter_summary() {
+        s.push_str(summary.trim_end());
+        s.push_str("\n\n");
+    } else {
+        for model in paper.models() {
+            if let Ok(rows) = paper.layer_table(model.name) {
+                let total: usize = rows.iter().map(|r| r.params).sum();
+                let _ = writeln!(s, "**`{}`**: {}. {} trainable parameters{}.\n", model.name, model.summary, group_digits(total),
+                    model.published_params.map(|p| format!(" (paper: {})", group_digits(p))).unwrap_or_default());
+                s.push_str(&layer_table(&rows));
+                s.push('\n');
+            }
         }
     }
 

@@ -27,6 +27,13 @@ pub struct BenchArgs {
     /// 1024 for CIFAR's 32×32×3, 32 for ImageNet's 224×224×3.
     #[arg(long)]
     images: Option<usize>,
+    /// Time the ImageNet JPEG pipeline alone (decode, scale augmentation, crop, flip, colour;
+    /// 1-crop and 10-crop evaluation) in images/s, on --data-dir or on generated JPEGs.
+    #[arg(long)]
+    loader: bool,
+    /// ImageNet folder for --loader (train/<wnid>/*.JPEG); default: 256 generated 500×375 JPEGs.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
     /// LSTM 1997 experiments: training sequences per thread.
     #[arg(long, default_value_t = 5000)]
     sequences: u64,
@@ -35,6 +42,9 @@ pub struct BenchArgs {
 /// Times one-epoch trainings of synthetic data through the real engine, so the figure includes
 /// batching, the optimizer step and the loss read-back, as a real run does.
 pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
+    if args.loader {
+        return loader(args);
+    }
     let lstm_names: Vec<String> = args.experiments.iter().filter(|e| repro_lstm::trial_experiment(e).is_some()).cloned().collect();
     if !lstm_names.is_empty() || args.experiments.iter().any(|e| e == "lstm") {
         crate::lstm::bench(&lstm_names, args.sequences)?;
@@ -80,17 +90,107 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
                 let manifest = paper.train(spec)?;
                 let Some(last) = manifest.final_metrics else { bail!("bench run of {} did not finish", recipe.name) };
                 rows.push(format!(
-                    "| `{}` | {} | {} / {} | {} | {:.0} | {:.1} |",
-                    recipe.name, recipe.model, selected.backend, selected.name, config.batch_size, last.train_img_per_s, started.elapsed().as_secs_f64()
+                    "| `{}` | {} | {} / {} | {} | {:.1} | {:.3} | {:.1} |",
+                    recipe.name,
+                    recipe.model,
+                    selected.backend,
+                    selected.name,
+                    config.batch_size,
+                    last.train_img_per_s,
+                    config.batch_size as f64 / last.train_img_per_s,
+                    started.elapsed().as_secs_f64()
                 ));
             }
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
     println!("Training throughput, second of two epochs of synthetic images of each recipe's input size (the first warms up); {}\n", device::cpu_description());
-    println!("| experiment | model | backend / device | batch | train img/s | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|");
+    println!("| experiment | model | backend / device | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|---:|");
     for r in rows {
         println!("{r}");
+    }
+    Ok(())
+}
+
+/// Images per second of the ImageNet loader alone: every item decoded and augmented on the
+/// loader threads, batches assembled, nothing trained.
+fn loader(args: &BenchArgs) -> Result<()> {
+    use repro_common::data::imagenet::{FolderPreprocess, FolderSource, ImageFolder};
+    use repro_common::data::source::{ImageSource, for_each_batch, loader_threads};
+    let tmp = tempfile_dir()?;
+    let root = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => {
+            let n = args.images.unwrap_or(256);
+            eprintln!("generating {n} JPEGs of 500×375 (ImageNet's typical size) in {}", tmp.display());
+            generate_jpegs(&tmp, n)?;
+            tmp.clone()
+        }
+    };
+    let folder = std::sync::Arc::new(ImageFolder::open(&root)?);
+    let setup = |crops| FolderPreprocess {
+        crop: 224,
+        train_scale: [256, 480],
+        horizontal_flip: true,
+        color_pca_std: Some(0.1),
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+        eval_resize: 256,
+        eval_crops: crops,
+    };
+    let limit = args.images.filter(|_| args.data_dir.is_some());
+    let most = loader_threads();
+    println!("ImageNet loader alone, {} images from {}; {}\n", folder.train.len().min(limit.unwrap_or(usize::MAX)), root.display(), device::cpu_description());
+    println!("| pipeline | loader threads | images/s |\n|---|---:|---:|");
+    for (label, training, crops) in [("train: decode, scale [256,480], crop 224, flip, PCA colour", true, 1), ("eval: decode, resize 256, centre crop", false, 1), ("eval: decode, resize 256, 10 crops", false, 10)] {
+        let source = FolderSource::new(folder.clone(), "train", setup(crops), training, limit)?;
+        let order: Vec<usize> = (0..source.len()).collect();
+        let chunks: Vec<&[usize]> = order.chunks(32).collect();
+        let mut counts = vec![1, most];
+        counts.dedup();
+        for threads in counts {
+            let started = Instant::now();
+            let mut images = 0usize;
+            for_each_batch::<anyhow::Error>(&source, &chunks, training.then_some((1, 1)), threads, 4, |_, b| {
+                images += b.labels.len();
+                Ok(true)
+            })?;
+            let rate = images as f64 / started.elapsed().as_secs_f64();
+            println!("| {label} | {threads} | {rate:.0} |");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("repro-loader-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// `n` JPEGs of 500×375 (smooth shapes plus noise, so they compress like photographs) in ten
+/// synset folders, with a val/ folder so the tree opens as ImageNet.
+fn generate_jpegs(root: &std::path::Path, n: usize) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    for i in 0..n {
+        let wnid = format!("n{:08}", 1_000_000 + i % 10);
+        let dir = root.join("train").join(&wnid);
+        std::fs::create_dir_all(&dir)?;
+        let (fx, fy) = (rng.random_range(0.01..0.05f32), rng.random_range(0.01..0.05f32));
+        let img = image::RgbImage::from_fn(500, 375, |x, y| {
+            let base = ((x as f32 * fx).sin() * 80.0 + (y as f32 * fy).cos() * 80.0 + 128.0) as i32;
+            let noise = ((x * 7919 + y * 104_729 + i as u32 * 31) % 41) as i32 - 20;
+            let v = |o: i32| (base + o + noise).clamp(0, 255) as u8;
+            image::Rgb([v(0), v(30), v(-30)])
+        });
+        img.save_with_format(dir.join(format!("{wnid}_{i}.JPEG")), image::ImageFormat::Jpeg)?;
+        if i < 10 {
+            let val = root.join("val").join(&wnid);
+            std::fs::create_dir_all(&val)?;
+            img.save_with_format(val.join(format!("ILSVRC2012_val_{i:08}.JPEG")), image::ImageFormat::Jpeg)?;
+        }
     }
     Ok(())
 }

@@ -225,6 +225,62 @@ impl Paper for ResnetPaper {
     fn deviations(&self) -> &'static str {
         DEVIATIONS
     }
+
+    fn parameter_summary(&self) -> Option<String> {
+        Some(parameter_summary())
+    }
+}
+
+/// The paper's rounded parameter counts (Table 6) and multiply-adds (Table 1), and torchvision's
+/// published counts and GFLOPS, beside ours, for every model.
+pub fn parameter_summary() -> String {
+    let paper_params = |m: &str| match m {
+        "resnet20" | "plain20" => "0.27M (Table 6)",
+        "resnet32" | "plain32" => "0.46M",
+        "resnet44" | "plain44" => "0.66M",
+        "resnet56" | "plain56" => "0.85M",
+        "resnet110" => "1.7M",
+        "resnet1202" => "19.4M",
+        _ => "–",
+    };
+    let torchvision = |m: &str| match m {
+        "resnet18" => "11,689,512 / 1.814 G",
+        "resnet34" => "21,797,672 / 3.664 G",
+        "resnet50-v1.5" => "25,557,032 / 4.089 G",
+        "resnet101-v1.5" => "44,549,160 / 7.801 G",
+        "resnet152-v1.5" => "60,192,808 / 11.514 G",
+        _ => "–",
+    };
+    let mut s = String::from(
+        "Trainable parameters (BN's γ and β counted, its running statistics not) and multiply-adds per image \
+         (convolutions and the FC layer; 32×32 inputs for CIFAR, 224×224 for ImageNet), computed from the models. \
+         `harness layers MODEL` prints any model's layer table.\n\n\
+         | model | what | params (ours) | params (paper) | mult-adds (ours) | mult-adds (Table 1) | torchvision params / GFLOPS |\n\
+         |---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for m in MODELS {
+        let Ok(rows) = layer_rows(m.name, &Device::flex()) else { continue };
+        let params: usize = rows.iter().map(|r| r.params).sum();
+        let macs: u64 = rows.iter().map(|r| r.macs).sum();
+        let table1 = match Net::parse(m.name) {
+            Some(Net::Imagenet { depth, residual: true, bottleneck_stride: BottleneckStride::First1x1, shortcut: ShortcutOption::B }) => {
+                imagenet::architecture(depth).map(|a| format!("{} G", a.paper_gmacs)).unwrap_or_default()
+            }
+            _ => "–".into(),
+        };
+        let macs = if macs >= 1_000_000_000 { format!("{:.3} G", macs as f64 / 1e9) } else { format!("{:.1} M", macs as f64 / 1e6) };
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            m.name,
+            m.summary,
+            repro_common::report::group_digits(params),
+            paper_params(m.name),
+            macs,
+            table1,
+            torchvision(m.name)
+        ));
+    }
+    s
 }
 
 /// Total trainable parameters of a model.
