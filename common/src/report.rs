@@ -124,6 +124,7 @@ pub fn comparison_table(rows: &[ClaimComparison]) -> String {
     let mut s = String::from("| claim | dataset / split | metric | paper | ours | Δ | verdict |\n|---|---|---|---:|---:|---:|---|\n");
     for r in rows {
         let (ours, delta) = match &r.summary {
+            Some(sm) if r.claim.statistic == Statistic::Best => (format!("{:.2} (best of {})", sm.mean, r.runs.len()), format!("{:+.2}", sm.mean - r.claim.published)),
             Some(sm) => (sm.display(2), format!("{:+.2}", sm.mean - r.claim.published)),
             None => ("–".into(), "–".into()),
         };
@@ -381,7 +382,7 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -
         v.dedup();
         v
     };
-    let total_time: f64 = complete.iter().map(|r| r.manifest.train_time_s).sum();
+    let total_time: f64 = complete.iter().map(|r| r.manifest.train_time_s).sum::<f64>() + 0.0; // no runs: 0, not -0
     let _ = writeln!(s, "## Evidence\n");
     let _ = writeln!(s, "- **Runs:** {} complete ({} in all), {} of training in total.", complete.len(), runs.len(), human_time(total_time));
     let _ = writeln!(s, "- **Hardware:** {}.", if hw.is_empty() { "–".to_string() } else { hw.join("; ") });
@@ -398,19 +399,33 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -
     let _ = writeln!(s, "## The paper's numbers against ours\n");
     s.push_str(&comparison_table(&comparisons));
     s.push('\n');
-    for c in &comparisons {
-        if c.verdict == Verdict::NotRun {
-            let recipe = recipes.iter().find(|r| r.name == c.claim.experiment);
-            let _ = match recipe {
-                Some(r) if r.data.eval_split != c.claim.split => writeln!(s, "- `{}` is **not run**: its protocol (`{}`) is not implemented here (see the deviations below).", c.claim.id, c.claim.split),
-                Some(r) if r.epochs == 0 => writeln!(s, "- `{}` is **not run** here (no {} data on this machine). To run it: `cargo run --release -p harness -- evaluate-pretrained {} --weights FILE --data-dir DIR` (add `--features cuda` and `--device cuda` on a GPU).", c.claim.id, c.claim.dataset, c.claim.experiment),
-                _ => writeln!(s, "- `{}` is **not run**: it needs the official {} {} split, which was not available where these records were made. To run it: `cargo run --release -p harness -- train {} --data-dir DIR` (or without `--data-dir` on a machine with network; `--features cuda` and `--device cuda` on a GPU).", c.claim.id, c.claim.dataset, c.claim.split, c.claim.experiment),
-            };
-        } else {
+    // Claims not run, grouped by the command that would answer them.
+    let mut not_run: Vec<(String, Vec<String>)> = Vec::new();
+    for c in comparisons.iter().filter(|c| c.verdict == Verdict::NotRun) {
+        let recipe = recipes.iter().find(|r| r.name == c.claim.experiment);
+        let dir = if crate::data::downloadable(&c.claim.dataset) { " --data-dir DIR` (or without `--data-dir` where the download works)" } else { " --data-dir DIR`" };
+        let how = match recipe {
+            Some(r) if r.data.eval_split != c.claim.split => format!("its protocol (`{}`) is not implemented here (see the deviations below)", c.claim.split),
+            Some(r) if r.epochs == 0 => format!("run `cargo run --release -p harness -- evaluate-pretrained {} --weights FILE{dir}", c.claim.experiment),
+            _ => format!("run `cargo run --release -p harness -- train {}{dir}", c.claim.experiment),
+        };
+        match not_run.iter_mut().find(|(h, _)| *h == how) {
+            Some((_, ids)) => ids.push(format!("`{}`", c.claim.id)),
+            None => not_run.push((how, vec![format!("`{}`", c.claim.id)])),
+        }
+    }
+    if !not_run.is_empty() {
+        let _ = writeln!(s, "**Not run** where these records were made (the data was not there). On a GPU, add `--features cuda` after `--release` and `--device cuda` at the end.\n");
+        for (how, ids) in &not_run {
+            let _ = writeln!(s, "- {}: {how}.", ids.join(", "));
+        }
+    }
+    for c in comparisons.iter().filter(|c| c.verdict != Verdict::NotRun || !c.excluded.is_empty()) {
+        if c.verdict != Verdict::NotRun {
             let _ = writeln!(s, "- `{}`: {} run(s) counted: {}.", c.claim.id, c.runs.len(), c.runs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
         }
         if !c.excluded.is_empty() {
-            let _ = writeln!(s, "  Left out because their recipe was modified: {}.", c.excluded.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(s, "  `{}`: left out because their recipe was modified: {}.", c.claim.id, c.excluded.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
         }
     }
     s.push('\n');

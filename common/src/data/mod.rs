@@ -48,6 +48,11 @@ pub enum DataError {
     Unavailable(String),
 }
 
+/// True when `harness fetch` can download the dataset (ImageNet's licence needs an account).
+pub fn downloadable(name: &str) -> bool {
+    name != imagenet::NAME && dataset(name).is_none_or(|d| d.embedded.is_none() && !d.mirrors.is_empty()) && !name.ends_with("-layout")
+}
+
 /// Every dataset name `load` accepts.
 pub fn dataset_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = DATASETS.iter().map(|d| d.name).collect();
