@@ -137,7 +137,7 @@ pub fn evaluate<M: ImageClassifier>(model: &M, source: &dyn ImageSource, device:
     let batch_items = (1000 / views).max(1);
     let chunks: Vec<&[usize]> = order.chunks(batch_items).collect();
     let bar = progress::bar(chunks.len() as u64, "evaluating");
-    for_each_batch(source, &chunks, None, loader_threads(), 2, |_, batch| -> Result<bool, TrainError> {
+    for_each_batch(source, &chunks, None, loader_threads(), 1, |_, batch| -> Result<bool, TrainError> {
         let items = batch.labels.len();
         let (x, y) = to_device(batch, &device);
         let scores = model.scores(x);
@@ -221,7 +221,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         let mut stopped = None;
         // The optimizer takes the model by value; the slot lets the per-batch closure hand it over.
         let mut slot = Some(model);
-        for_each_batch(train_set.as_ref(), &chunks, Some((spec.seed, epoch)), loader_threads(), 4, |b, batch| -> Result<bool, TrainError> {
+        for_each_batch(train_set.as_ref(), &chunks, Some((spec.seed, epoch)), loader_threads(), 1, |b, batch| -> Result<bool, TrainError> {
             if config.max_iterations.is_some_and(|m| iteration >= m) {
                 return Ok(false);
             }

@@ -40,7 +40,7 @@ fn paper_intro(id: &str) -> &'static str {
 Each paper ships its recipes (experiments) and its published claims. `train` runs an experiment and\n\
 records it under results/<paper>/<experiment>/<dataset>/<run>/ (metrics.csv, manifest.yaml,\n\
 checkpoints); `compare` and `report` turn the records into a paper-vs-ours verdict per claim.",
-    after_help = "Start here:\n  harness reproduce lenet --sample     LeNet-5 on the bundled MNIST sample (no download)\n  harness list                         papers, models, experiments and claims\n  harness train lenet5 --data-dir DIR  the paper's MNIST run from a folder of IDX files\n  harness train lenet5 --dataset fashion-mnist --seeds 3"
+    after_help = "Start here:\n  harness reproduce lenet --sample     LeNet-5 on the bundled MNIST sample (no download)\n  harness list                         papers, models, experiments and claims\n  harness train lenet5 --data-dir DIR  the paper's MNIST run from a folder of IDX files\n  harness train lenet5 --dataset fashion-mnist --seeds 3\n  harness train cifar10-resnet20 --data-dir ~/cifar   ResNet-20, §4.2's recipe (a GPU job: --features cuda, --device cuda)\n  harness layers resnet50              a layer table with parameters and multiply-adds"
 )]
 struct Cli {
     /// Where run records and write-ups go.
@@ -116,7 +116,8 @@ enum Command {
     },
     /// Download a dataset into the cache and verify its checksums.
     Fetch {
-        /// Dataset name: mnist, fashion-mnist (mnist-sample is built in).
+        /// Dataset name: mnist, fashion-mnist, cifar10, cifar100 (mnist-sample is built in;
+        /// ImageNet cannot be downloaded: pass --data-dir).
         dataset: String,
     },
     /// Measure training-step throughput (images/s) of each model on the chosen device.
@@ -140,7 +141,8 @@ struct PlaceArgs {
 struct RunArgs {
     #[command(flatten)]
     place: PlaceArgs,
-    /// Dataset to train and evaluate on, overriding the recipe's (mnist, fashion-mnist, mnist-sample).
+    /// Dataset to train and evaluate on, overriding the recipe's (mnist, fashion-mnist,
+    /// mnist-sample, cifar10, cifar100, cifar10-layout, imagenet; see `harness list`).
     #[arg(long)]
     dataset: Option<String>,
     /// Number of seeds to run: seeds 1..=N (the recipe's seeds by default).

@@ -40,7 +40,11 @@ fn errors_are_messages_not_panics() {
     std::fs::write(&bad, "name: x\nunknown_key: 1\n").unwrap();
     assert_clean_failure(&harness(&["train", "--config", bad.to_str().unwrap()], r), "bad.yaml");
     assert_clean_failure(&harness(&["eval", r.join("no-such-run").to_str().unwrap()], r), "no-such-run");
-    assert_clean_failure(&harness(&["fetch", "imagenet"], r), "unknown dataset `imagenet`");
+    assert_clean_failure(&harness(&["fetch", "imagenet9"], r), "unknown dataset `imagenet9`");
+    assert_clean_failure(&harness(&["fetch", "imagenet"], r), "--data-dir");
+    assert_clean_failure(&harness(&["train", "cifar10-resnet20", "--data-dir", "/nonexistent"], r), "/nonexistent");
+    assert_clean_failure(&harness(&["evaluate-pretrained", "torchvision-resnet50", "--weights", "/nonexistent.pth"], r), "/nonexistent.pth");
+    assert_clean_failure(&harness(&["train", "torchvision-resnet50"], r), "evaluate-pretrained");
 }
 
 #[test]

@@ -127,7 +127,8 @@ fn unknown_yaml_key_is_rejected_with_line_and_column() {
 #[test]
 fn bad_values_name_their_key() {
     for (from, to, key) in [
-        ("epochs: 20", "epochs: 0", "epochs"),
+        ("epochs: 20", "epochs: -1", "epochs"),
+        ("batch_size: 1\n", "batch_size: 0\n", "batch_size"),
         ("batch_size: 1\n", "batch_size: -3\n", "batch_size"),
         ("dataset: mnist", "dataset: mnits", "data.dataset"),
         ("[13, 1.0e-6]", "[13, -1.0]", "schedule.steps"),

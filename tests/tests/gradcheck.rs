@@ -171,3 +171,13 @@ fn sdlm_second_derivatives_follow_appendix_c() {
     let p = repro_common::sdlm::Preconditioner::new(&model, h, 0.02);
     assert!(p.max_factor <= 1.0 / 0.02 + 1e-9 && p.min_factor > 0.0, "{} .. {}", p.min_factor, p.max_factor);
 }
+
+/// ResNet's option-A shortcut (He et al. §3.3): stride-2 subsampling and zero channels. Its input
+/// gradient is the read-out's weights at the kept pixels of the existing channels, zero elsewhere.
+#[test]
+fn option_a_shortcut_gradient() {
+    use repro_resnet::blocks::zero_pad_shortcut;
+    let w = random([2, 6, 3, 3]);
+    check("option A shortcut", vec![random([2, 3, 6, 6])], |a| (zero_pad_shortcut(a[0].clone(), 2, 6) * w.clone()).sum());
+    check("identity shortcut", vec![random([2, 3, 4, 4])], |a| (zero_pad_shortcut(a[0].clone(), 1, 3) * a[0].clone()).sum());
+}

@@ -106,7 +106,7 @@ impl Preprocess {
                 return outside;
             }
             let at = ch * plane + r as usize * set.cols + c as usize;
-            let v = lo + (hi - lo) * src[at] as f32 / 255.0;
+            let v = lo + (hi - lo) * (src[at] as f32 / 255.0);
             match mean {
                 Some(m) => v - m[at],
                 None => v,

@@ -82,7 +82,7 @@ const PIXELS: usize = 3 * 32 * 32;
 /// Parses one binary batch file.
 pub fn parse_batch(bytes: &[u8], path: &Path, spec: &CifarSpec) -> Result<ImageSet, DataError> {
     let record = spec.label_bytes + PIXELS;
-    if bytes.is_empty() || bytes.len() % record != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(record) {
         return Err(DataError::Corrupt {
             path: path.to_owned(),
             reason: format!(

@@ -78,7 +78,7 @@ pub struct HostBatch {
 
 /// The generator of one item's random choices in one epoch.
 pub fn item_rng(seed: u64, epoch: usize, index: usize) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_a11_17e45);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0fa1_117e_4500);
     rng.set_stream(epoch as u64);
     rng.set_word_pos((index as u128) << 32);
     rng
@@ -112,8 +112,10 @@ pub fn loader_threads() -> usize {
 }
 
 /// Calls `consume` on the batches of `chunks`, in order, while `threads` workers build the next
-/// ones (each at most `depth` batches ahead). Worker `k` builds batches `k, k + threads, …`, so
-/// order is kept without a reorder buffer. `consume` returns `false` to stop early.
+/// ones (each holds at most `depth` finished batches, so at most `threads × (depth + 1)` batches
+/// are in memory: keep `depth` at 1 for ImageNet-size batches). Worker `k` builds batches
+/// `k, k + threads, …`, so order is kept without a reorder buffer. `consume` returns `false` to
+/// stop early.
 pub fn for_each_batch<E: From<DataError>>(
     source: &dyn ImageSource,
     chunks: &[&[usize]],

@@ -8,12 +8,12 @@ pub mod rbf_codes;
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
-use repro_common::claims::{Claim, parse_claims};
+use repro_common::claims::Claim;
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, Tap};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, Tap, shipped_claims, shipped_experiments};
 use repro_common::records::Manifest;
 
 pub use lenet5::Lenet5;
@@ -81,14 +81,11 @@ impl Paper for LenetPaper {
     }
 
     fn experiments(&self) -> Vec<ExperimentConfig> {
-        EXPERIMENTS
-            .iter()
-            .map(|(origin, text)| ExperimentConfig::from_yaml(text, origin).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}")))
-            .collect()
+        shipped_experiments(EXPERIMENTS)
     }
 
     fn claims(&self) -> Vec<Claim> {
-        parse_claims(CLAIMS, "papers/lenet/claims.yaml").unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
+        shipped_claims(CLAIMS, "papers/lenet/claims.yaml")
     }
 
     fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {

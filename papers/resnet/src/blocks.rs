@@ -6,11 +6,13 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
+use repro_common::paper::{Tap, trainable_params};
 use serde::{Deserialize, Serialize};
 
 /// The shortcut options of §3.3 ("Identity vs. Projection Shortcuts", Table 3).
@@ -199,4 +201,21 @@ pub fn zero_pad_shortcut(x: Tensor<4>, stride: usize, channels: usize) -> Tensor
     }
     let zeros = Tensor::zeros([n, channels - c, h, w], &x.device());
     Tensor::cat(vec![x, zeros], 1)
+}
+
+/// The head of both families: global average pooling, then the fully connected classifier
+/// (§3.4, §4.2); softmax is in the loss.
+pub fn pooled_classifier(x: Tensor<4>, fc: &Linear, tap: &mut Tap) -> Tensor<2> {
+    let [batch, channels, _, _] = x.dims();
+    let x = x.mean_dims(&[2, 3]).reshape([batch, channels]);
+    tap.layer_macs("avgpool", "global average pool", &x, 0, None, 0);
+    let y = fc.forward(x);
+    let classes = y.dims()[1];
+    tap.layer_macs("fc", &format!("fully connected, {classes} (softmax in the loss)"), &y, trainable_params(fc), None, (channels * classes) as u64);
+    y
+}
+
+/// Softmax cross-entropy, averaged over the batch.
+pub fn cross_entropy(scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
 }

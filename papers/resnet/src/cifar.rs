@@ -5,14 +5,13 @@
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::paper::{Tap, trainable_params};
 
-use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs};
+use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs, cross_entropy, pooled_classifier};
 
 #[derive(Module, Debug)]
 pub struct CifarResnet {
@@ -79,13 +78,7 @@ impl CifarResnet {
                 );
             }
         }
-        let [batch, channels, _, _] = x.dims();
-        let x = x.mean_dims(&[2, 3]).reshape([batch, channels]);
-        tap.layer_macs("avgpool", "global average pool", &x, 0, None, 0);
-        let y = self.fc.forward(x);
-        let classes = y.dims()[1];
-        tap.layer_macs("fc", &format!("fully connected, {classes} (softmax in the loss)"), &y, trainable_params(&self.fc), None, (channels * classes) as u64);
-        y
+        pooled_classifier(x, &self.fc, tap)
     }
 }
 
@@ -95,6 +88,6 @@ impl ImageClassifier for CifarResnet {
     }
 
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
+        cross_entropy(scores, targets)
     }
 }

@@ -5,7 +5,6 @@
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
@@ -13,7 +12,7 @@ use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::paper::{Tap, trainable_params};
 
-use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs};
+use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs, cross_entropy, pooled_classifier};
 
 /// One column of Table 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -111,13 +110,7 @@ impl ImagenetResnet {
                 tap.layer_macs(&format!("conv{}_{}", s + 2, i + 1), &format!("{shape}{stride}, {}", block.shortcut_label()), &x, trainable_params(block), None, block_macs);
             }
         }
-        let [batch, channels, _, _] = x.dims();
-        let x = x.mean_dims(&[2, 3]).reshape([batch, channels]);
-        tap.layer_macs("avgpool", "global average pool", &x, 0, None, 0);
-        let y = self.fc.forward(x);
-        let classes = y.dims()[1];
-        tap.layer_macs("fc", &format!("fully connected, {classes} (softmax in the loss)"), &y, trainable_params(&self.fc), None, (channels * classes) as u64);
-        y
+        pooled_classifier(x, &self.fc, tap)
     }
 }
 
@@ -127,6 +120,6 @@ impl ImageClassifier for ImagenetResnet {
     }
 
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
+        cross_entropy(scores, targets)
     }
 }
