@@ -82,3 +82,33 @@ fn a_truncated_weights_file_is_an_error_naming_it() {
     assert!(err.contains("layer1.3"), "{err}");
 }
 
+
+/// A full torchvision import must find every tensor: the models' tensor names and shapes, written
+/// the PyTorch way, equal torchvision's state dicts (`parity/torchvision-keys.txt`, names and
+/// shapes only) apart from BN's `num_batches_tracked` counters, which burn does not keep.
+#[test]
+fn imagenet_models_have_exactly_torchvision_tensors() {
+    use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
+    use repro_resnet::{ImagenetResnet, Net};
+    let keys = std::fs::read_to_string(golden("torchvision-keys.txt")).unwrap();
+    for (tv, ours) in [("resnet18", "resnet18"), ("resnet34", "resnet34"), ("resnet50", "resnet50-v1.5"), ("resnet101", "resnet101-v1.5"), ("resnet152", "resnet152-v1.5")] {
+        let mut expected: Vec<String> = keys
+            .lines()
+            .filter_map(|l| l.strip_prefix(tv)?.strip_prefix(' '))
+            .filter(|l| !l.contains("num_batches_tracked"))
+            .map(str::to_owned)
+            .collect();
+        let model = ImagenetResnet::new(Net::parse(ours).unwrap().imagenet_spec(1000).unwrap(), &Device::flex());
+        let mut found: Vec<String> = model
+            .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
+            .into_iter()
+            .map(|t| {
+                let name = t.name.replace("downsample.conv.", "downsample.0.").replace("downsample.bn.", "downsample.1.");
+                format!("{name} {}", t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"))
+            })
+            .collect();
+        expected.sort();
+        found.sort();
+        assert_eq!(found, expected, "{ours} vs torchvision {tv}");
+    }
+}

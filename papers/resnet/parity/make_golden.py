@@ -13,6 +13,8 @@ Writes, for fixed random weights (with non-trivial BN statistics) and fixed rand
                                 projection shortcut, 32 → 8·4 channels, stride 2, saved by torch.save
   bottleneck-input.f32          2×32×14×14 input
   bottleneck-output-eval.f32    2×32×7×7 output, BN in inference mode
+  torchvision-keys.txt          every tensor name and shape of torchvision's resnet18 … resnet152
+                                state dicts (what a full weight import must match), weights not stored
 """
 import torch
 import torch.nn as nn
@@ -94,7 +96,13 @@ def main():
     dump("bottleneck-input.f32", x)
     block.eval()
     dump("bottleneck-output-eval.f32", block(x))
-    print("wrote resnet20.* and bottleneck.* golden files")
+    import torchvision
+    with open("torchvision-keys.txt", "w") as f:
+        f.write("# torchvision %s: model, state-dict key, shape\n" % torchvision.__version__)
+        for name in ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]:
+            for k, v in getattr(torchvision.models, name)().state_dict().items():
+                f.write("%s %s %s\n" % (name, k, "x".join(str(d) for d in v.shape) or "scalar"))
+    print("wrote resnet20.*, bottleneck.* and torchvision-keys.txt")
 
 
 if __name__ == "__main__":
