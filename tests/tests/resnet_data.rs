@@ -340,3 +340,25 @@ fn imagenet_training_views_are_random_but_reproducible() {
     let folder = ImageFolder::open(dir.path()).unwrap();
     assert_eq!(folder.train.len(), 9);
 }
+
+/// The whole ImageNet path, end to end: the folder, the JPEG pipeline on loader threads, the
+/// engine, 10-crop evaluation and the records, on the tiny tree at a 32-pixel crop.
+#[test]
+fn imagenet_training_runs_end_to_end_on_a_tiny_tree() {
+    use repro_common::records::{RunStatus, load_metrics};
+    let dir = tempfile::tempdir().unwrap();
+    imagenet_tree(dir.path(), "csv");
+    let ds = load("imagenet", dir.path()).unwrap();
+    let config = repro_tests::recipe(
+        &repro_resnet::ResnetPaper,
+        "imagenet-resnet18",
+        &["epochs=2", "batch_size=3", "data.folder.crop=32", "data.folder.train_scale=[36, 48]", "data.folder.eval_resize=36"],
+    );
+    assert_eq!(config.data.folder.as_ref().unwrap().eval_crops, 10, "Table 3's 10-crop protocol");
+    let run = tempfile::tempdir().unwrap();
+    let m = repro_tests::train(&repro_resnet::ResnetPaper, &config, 1, &ds, run.path(), false, None);
+    assert_eq!((m.status, m.epochs_completed), (RunStatus::Complete, 2));
+    let rows = load_metrics(run.path()).unwrap();
+    assert!(rows.iter().all(|r| r.test_error_pct.is_finite() && r.train_loss.is_finite()), "{rows:?}");
+    assert!(m.dataset_sha256.keys().any(|k| k.contains("file list")), "the manifest fingerprints the folder");
+}

@@ -26,6 +26,8 @@ fn resnet20_short_run_on_generated_cifar_data() {
     assert_eq!(m.status, RunStatus::Complete);
     let f = m.final_metrics.unwrap();
     assert!(f.test_error_pct < 10.0, "test error {:.1}% is above the 10% floor (chance is 90%)", f.test_error_pct);
+    let top5 = f.test_top5_error_pct.expect("10 classes: top-5 error is recorded");
+    assert!(top5 <= f.test_error_pct, "top-5 error {top5} above top-1 {}", f.test_error_pct);
     insta::assert_snapshot!(format!("resnet20: epochs {} train error {:.0}% test error {:.0}%", f.epoch, f.train_error_pct, f.test_error_pct));
 }
 
