@@ -51,24 +51,56 @@ pub struct ModelSpec {
     pub published_params: Option<usize>,
 }
 
-pub trait Paper: Sync {
+/// What a paper crate ships, compiled in: its identity, models, recipes, claims and prose.
+pub struct PaperFiles {
     /// Short id used on the command line and under `results/` (e.g. `lenet`).
-    fn id(&self) -> &'static str;
+    pub id: &'static str,
     /// Full citation.
-    fn citation(&self) -> &'static str;
-    fn models(&self) -> &'static [ModelSpec];
+    pub citation: &'static str,
+    pub models: &'static [ModelSpec],
+    /// `(path, YAML)` of each recipe, one per experiment.
+    pub experiments: &'static [(&'static str, &'static str)],
+    /// `(path, YAML)` of the claims file.
+    pub claims: (&'static str, &'static str),
+    /// Markdown: the write-up's opening.
+    pub intro: &'static str,
+    /// Markdown: how the implementation departs from the paper, and choices where it is silent.
+    pub deviations: &'static str,
+}
+
+pub trait Paper: Sync {
+    /// The crate's shipped files; the accessors below read them.
+    fn files(&self) -> &'static PaperFiles;
+    fn id(&self) -> &'static str {
+        self.files().id
+    }
+    fn citation(&self) -> &'static str {
+        self.files().citation
+    }
+    fn models(&self) -> &'static [ModelSpec] {
+        self.files().models
+    }
     /// The shipped recipes, one per experiment.
-    fn experiments(&self) -> Vec<ExperimentConfig>;
+    fn experiments(&self) -> Vec<ExperimentConfig> {
+        shipped_experiments(self.files().experiments)
+    }
     /// The published numbers with their tolerances.
-    fn claims(&self) -> Vec<Claim>;
+    fn claims(&self) -> Vec<Claim> {
+        let (origin, text) = self.files().claims;
+        shipped_claims(text, origin)
+    }
+    fn intro(&self) -> &'static str {
+        self.files().intro
+    }
+    fn deviations(&self) -> &'static str {
+        self.files().deviations
+    }
     /// Layer table of a model, computed from the model itself (forward pass on one input).
     fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError>;
     /// Trains the model `spec.config.model` names.
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError>;
     /// Loss and errors of checkpointed weights on `config`'s evaluation split.
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError>;
-    /// Markdown: how the implementation departs from the paper, and choices where it is silent.
-    fn deviations(&self) -> &'static str;
     /// A compact parameter-count table for the write-up, for papers with too many models for
     /// one layer table each (`harness layers MODEL` prints any of them).
     fn parameter_summary(&self) -> Option<String> {

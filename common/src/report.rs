@@ -364,7 +364,8 @@ pub fn commands(runs: &[RunRecord]) -> Vec<String> {
 }
 
 /// Writes `results/<paper>/README.md` from the records; returns its path.
-pub fn write_paper_report(paper: &dyn Paper, results_root: &Path, intro: &str) -> Result<PathBuf, RecordError> {
+pub fn write_paper_report(paper: &dyn Paper, results_root: &Path) -> Result<PathBuf, RecordError> {
+    let intro = paper.intro();
     let runs = collect_runs(results_root, paper.id())?;
     write_curves(results_root, &runs)?;
     let recipes = paper.experiments();

@@ -23,13 +23,6 @@ fn papers() -> Vec<&'static dyn Paper> {
     vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper]
 }
 
-fn paper_intro(id: &str) -> &'static str {
-    match id {
-        "lenet" => repro_lenet::INTRO,
-        "resnet" => repro_resnet::INTRO,
-        _ => "",
-    }
-}
 
 #[derive(Parser)]
 #[command(
@@ -225,7 +218,7 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => bail!("name an experiment (see `harness list`) or pass --config FILE"),
             };
             let failures = train_experiment(paper, &recipe, &run, &results)?;
-            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            let path = report::write_paper_report(paper, &results)?;
             println!("\n{}", compare_text(paper, &results)?);
             println!("write-up: {}", path.display());
             if failures > 0 {
@@ -263,7 +256,7 @@ fn run(cli: Cli) -> Result<()> {
             for recipe in &recipes {
                 failures += train_experiment(paper, recipe, &run, &results)?;
             }
-            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            let path = report::write_paper_report(paper, &results)?;
             println!("\n{}", compare_text(paper, &results)?);
             if sample {
                 println!("Note: the bundled sample's 2,000 held-out digits come from the MNIST *training* set, so these");
@@ -293,7 +286,7 @@ fn run(cli: Cli) -> Result<()> {
             engine::record_evaluation(&spec, &weights, evaluation, started.elapsed().as_secs_f64())?;
             let top5 = evaluation.top5_error_pct.map(|t| format!(", acc@5 {:.3}%", 100.0 - t)).unwrap_or_default();
             println!("{}: acc@1 {:.3}%{top5} on {} {} -> {}", config.name, 100.0 - evaluation.error_pct, config.data.dataset, config.data.eval_split, run_dir.display());
-            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            let path = report::write_paper_report(paper, &results)?;
             println!("\n{}", compare_text(paper, &results)?);
             println!("write-up: {}", path.display());
             Ok(())
@@ -313,7 +306,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Report { paper } => {
             let paper = find_paper(&paper)?;
-            let path = report::write_paper_report(paper, &results, paper_intro(paper.id()))?;
+            let path = report::write_paper_report(paper, &results)?;
             println!("wrote {}", path.display());
             Ok(())
         }

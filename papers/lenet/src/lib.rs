@@ -8,12 +8,11 @@ pub mod rbf_codes;
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
-use repro_common::claims::Claim;
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, Tap, shipped_claims, shipped_experiments};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
 use repro_common::records::Manifest;
 
 pub use lenet5::Lenet5;
@@ -33,11 +32,16 @@ const EXPERIMENTS: &[(&str, &str)] = &[
     ("papers/lenet/experiments/lenet5-modern.yaml", include_str!("../experiments/lenet5-modern.yaml")),
 ];
 
-const CLAIMS: &str = include_str!("../claims.yaml");
-
-/// The write-up's opening and the deviations section, included in `results/lenet/README.md`.
-pub const INTRO: &str = include_str!("../INTRO.md");
-const DEVIATIONS: &str = include_str!("../DEVIATIONS.md");
+/// Everything the crate ships; the write-up (`results/lenet/README.md`) opens with `INTRO.md`.
+pub const FILES: PaperFiles = PaperFiles {
+    id: "lenet",
+    citation: CITATION,
+    models: MODELS,
+    experiments: EXPERIMENTS,
+    claims: ("papers/lenet/claims.yaml", include_str!("../claims.yaml")),
+    intro: include_str!("../INTRO.md"),
+    deviations: include_str!("../DEVIATIONS.md"),
+};
 
 /// The MAP criterion's `j` when a config does not set `model_options.map_j`.
 pub const DEFAULT_MAP_J: f64 = 10.0;
@@ -68,24 +72,8 @@ fn unknown(name: &str) -> PaperError {
 }
 
 impl Paper for LenetPaper {
-    fn id(&self) -> &'static str {
-        "lenet"
-    }
-
-    fn citation(&self) -> &'static str {
-        CITATION
-    }
-
-    fn models(&self) -> &'static [ModelSpec] {
-        MODELS
-    }
-
-    fn experiments(&self) -> Vec<ExperimentConfig> {
-        shipped_experiments(EXPERIMENTS)
-    }
-
-    fn claims(&self) -> Vec<Claim> {
-        shipped_claims(CLAIMS, "papers/lenet/claims.yaml")
+    fn files(&self) -> &'static PaperFiles {
+        &FILES
     }
 
     fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
@@ -132,10 +120,6 @@ impl Paper for LenetPaper {
             }
             other => Err(unknown(other)),
         }
-    }
-
-    fn deviations(&self) -> &'static str {
-        DEVIATIONS
     }
 
     fn sample_experiments(&self) -> Vec<ExperimentConfig> {

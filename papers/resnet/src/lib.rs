@@ -11,12 +11,11 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use repro_common::claims::Claim;
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, Tap, shipped_claims, shipped_experiments};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
 use repro_common::records::Manifest;
 
 pub use blocks::{BottleneckStride, ShortcutOption};
@@ -160,31 +159,22 @@ const EXPERIMENTS: &[(&str, &str)] = &[
     ("papers/resnet/experiments/torchvision-resnet152.yaml", include_str!("../experiments/torchvision-resnet152.yaml")),
 ];
 
-const CLAIMS: &str = include_str!("../claims.yaml");
-pub const INTRO: &str = include_str!("../INTRO.md");
-const DEVIATIONS: &str = include_str!("../DEVIATIONS.md");
+/// Everything the crate ships; the write-up (`results/resnet/README.md`) opens with `INTRO.md`.
+pub const FILES: PaperFiles = PaperFiles {
+    id: ID,
+    citation: CITATION,
+    models: MODELS,
+    experiments: EXPERIMENTS,
+    claims: ("papers/resnet/claims.yaml", include_str!("../claims.yaml")),
+    intro: include_str!("../INTRO.md"),
+    deviations: include_str!("../DEVIATIONS.md"),
+};
 
 pub struct ResnetPaper;
 
 impl Paper for ResnetPaper {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn citation(&self) -> &'static str {
-        CITATION
-    }
-
-    fn models(&self) -> &'static [ModelSpec] {
-        MODELS
-    }
-
-    fn experiments(&self) -> Vec<ExperimentConfig> {
-        shipped_experiments(EXPERIMENTS)
-    }
-
-    fn claims(&self) -> Vec<Claim> {
-        shipped_claims(CLAIMS, "papers/resnet/claims.yaml")
+    fn files(&self) -> &'static PaperFiles {
+        &FILES
     }
 
     fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
@@ -219,10 +209,6 @@ impl Paper for ResnetPaper {
                 Ok(engine::evaluate(&model, set.as_ref(), device)?)
             }
         }
-    }
-
-    fn deviations(&self) -> &'static str {
-        DEVIATIONS
     }
 
     fn parameter_summary(&self) -> Option<String> {
