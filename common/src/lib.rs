@@ -6,6 +6,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod engine;
+pub mod import;
 pub mod nn;
 pub mod paper;
 pub mod progress;

@@ -164,3 +164,15 @@ pub fn map_loss(penalties: Tensor<2>, targets: Tensor<1, Int>, j: f64) -> Tensor
     let lse = (neg - max.clone()).exp().sum_dim(1).log() + max;
     (correct + lse.reshape([batch])).mean()
 }
+
+/// Local response normalisation across channels as Krizhevsky et al. 2012 (§3.3) write it:
+/// `b = a / (k + α Σ a²)^β`, the sum over `n` adjacent maps. burn (like PyTorch and Caffe)
+/// divides α by `n`, so the paper's α becomes `n·α` here (AlexNet: α = 1e-4 → 5e-4).
+pub fn paper_lrn(n: usize, alpha: f64, beta: f64, k: f64) -> burn::nn::LocalResponseNorm {
+    burn::nn::LocalResponseNormConfig::new(n).with_alpha(alpha * n as f64).with_beta(beta).with_k(k).init()
+}
+
+/// Softmax cross-entropy averaged over the batch: the loss of every softmax classifier here.
+pub fn cross_entropy(scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    burn::nn::loss::CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
+}

@@ -94,3 +94,29 @@ pub fn write_jpeg(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     img.save_with_format(path, image::ImageFormat::Jpeg).unwrap();
 }
+
+/// A tiny ImageNet: three synsets created out of order, class colours green / red / blue in the
+/// sorted order n01000000, n02000000, n03000000.
+pub fn imagenet_tree(root: &Path, val_layout: &str) {
+    let classes = [("n02000000", [220, 30, 30]), ("n01000000", [30, 220, 30]), ("n03000000", [30, 30, 220])];
+    let mut labels = String::from("ImageId,PredictionString\n");
+    let mut plain = String::new();
+    for (k, (wnid, rgb)) in classes.iter().enumerate() {
+        for i in 0..3 {
+            write_jpeg(&root.join(format!("train/{wnid}/{wnid}_{i}.JPEG")), 300 + 40 * i, 260, *rgb);
+        }
+        let name = format!("ILSVRC2012_val_0000000{}", k + 1);
+        match val_layout {
+            "folders" => write_jpeg(&root.join(format!("val/{wnid}/{name}.JPEG")), 280, 350, *rgb),
+            _ => write_jpeg(&root.join(format!("val/{name}.JPEG")), 280, 350, *rgb),
+        }
+        labels.push_str(&format!("{name},{wnid} 10 20 100 200\n"));
+        plain.push_str(&format!("{name}.JPEG {wnid}\n"));
+    }
+    match val_layout {
+        "csv" => std::fs::write(root.join("LOC_val_solution.csv"), labels).unwrap(),
+        "txt" => std::fs::write(root.join("val_labels.txt"), plain).unwrap(),
+        _ => {}
+    }
+}
+

@@ -6,7 +6,7 @@ use repro_common::config::DataConfig;
 use repro_common::data::imagenet::{FolderPreprocess, ImageFolder};
 use repro_common::data::source::{build_batch, for_each_batch};
 use repro_common::data::{self, DataError, DataSource};
-use repro_tests::{write_cifar10, write_jpeg};
+use repro_tests::{imagenet_tree, write_cifar10};
 
 fn load(name: &str, dir: &Path) -> Result<data::Dataset, DataError> {
     data::load(name, &DataSource::Dir(dir.to_owned()))
@@ -182,31 +182,6 @@ fn batches_are_the_same_whatever_the_number_of_loader_threads() {
     assert_eq!(one.len(), 8);
     assert_eq!(one, collect(3));
     assert_eq!(one[0].1, vec![9, 8, 7, 6, 5, 4, 3], "batches in order, items in the order given");
-}
-
-/// A tiny ImageNet: three synsets created out of order, class colours green / red / blue in the
-/// sorted order n01000000, n02000000, n03000000.
-fn imagenet_tree(root: &Path, val_layout: &str) {
-    let classes = [("n02000000", [220, 30, 30]), ("n01000000", [30, 220, 30]), ("n03000000", [30, 30, 220])];
-    let mut labels = String::from("ImageId,PredictionString\n");
-    let mut plain = String::new();
-    for (k, (wnid, rgb)) in classes.iter().enumerate() {
-        for i in 0..3 {
-            write_jpeg(&root.join(format!("train/{wnid}/{wnid}_{i}.JPEG")), 300 + 40 * i, 260, *rgb);
-        }
-        let name = format!("ILSVRC2012_val_0000000{}", k + 1);
-        match val_layout {
-            "folders" => write_jpeg(&root.join(format!("val/{wnid}/{name}.JPEG")), 280, 350, *rgb),
-            _ => write_jpeg(&root.join(format!("val/{name}.JPEG")), 280, 350, *rgb),
-        }
-        labels.push_str(&format!("{name},{wnid} 10 20 100 200\n"));
-        plain.push_str(&format!("{name}.JPEG {wnid}\n"));
-    }
-    match val_layout {
-        "csv" => std::fs::write(root.join("LOC_val_solution.csv"), labels).unwrap(),
-        "txt" => std::fs::write(root.join("val_labels.txt"), plain).unwrap(),
-        _ => {}
-    }
 }
 
 fn folder_setup(eval_crops: usize) -> FolderPreprocess {

@@ -24,6 +24,9 @@ use super::source::ImageSource;
 use super::{DataError, Dataset, Images, sha256_hex};
 
 pub const NAME: &str = "imagenet";
+/// ILSVRC-2010 (AlexNet's Table 1), whose test labels were released: the same folder layout,
+/// with an optional `test/` split labelled like `val/`.
+pub const NAME_2010: &str = "ilsvrc2010";
 pub const NO_DOWNLOAD: &str = "ImageNet cannot be downloaded automatically (its licence requires an account at image-net.org); \
     download ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar, unpack them into DIR/train/<wnid>/ and DIR/val/ \
     (with val/<wnid>/ folders, LOC_val_solution.csv or val_labels.txt), and pass `--data-dir DIR`";
@@ -63,6 +66,8 @@ pub struct ImageFolder {
     pub synsets: Vec<String>,
     pub train: Vec<(PathBuf, u16)>,
     pub val: Vec<(PathBuf, u16)>,
+    /// `test/`, labelled like `val/`, where the year released its test labels (ILSVRC-2010).
+    pub test: Vec<(PathBuf, u16)>,
 }
 
 fn is_image(path: &Path) -> bool {
@@ -85,8 +90,13 @@ fn is_synset(name: &str) -> bool {
 }
 
 impl ImageFolder {
-    /// Reads the file lists of `root/train` and `root/val`.
+    /// Reads the file lists of `root/train` and `root/val` (and `root/test` when present) of
+    /// ILSVRC-2012; `check_2012: false` skips the check of the 2012 synsets (other years).
     pub fn open(root: &Path) -> Result<Self, DataError> {
+        Self::open_year(root, true)
+    }
+
+    pub fn open_year(root: &Path, check_2012: bool) -> Result<Self, DataError> {
         let train_dir = root.join("train");
         if !train_dir.is_dir() {
             return Err(DataError::Unavailable(format!("{} has no train/ folder. {NO_DOWNLOAD}", root.display())));
@@ -103,7 +113,7 @@ impl ImageFolder {
             return Err(DataError::Corrupt { path: train_dir, reason: "has no synset folders".into() });
         }
         // `list_dir` sorts, so `synsets` is in the standard order.
-        if synsets.len() == 1000 && (synsets[0] != FIRST_SYNSET || synsets[999] != LAST_SYNSET) {
+        if check_2012 && synsets.len() == 1000 && (synsets[0] != FIRST_SYNSET || synsets[999] != LAST_SYNSET) {
             return Err(DataError::Corrupt {
                 path: train_dir,
                 reason: format!("has 1000 synsets but not ILSVRC-2012's ({} … {} instead of {FIRST_SYNSET} … {LAST_SYNSET})", synsets[0], synsets[999]),
@@ -114,14 +124,16 @@ impl ImageFolder {
         for (k, s) in synsets.iter().enumerate() {
             train.extend(images_in(&train_dir.join(s))?.into_iter().map(|p| (p, k as u16)));
         }
-        let val = read_val(&root.join("val"), root, &index)?;
-        Ok(Self { root: root.to_owned(), synsets, train, val })
+        let val = read_val(&root.join("val"), root, &index, "val")?;
+        let test = if root.join("test").is_dir() { read_val(&root.join("test"), root, &index, "test")? } else { Vec::new() };
+        Ok(Self { root: root.to_owned(), synsets, train, val, test })
     }
 
     pub fn split(&self, name: &str) -> Option<&[(PathBuf, u16)]> {
         match name {
             "train" => Some(&self.train),
-            "val" | "test" => Some(&self.val),
+            "val" => Some(&self.val),
+            "test" if !self.test.is_empty() => Some(&self.test),
             _ => None,
         }
     }
@@ -147,7 +159,7 @@ impl ImageFolder {
 }
 
 /// Validation images and labels, from `val/<wnid>/` folders or a label file naming synsets.
-fn read_val(val_dir: &Path, root: &Path, index: &BTreeMap<&str, u16>) -> Result<Vec<(PathBuf, u16)>, DataError> {
+fn read_val(val_dir: &Path, root: &Path, index: &BTreeMap<&str, u16>, split: &str) -> Result<Vec<(PathBuf, u16)>, DataError> {
     if !val_dir.is_dir() {
         return Err(DataError::Unavailable(format!("{} has no val/ folder. {NO_DOWNLOAD}", root.display())));
     }
@@ -165,7 +177,7 @@ fn read_val(val_dir: &Path, root: &Path, index: &BTreeMap<&str, u16>) -> Result<
     // Flat folder: labels from a file that names synsets.
     let images = images_in(val_dir)?;
     let by_stem: BTreeMap<String, &PathBuf> = images.iter().map(|p| (p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), p)).collect();
-    let candidates = [root.join("LOC_val_solution.csv"), root.join("val_labels.txt"), val_dir.join("val_labels.txt")];
+    let candidates = [root.join(format!("LOC_{split}_solution.csv")), root.join(format!("{split}_labels.txt")), val_dir.join(format!("{split}_labels.txt"))];
     let Some(label_file) = candidates.iter().find(|p| p.is_file()) else {
         let devkit = root.join("ILSVRC2012_validation_ground_truth.txt");
         let hint = if devkit.is_file() {
@@ -209,11 +221,12 @@ fn read_val(val_dir: &Path, root: &Path, index: &BTreeMap<&str, u16>) -> Result<
     Ok(val)
 }
 
-pub fn load(dir: Option<&Path>) -> Result<Dataset, DataError> {
+/// Loads `imagenet` (ILSVRC-2012) or `ilsvrc2010` from a folder.
+pub fn load(name: &str, dir: Option<&Path>) -> Result<Dataset, DataError> {
     let dir = dir.ok_or_else(|| DataError::Unavailable(NO_DOWNLOAD.into()))?;
-    let folder = ImageFolder::open(dir)?;
+    let folder = ImageFolder::open_year(dir, name == NAME)?;
     Ok(Dataset {
-        name: NAME.into(),
+        name: name.into(),
         class_names: folder.synsets.clone(),
         official_test_split: false,
         checksums: folder.fingerprints(),
@@ -285,7 +298,7 @@ impl FolderSource {
     pub fn new(folder: Arc<ImageFolder>, split: &str, setup: FolderPreprocess, training: bool, limit: Option<usize>) -> Result<Self, DataError> {
         let files = folder
             .split(split)
-            .ok_or_else(|| DataError::Split { dataset: NAME.into(), split: split.into(), reason: "the splits are `train` and `val`".into() })?;
+            .ok_or_else(|| DataError::Split { dataset: NAME.into(), split: split.into(), reason: "the splits are `train`, `val`, and `test` where a test/ folder with labels exists".into() })?;
         if !training && ![1, 10].contains(&setup.eval_crops) {
             return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1 or 10, not {}", setup.eval_crops)));
         }

@@ -50,7 +50,7 @@ pub enum DataError {
 
 /// True when `harness fetch` can download the dataset (ImageNet's licence needs an account).
 pub fn downloadable(name: &str) -> bool {
-    name != imagenet::NAME && dataset(name).is_none_or(|d| d.embedded.is_none() && !d.mirrors.is_empty()) && !name.ends_with("-layout")
+    name != imagenet::NAME && name != imagenet::NAME_2010 && dataset(name).is_none_or(|d| d.embedded.is_none() && !d.mirrors.is_empty()) && !name.ends_with("-layout")
 }
 
 /// Every dataset name `load` accepts.
@@ -58,6 +58,7 @@ pub fn dataset_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = DATASETS.iter().map(|d| d.name).collect();
     names.extend(cifar::CIFAR_DATASETS.iter().map(|d| d.name));
     names.push(imagenet::NAME);
+    names.push(imagenet::NAME_2010);
     names
 }
 
@@ -239,8 +240,8 @@ pub fn load(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
     if let Some(spec) = cifar::spec(name) {
         return cifar::load(spec, dir);
     }
-    if name == imagenet::NAME {
-        return imagenet::load(dir);
+    if name == imagenet::NAME || name == imagenet::NAME_2010 {
+        return imagenet::load(name, dir);
     }
     load_idx(name, source)
 }
@@ -439,7 +440,7 @@ pub fn fetch(name: &str) -> Result<PathBuf, DataError> {
     if let Some(spec) = cifar::spec(name) {
         return cifar::fetch(spec).map(|p| p.parent().expect("cache file has a folder").to_owned());
     }
-    if name == imagenet::NAME {
+    if name == imagenet::NAME || name == imagenet::NAME_2010 {
         return Err(DataError::Unavailable(imagenet::NO_DOWNLOAD.into()));
     }
     let spec = dataset(name).ok_or_else(|| DataError::UnknownDataset(name.to_owned()))?;

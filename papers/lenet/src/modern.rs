@@ -4,7 +4,6 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
@@ -61,6 +60,6 @@ impl ImageClassifier for Lenet5Modern {
     }
 
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
+        repro_common::nn::cross_entropy(scores, targets)
     }
 }

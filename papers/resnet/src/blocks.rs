@@ -6,12 +6,11 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Tensor};
 use repro_common::paper::{Tap, trainable_params};
 use serde::{Deserialize, Serialize};
 
@@ -213,9 +212,4 @@ pub fn pooled_classifier(x: Tensor<4>, fc: &Linear, tap: &mut Tap) -> Tensor<2> 
     let classes = y.dims()[1];
     tap.layer_macs("fc", &format!("fully connected, {classes} (softmax in the loss)"), &y, trainable_params(fc), None, (channels * classes) as u64);
     y
-}
-
-/// Softmax cross-entropy, averaged over the batch.
-pub fn cross_entropy(scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-    CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
 }

@@ -12,7 +12,8 @@ use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::paper::{Tap, trainable_params};
 
-use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs, cross_entropy, pooled_classifier};
+use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs, pooled_classifier};
+use repro_common::nn::cross_entropy;
 
 /// One column of Table 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
