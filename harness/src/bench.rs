@@ -60,6 +60,10 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
             if !args.experiments.is_empty() && !args.experiments.contains(&recipe.name) {
                 continue;
             }
+            if recipe.epochs == 0 {
+                eprintln!("{}: evaluates imported weights, nothing to train; skipped", recipe.name);
+                continue;
+            }
             for backend in &args.backends {
                 let selected = device::select(&args.device, backend)?;
                 // Synthetic data of the recipe's dataset's shape, in memory (an ImageNet recipe times
@@ -68,7 +72,10 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
                 let (shape, classes, default_n) = match dataset {
                     d if d.starts_with("cifar100") => ([3, 32, 32], 100, 1024),
                     d if d.starts_with("cifar") => ([3, 32, 32], 10, 1024),
-                    "imagenet" => ([3, 224, 224], 1000, 32),
+                    "imagenet" | "ilsvrc2010" => {
+                        let crop = recipe.data.folder.as_ref().map(|f| f.crop).unwrap_or(224);
+                        ([3, crop, crop], 1000, 32)
+                    }
                     _ => ([1, 28, 28], 10, 4096),
                 };
                 let n = args.images.unwrap_or(default_n);
