@@ -30,7 +30,8 @@ fn errors_are_messages_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path();
     assert_clean_failure(&harness(&["train", "lenet9"], r), "unknown experiment `lenet9`");
-    assert_clean_failure(&harness(&["reproduce", "alexnet"], r), "unknown paper `alexnet`");
+    assert_clean_failure(&harness(&["reproduce", "alexnet9"], r), "unknown paper `alexnet9`");
+    assert_clean_failure(&harness(&["reproduce", "alexnet"], r), "--data-dir");
     assert_clean_failure(&harness(&["layers", "lenet6"], r), "unknown model `lenet6`");
     assert_clean_failure(&harness(&["train", "lenet5", "--set", "epochz=2"], r), "unknown field `epochz`");
     assert_clean_failure(&harness(&["train", "lenet5", "--dataset", "cifar"], r), "cifar");
