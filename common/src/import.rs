@@ -15,18 +15,18 @@ pub fn is_pytorch_file(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("pth" | "pt" | "safetensors"))
 }
 
-pub fn load_pytorch<M: Module>(mut model: M, path: &Path, remap: &[(&str, &str)]) -> Result<M, TrainError> {
+pub fn load_pytorch<M: Module, S: AsRef<str>>(mut model: M, path: &Path, remap: &[(S, S)]) -> Result<M, TrainError> {
     let bad = |reason: String| TrainError::Checkpoint { path: path.to_owned(), reason };
     let result = if path.extension().is_some_and(|e| e == "safetensors") {
         let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter).allow_partial(true);
-        for &(from, to) in remap {
-            store = store.with_key_remapping(from, to);
+        for (from, to) in remap {
+            store = store.with_key_remapping(from.as_ref(), to.as_ref());
         }
         model.load_from(&mut store).map_err(|e| e.to_string())
     } else {
         let mut store = PytorchStore::from_file(path).allow_partial(true);
-        for &(from, to) in remap {
-            store = store.with_key_remapping(from, to);
+        for (from, to) in remap {
+            store = store.with_key_remapping(from.as_ref(), to.as_ref());
         }
         model.load_from(&mut store).map_err(|e| e.to_string())
     };

@@ -143,6 +143,7 @@ fn loader(args: &BenchArgs) -> Result<()> {
         mean: [0.485, 0.456, 0.406],
         std: [0.229, 0.224, 0.225],
         eval_resize: 256,
+        protocol: None,
         eval_crops: crops,
     };
     let limit = args.images.filter(|_| args.data_dir.is_some());

@@ -54,7 +54,7 @@ fn parity_input(n: usize, side: usize, device: &Device) -> Tensor<4> {
 fn narrow_alexnet_matches_pytorch() {
     let device = Device::flex();
     let spec = AlexnetSpec { widths: [8, 16, 24, 24, 16], hidden: 32, classes: 10, ..AlexnetSpec::paper(10) };
-    let model = repro_common::import::load_pytorch(Alexnet::new(spec, &device), &golden("alexnet-narrow.pth"), &[]).expect("the reference weights load");
+    let model = repro_common::import::load_pytorch(Alexnet::new(spec, &device), &golden("alexnet-narrow.pth"), &[] as &[(&str, &str)]).expect("the reference weights load");
     let logits = model.logits(parity_input(2, 227, &device), &mut Tap::off()).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
     let reference: Vec<f32> = std::fs::read(golden("alexnet-narrow-logits.f32")).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let worst = logits.iter().zip(&reference).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0f32, f32::max);

@@ -193,6 +193,7 @@ fn folder_setup(eval_crops: usize) -> FolderPreprocess {
         mean: [0.0; 3],
         std: [1.0; 3],
         eval_resize: 256,
+        protocol: None,
         eval_crops,
     }
 }

@@ -56,6 +56,29 @@ pub struct FolderPreprocess {
     pub eval_resize: usize,
     /// Evaluation views: 1 (centre crop) or 10 (four corners and centre, and their mirrors).
     pub eval_crops: usize,
+    /// A whole-image protocol instead of `eval_crops`, run by the paper crate whose nets support
+    /// it (VGG's dense evaluation, Simonyan & Zisserman §3.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<EvalProtocol>,
+}
+
+/// Test protocols on whole images, Simonyan & Zisserman Tables 3–5: `dense` (fully convolutional,
+/// class scores averaged over the map and the mirror), `multi_crop` (a 5×5 grid of crops and
+/// their mirrors, 50 per scale), or both averaged; each over the shorter-side `scales` Q.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
+pub enum EvalProtocol {
+    Dense { scales: Vec<usize> },
+    MultiCrop { scales: Vec<usize> },
+    DenseMultiCrop { scales: Vec<usize> },
+}
+
+impl EvalProtocol {
+    pub fn scales(&self) -> &[usize] {
+        match self {
+            EvalProtocol::Dense { scales } | EvalProtocol::MultiCrop { scales } | EvalProtocol::DenseMultiCrop { scales } => scales,
+        }
+    }
 }
 
 /// The ImageNet folder: file lists of both splits with their class indices.

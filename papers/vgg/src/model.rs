@@ -1,0 +1,228 @@
+//! The ConvNet configurations of Table 1 (Simonyan & Zisserman 2014): 3×3 convolutions (stride 1,
+//! padding 1) in five blocks, each closed by a 2×2/2 max-pool, then FC-4096, FC-4096 and FC-1000
+//! (§2.1). Configuration C puts a 1×1 convolution third in blocks 3–5; A-LRN adds AlexNet's LRN
+//! after the first convolution. With `batch_norm`, BN follows every convolution (torchvision's
+//! `_bn` nets, not in the paper). §3.2's dense evaluation turns the FC layers into 7×7 and 1×1
+//! convolutions and averages the class-score map.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, PaddingConfig2d};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Int, Tensor};
+use repro_common::engine::ImageClassifier;
+use repro_common::nn::{cross_entropy, paper_lrn};
+use repro_common::paper::{Tap, trainable_params};
+
+/// A column of Table 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Config {
+    A,
+    ALrn,
+    B,
+    C,
+    D,
+    E,
+}
+
+impl Config {
+    /// Each block's layers as (kernel, width), in order.
+    pub fn blocks(self) -> Vec<Vec<(usize, usize)>> {
+        let three = |w: usize, n: usize| vec![(3, w); n];
+        let (b1, b2, deep) = match self {
+            Config::A | Config::ALrn => (1, 1, 2),
+            Config::B => (2, 2, 2),
+            Config::C | Config::D => (2, 2, 3),
+            Config::E => (2, 2, 4),
+        };
+        let deep_block = |w: usize| {
+            let mut b = three(w, deep);
+            if self == Config::C {
+                b[2] = (1, w);
+            }
+            b
+        };
+        vec![three(64, b1), three(128, b2), deep_block(256), deep_block(512), deep_block(512)]
+    }
+
+    /// Weight layers (Table 1's heading): 11, 11, 13, 16, 16, 19.
+    pub fn weight_layers(self) -> usize {
+        self.blocks().iter().map(|b| b.len()).sum::<usize>() + 3
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct VggSpec {
+    pub config: Config,
+    pub batch_norm: bool,
+    pub classes: usize,
+    /// §3.1: weights from N(0, σ²) and zero biases; `None` keeps burn's (PyTorch's) default.
+    pub init_std: Option<f64>,
+}
+
+#[derive(Module, Debug)]
+pub struct Vgg {
+    pub convs: Vec<Conv2d>,
+    pub bns: Vec<BatchNorm>,
+    /// Layers per block, so the forward pass knows where the pools go.
+    pub block_sizes: Vec<usize>,
+    pub lrn: Option<LocalResponseNorm>,
+    pub fc6: Linear,
+    pub fc7: Linear,
+    pub fc8: Linear,
+    pub pool: MaxPool2d,
+    /// torchvision's `AdaptiveAvgPool2d((7, 7))`: the identity at the paper's 224×224 inputs; it
+    /// lets the net train on smaller images (tests). Dense evaluation does not use it.
+    pub avgpool: AdaptiveAvgPool2d,
+    pub dropout: Dropout,
+}
+
+impl Vgg {
+    pub fn new(spec: VggSpec, device: &Device) -> Self {
+        let weight_init = spec.init_std.map(|std| Initializer::Normal { mean: 0.0, std });
+        let mut convs = Vec::new();
+        let mut bns = Vec::new();
+        let mut inputs = 3;
+        let blocks = spec.config.blocks();
+        for block in &blocks {
+            for &(k, w) in block {
+                let p = k / 2;
+                let mut c = Conv2dConfig::new([inputs, w], [k, k]).with_padding(PaddingConfig2d::Explicit(p, p, p, p));
+                if let Some(init) = &weight_init {
+                    c = c.with_initializer(init.clone());
+                }
+                let mut conv = c.init(device);
+                if weight_init.is_some() {
+                    conv.bias = conv.bias.map(|b| b.map(|t| t.zeros_like()));
+                }
+                convs.push(conv);
+                if spec.batch_norm {
+                    bns.push(BatchNormConfig::new(w).init(device));
+                }
+                inputs = w;
+            }
+        }
+        let linear = |i: usize, o: usize| {
+            let mut c = LinearConfig::new(i, o);
+            if let Some(init) = &weight_init {
+                c = c.with_initializer(init.clone());
+            }
+            let mut l = c.init(device);
+            if weight_init.is_some() {
+                l.bias = l.bias.map(|b| b.map(|t| t.zeros_like()));
+            }
+            l
+        };
+        Self {
+            convs,
+            bns,
+            block_sizes: blocks.iter().map(|b| b.len()).collect(),
+            lrn: (spec.config == Config::ALrn).then(|| paper_lrn(5, 1e-4, 0.75, 2.0)),
+            fc6: linear(512 * 7 * 7, 4096),
+            fc7: linear(4096, 4096),
+            fc8: linear(4096, spec.classes),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            avgpool: AdaptiveAvgPool2dConfig::new([7, 7]).init(),
+            dropout: DropoutConfig::new(0.5).init(),
+        }
+    }
+
+    /// The convolutional part: five blocks, each closed by max-pooling.
+    pub fn features(&self, mut x: Tensor<4>, tap: &mut Tap) -> Tensor<4> {
+        let mut i = 0;
+        for (b, &size) in self.block_sizes.iter().enumerate() {
+            for j in 0..size {
+                let conv = &self.convs[i];
+                let y = conv.forward(x);
+                let [_, o, h, w] = y.dims();
+                let [_, c, k, _] = conv.weight.dims();
+                let macs = (o * h * w * c * k * k) as u64;
+                let mut params = trainable_params(conv);
+                let mut y = match self.bns.get(i) {
+                    Some(bn) => {
+                        params += trainable_params(bn);
+                        relu(bn.forward(y))
+                    }
+                    None => relu(y),
+                };
+                let mut what = format!("conv{k}-{o}{}", if self.bns.is_empty() { "" } else { ", BN" });
+                if i == 0
+                    && let Some(lrn) = &self.lrn
+                {
+                    y = lrn.forward(y);
+                    what.push_str(", LRN");
+                }
+                if j + 1 == size {
+                    y = self.pool.forward(y);
+                    what.push_str(", maxpool");
+                }
+                tap.layer_macs(&format!("conv{}_{}", b + 1, j + 1), &what, &y, params, None, macs);
+                x = y;
+                i += 1;
+            }
+        }
+        x
+    }
+
+    pub fn logits(&self, x: Tensor<4>, tap: &mut Tap) -> Tensor<2> {
+        let x = self.avgpool.forward(self.features(x, tap));
+        let [n, c, h, w] = x.dims();
+        let x = x.reshape([n, c * h * w]);
+        let fc = |name: &str, layer: &Linear, x: Tensor<2>, hidden: bool, tap: &mut Tap| {
+            let y = layer.forward(x);
+            let [i, o] = layer.weight.dims();
+            let y = if hidden { self.dropout.forward(relu(y)) } else { y };
+            tap.layer_macs(name, &if hidden { format!("FC-{o}, dropout 0.5") } else { format!("FC-{o} (softmax in the loss)") }, &y, trainable_params(layer), None, (i * o) as u64);
+            y
+        };
+        let x = fc("fc6", &self.fc6, x, true, tap);
+        let x = fc("fc7", &self.fc7, x, true, tap);
+        fc("fc8", &self.fc8, x, false, tap)
+    }
+
+    /// §3.2's dense evaluation on a whole image of any size ≥ 224: FC6 becomes a 7×7
+    /// convolution, FC7 and FC8 1×1 convolutions; the class-score map is averaged spatially and,
+    /// with `flip`, averaged with the mirrored image's. Returns class probabilities.
+    pub fn dense_probabilities(&self, x: Tensor<4>, flip: bool) -> Tensor<2> {
+        let scores = |x: Tensor<4>| {
+            let f = self.features(x, &mut Tap::off());
+            let as_conv = |layer: &Linear, k: usize| {
+                let [i, o] = layer.weight.dims();
+                let weight = layer.weight.val().transpose().reshape([o, i / (k * k), k, k]);
+                (weight, layer.bias.as_ref().map(|b| b.val()))
+            };
+            let opts = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+            let (w6, b6) = as_conv(&self.fc6, 7);
+            let (w7, b7) = as_conv(&self.fc7, 1);
+            let (w8, b8) = as_conv(&self.fc8, 1);
+            let y = relu(conv2d(f, w6, b6, opts.clone()));
+            let y = relu(conv2d(y, w7, b7, opts.clone()));
+            let y = conv2d(y, w8, b8, opts);
+            let [n, c, _, _] = y.dims();
+            // Class scores averaged over the map, then the softmax (§3.2: "spatially averaged").
+            softmax(y.mean_dims(&[2, 3]).reshape([n, c]), 1)
+        };
+        let p = scores(x.clone());
+        if flip { (p + scores(x.flip([3]))).div_scalar(2.0) } else { p }
+    }
+}
+
+impl Vgg {
+    /// Class scores of fixed-size 224×224 views (inference).
+    pub fn scores_of(&self, x: Tensor<4>) -> Tensor<2> {
+        self.logits(x, &mut Tap::off())
+    }
+}
+
+impl ImageClassifier for Vgg {
+    fn scores(&self, images: Tensor<4>) -> Tensor<2> {
+        self.logits(images, &mut Tap::off())
+    }
+
+    fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        cross_entropy(scores, targets)
+    }
+}
