@@ -41,6 +41,13 @@ pub trait ImageClassifier: Module + Sized {
     fn gauss_newton_diagonal(&self, _images: Tensor<4>) -> Option<GradientsParams> {
         None
     }
+    /// Scores and the loss to minimise for one training batch; nets with extra training-only
+    /// losses (GoogLeNet's auxiliary classifiers) add them here.
+    fn training_step(&self, images: Tensor<4>, targets: Tensor<1, Int>) -> (Tensor<2>, Tensor<1>) {
+        let scores = self.scores(images);
+        let loss = self.loss(scores.clone(), targets);
+        (scores, loss)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,8 +236,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             let items = batch.labels.len();
             let (x, y) = to_device(batch, &device);
             let model = slot.take().expect("model is in its slot");
-            let scores = model.scores(x);
-            let loss = model.loss(scores.clone(), y.clone());
+            let (scores, loss) = model.training_step(x, y.clone());
             // One read-back per step for the loss (NaN check, progress) and the correct count.
             let right = scores.detach().argmax(1).reshape([items]).equal(y).int().sum().float();
             let stats = Tensor::cat(vec![loss.clone().detach(), right], 0).into_data().convert::<f64>().try_to_vec::<f64>().expect("two numbers");

@@ -20,7 +20,7 @@ use repro_common::report;
 
 /// Every paper the harness knows. A new paper crate adds one line here.
 fn papers() -> Vec<&'static dyn Paper> {
-    vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper, &repro_alexnet::AlexnetPaper, &repro_vgg::VggPaper]
+    vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper, &repro_alexnet::AlexnetPaper, &repro_vgg::VggPaper, &repro_googlenet::GooglenetPaper]
 }
 
 

@@ -54,7 +54,9 @@ pub struct FolderPreprocess {
     pub std: [f32; 3],
     /// Evaluation: the shorter side is resized to this length (256) before cropping.
     pub eval_resize: usize,
-    /// Evaluation views: 1 (centre crop) or 10 (four corners and centre, and their mirrors).
+    /// Evaluation views: 1 (centre crop), 10 (four corners and centre, and their mirrors) or 144
+    /// (GoogLeNet's Table 3: shorter side 256, 288, 320, 352; three squares each; four corners,
+    /// centre and the whole square resized; and their mirrors — `eval_resize` is unused).
     pub eval_crops: usize,
     /// A whole-image protocol instead of `eval_crops`, run by the paper crate whose nets support
     /// it (VGG's dense evaluation, Simonyan & Zisserman §3.2).
@@ -309,6 +311,17 @@ pub fn ten_crop_corners(w: u32, h: u32, crop: u32) -> [(u32, u32); 5] {
     [(0, 0), (w - crop, 0), (0, h - crop), (w - crop, h - crop), ((w - crop) / 2, (h - crop) / 2)]
 }
 
+/// GoogLeNet's three squares of an image: left, centre and right (or top, centre and bottom).
+pub fn squares(img: &RgbImage) -> [RgbImage; 3] {
+    let (w, h) = img.dimensions();
+    let side = w.min(h);
+    let at = |i: u32| if w >= h { ((w - side) * i / 2, 0) } else { (0, (h - side) * i / 2) };
+    std::array::from_fn(|i| {
+        let (x, y) = at(i as u32);
+        imageops::crop_imm(img, x, y, side, side).to_image()
+    })
+}
+
 /// One split of the folder with the config's preprocessing.
 pub struct FolderSource {
     folder: Arc<ImageFolder>,
@@ -322,8 +335,8 @@ impl FolderSource {
         let files = folder
             .split(split)
             .ok_or_else(|| DataError::Split { dataset: NAME.into(), split: split.into(), reason: "the splits are `train`, `val`, and `test` where a test/ folder with labels exists".into() })?;
-        if !training && ![1, 10].contains(&setup.eval_crops) {
-            return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1 or 10, not {}", setup.eval_crops)));
+        if !training && ![1, 10, 144].contains(&setup.eval_crops) {
+            return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1, 10 or 144, not {}", setup.eval_crops)));
         }
         if setup.train_scale[0] < setup.crop || setup.train_scale[0] > setup.train_scale[1] || setup.eval_resize < setup.crop {
             return Err(DataError::Unavailable(format!(
@@ -397,6 +410,26 @@ impl ImageSource for FolderSource {
                 let flip = s.horizontal_flip && rng.random_bool(0.5);
                 let offset = s.color_pca_std.map(|std| pca_offset(std, rng)).unwrap_or([0.0; 3]);
                 write_view(&patch, 0, 0, crop, flip, offset, s, out);
+            }
+            _ if self.views() == 144 => {
+                let per_view = 3 * crop * crop;
+                let mut v = 0;
+                for side in [256, 288, 320, 352] {
+                    let img = resize_shorter(&img, side);
+                    for square in squares(&img) {
+                        let (w, h) = square.dimensions();
+                        let whole = imageops::resize(&square, crop as u32, crop as u32, FilterType::Triangle);
+                        for flip in [false, true] {
+                            for &(x, y) in &ten_crop_corners(w, h, crop as u32) {
+                                write_view(&square, x, y, crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
+                                v += 1;
+                            }
+                            write_view(&whole, 0, 0, crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
+                            v += 1;
+                        }
+                    }
+                }
+                debug_assert_eq!(v, 144);
             }
             _ => {
                 let img = resize_shorter(&img, s.eval_resize);

@@ -1,0 +1,95 @@
+//! GoogLeNet (Szegedy et al. 2014, "Going Deeper with Convolutions", arXiv:1409.4842v1): the net
+//! of Table 1 and Figure 3 with its auxiliary classifiers, a recipe for what §6 leaves open, the
+//! 1-, 10- and 144-crop protocols of Table 3 and the published numbers.
+
+pub mod model;
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor};
+use repro_common::config::ExperimentConfig;
+use repro_common::data::Dataset;
+use repro_common::device::Selected;
+use repro_common::engine::{self, Evaluation, TrainSpec};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
+use repro_common::records::Manifest;
+
+pub use model::{Googlenet, Inception};
+
+pub const CITATION: &str = "C. Szegedy, W. Liu, Y. Jia, P. Sermanet, S. Reed, D. Anguelov, D. Erhan, V. Vanhoucke, A. Rabinovich. Going Deeper with Convolutions. CVPR 2015 (arXiv:1409.4842v1)";
+
+pub const MODELS: &[ModelSpec] = &[
+    ModelSpec { name: "googlenet", summary: "Table 1 and Fig. 3 with the two auxiliary classifiers of §5 (training only)", published_params: None },
+    ModelSpec { name: "googlenet-noaux", summary: "the same net without the auxiliary classifiers (what inference uses)", published_params: None },
+];
+
+const EXPERIMENTS: &[(&str, &str)] = &[
+    ("papers/googlenet/experiments/imagenet-googlenet.yaml", include_str!("../experiments/imagenet-googlenet.yaml")),
+    ("papers/googlenet/experiments/imagenet-googlenet-10crop.yaml", include_str!("../experiments/imagenet-googlenet-10crop.yaml")),
+    ("papers/googlenet/experiments/imagenet-googlenet-144crop.yaml", include_str!("../experiments/imagenet-googlenet-144crop.yaml")),
+];
+
+pub const FILES: PaperFiles = PaperFiles {
+    id: "googlenet",
+    citation: CITATION,
+    models: MODELS,
+    experiments: EXPERIMENTS,
+    claims: ("papers/googlenet/claims.yaml", include_str!("../claims.yaml")),
+    intro: include_str!("../INTRO.md"),
+    deviations: include_str!("../DEVIATIONS.md"),
+};
+
+pub struct GooglenetPaper;
+
+fn aux(model: &str) -> Result<bool, PaperError> {
+    match model {
+        "googlenet" => Ok(true),
+        "googlenet-noaux" => Ok(false),
+        other => Err(PaperError::UnknownModel { name: other.into(), known: MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ") }),
+    }
+}
+
+fn no_options(config: &ExperimentConfig) -> Result<(), PaperError> {
+    match config.model_options.keys().next() {
+        Some(key) => Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) }),
+        None => Ok(()),
+    }
+}
+
+impl Paper for GooglenetPaper {
+    fn files(&self) -> &'static PaperFiles {
+        &FILES
+    }
+
+    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
+        let with_aux = aux(model)?;
+        let device = Device::flex();
+        let net = Googlenet::new(1000, with_aux, &device);
+        let mut rows = Vec::new();
+        net.forward(Tensor::zeros([1, 3, 224, 224], &device), false, &mut Tap::on(&mut rows));
+        // The auxiliary heads' parameters, as rows of their own (they run in training only).
+        for (name, head) in [("aux1 (on 4a)", &net.aux1), ("aux2 (on 4d)", &net.aux2)] {
+            if let Some(h) = head {
+                let params = repro_common::paper::trainable_params(h);
+                rows.push(LayerRow { name: name.into(), description: "avg pool 5×5/3, conv 1×1 128, FC-1024, dropout 70%, linear (training only, loss weight 0.3)".into(), output: vec![1000], params, paper_params: None, macs: 0 });
+            }
+        }
+        Ok(rows)
+    }
+
+    fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
+        no_options(spec.config)?;
+        let with_aux = aux(&spec.config.model)?;
+        let classes = spec.dataset.class_names.len();
+        Ok(engine::train(spec, |d| Googlenet::new(classes, with_aux, d))?)
+    }
+
+    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
+        no_options(config)?;
+        let with_aux = aux(&config.model)?;
+        let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
+        let device = &selected.device;
+        let model = engine::load_weights(Googlenet::new(dataset.class_names.len(), with_aux, device), weights)?;
+        Ok(engine::evaluate(&model, set.as_ref(), device)?)
+    }
+}

@@ -1,0 +1,233 @@
+//! GoogLeNet as Table 1 and Figure 3 of Szegedy et al. (2014) draw it: a 7×7/2 convolution, a
+//! 1×1-reduced 3×3 convolution, LRN after the first max-pool and after the second convolution
+//! (Figure 3), nine inception modules (3a–5b) with 3×3/2 max-pools between stages, 7×7 average
+//! pooling, dropout 40% and a linear layer; and, for training only, the two auxiliary
+//! classifiers of §5 on 4a and 4d (5×5/3 average pool, 1×1 convolution to 128, FC-1024, dropout
+//! 70%, linear), whose losses count 0.3 each.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, LocalResponseNormConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Int, Tensor};
+use repro_common::engine::ImageClassifier;
+use repro_common::nn::cross_entropy;
+use repro_common::paper::{Tap, trainable_params};
+
+/// One row of Table 1: `#1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj`.
+pub type Columns = [usize; 6];
+
+/// Table 1's inception rows with the paper's params (K, i.e. ×1024 weights) and ops (M).
+pub const TABLE1: [(&str, Columns, usize, usize); 9] = [
+    ("3a", [64, 96, 128, 16, 32, 32], 159, 128),
+    ("3b", [128, 128, 192, 32, 96, 64], 380, 304),
+    ("4a", [192, 96, 208, 16, 48, 64], 364, 73),
+    ("4b", [160, 112, 224, 24, 64, 64], 437, 88),
+    ("4c", [128, 128, 256, 24, 64, 64], 463, 100),
+    ("4d", [112, 144, 288, 32, 64, 64], 580, 119),
+    ("4e", [256, 160, 320, 32, 128, 128], 840, 170),
+    ("5a", [256, 160, 320, 32, 128, 128], 1072, 54),
+    ("5b", [384, 192, 384, 48, 128, 128], 1388, 71),
+];
+
+fn conv(i: usize, o: usize, k: usize, s: usize, device: &Device) -> Conv2d {
+    let p = k / 2;
+    // Xavier (Glorot) initialisation, as the Caffe reference model; the paper does not say.
+    Conv2dConfig::new([i, o], [k, k]).with_stride([s, s]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).with_initializer(Initializer::XavierUniform { gain: 1.0 }).init(device)
+}
+
+fn macs(c: &Conv2d, y: &Tensor<4>) -> u64 {
+    let [_, o, h, w] = y.dims();
+    let [_, i, kh, kw] = c.weight.dims();
+    (o * h * w * i * kh * kw) as u64
+}
+
+/// An inception module (Figure 2b): 1×1; 1×1 → 3×3; 1×1 → 5×5; 3×3/1 max-pool → 1×1; concatenated.
+#[derive(Module, Debug)]
+pub struct Inception {
+    pub b1: Conv2d,
+    pub b2_reduce: Conv2d,
+    pub b2: Conv2d,
+    pub b3_reduce: Conv2d,
+    pub b3: Conv2d,
+    pub b4_proj: Conv2d,
+    pub pool: MaxPool2d,
+}
+
+impl Inception {
+    pub fn new(inputs: usize, c: Columns, device: &Device) -> Self {
+        Self {
+            b1: conv(inputs, c[0], 1, 1, device),
+            b2_reduce: conv(inputs, c[1], 1, 1, device),
+            b2: conv(c[1], c[2], 3, 1, device),
+            b3_reduce: conv(inputs, c[3], 1, 1, device),
+            b3: conv(c[3], c[4], 5, 1, device),
+            b4_proj: conv(inputs, c[5], 1, 1, device),
+            pool: MaxPool2dConfig::new([3, 3]).with_strides([1, 1]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(),
+        }
+    }
+
+    pub fn outputs(&self) -> usize {
+        [&self.b1, &self.b2, &self.b3, &self.b4_proj].iter().map(|c| c.weight.dims()[0]).sum()
+    }
+
+    /// The module's output, adding its multiply-adds to `total`.
+    pub fn forward(&self, x: Tensor<4>, total: &mut u64) -> Tensor<4> {
+        let mut run = |c: &Conv2d, x: Tensor<4>| {
+            let y = c.forward(x);
+            *total += macs(c, &y);
+            relu(y)
+        };
+        let y1 = run(&self.b1, x.clone());
+        let r2 = run(&self.b2_reduce, x.clone());
+        let y2 = run(&self.b2, r2);
+        let r3 = run(&self.b3_reduce, x.clone());
+        let y3 = run(&self.b3, r3);
+        let y4 = run(&self.b4_proj, self.pool.forward(x));
+        Tensor::cat(vec![y1, y2, y3, y4], 1)
+    }
+}
+
+/// An auxiliary classifier (§5).
+#[derive(Module, Debug)]
+pub struct AuxHead {
+    pub pool: AvgPool2d,
+    pub conv: Conv2d,
+    pub fc: Linear,
+    pub classifier: Linear,
+    pub dropout: Dropout,
+}
+
+impl AuxHead {
+    pub fn new(inputs: usize, classes: usize, device: &Device) -> Self {
+        Self {
+            pool: AvgPool2dConfig::new([5, 5]).with_strides([3, 3]).init(),
+            conv: conv(inputs, 128, 1, 1, device),
+            fc: LinearConfig::new(128 * 4 * 4, 1024).init(device),
+            classifier: LinearConfig::new(1024, classes).init(device),
+            dropout: DropoutConfig::new(0.7).init(),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let y = relu(self.conv.forward(self.pool.forward(x)));
+        let [n, c, h, w] = y.dims();
+        let y = self.dropout.forward(relu(self.fc.forward(y.reshape([n, c * h * w]))));
+        self.classifier.forward(y)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Googlenet {
+    pub conv1: Conv2d,
+    pub conv2_reduce: Conv2d,
+    pub conv2: Conv2d,
+    pub lrn: LocalResponseNorm,
+    pub pool: MaxPool2d,
+    pub inception: Vec<Inception>,
+    pub aux1: Option<AuxHead>,
+    pub aux2: Option<AuxHead>,
+    pub avgpool: AvgPool2d,
+    pub dropout: Dropout,
+    pub fc: Linear,
+}
+
+/// The loss weight of each auxiliary classifier (§5).
+pub const AUX_WEIGHT: f64 = 0.3;
+
+impl Googlenet {
+    pub fn new(classes: usize, aux: bool, device: &Device) -> Self {
+        let mut inputs = 192;
+        let inception: Vec<Inception> = TABLE1
+            .iter()
+            .map(|(_, c, _, _)| {
+                let m = Inception::new(inputs, *c, device);
+                inputs = m.outputs();
+                m
+            })
+            .collect();
+        Self {
+            conv1: conv(3, 64, 7, 2, device),
+            conv2_reduce: conv(64, 64, 1, 1, device),
+            conv2: conv(64, 192, 3, 1, device),
+            // Figure 3's LocalRespNorm; the paper gives no parameters: Caffe's reference model's
+            // (size 5, α = 1e-4 divided by the size as Caffe and burn do, β = 0.75, k = 1).
+            lrn: LocalResponseNormConfig::new(5).with_alpha(1e-4).with_beta(0.75).with_k(1.0).init(),
+            // Caffe rounds pooled sizes up (112 → 56 → 28 → 14 → 7).
+            pool: MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).with_ceil_mode(true).init(),
+            inception,
+            aux1: aux.then(|| AuxHead::new(512, classes, device)),
+            aux2: aux.then(|| AuxHead::new(528, classes, device)),
+            avgpool: AvgPool2dConfig::new([7, 7]).with_strides([1, 1]).init(),
+            dropout: DropoutConfig::new(0.4).init(),
+            fc: LinearConfig::new(1024, classes).init(device),
+        }
+    }
+
+    /// Main logits, and the two auxiliary logits when `with_aux` and the heads exist.
+    pub fn forward(&self, x: Tensor<4>, with_aux: bool, tap: &mut Tap) -> (Tensor<2>, Vec<Tensor<2>>) {
+        let y = self.conv1.forward(x);
+        let m = macs(&self.conv1, &y);
+        let x = relu(y);
+        tap.layer_macs("conv1", "convolution 7×7/2, 64", &x, trainable_params(&self.conv1), None, m);
+        let x = self.lrn.forward(self.pool.forward(x));
+        tap.layer_macs("pool1", "max pool 3×3/2, LRN", &x, 0, None, 0);
+        let r = self.conv2_reduce.forward(x);
+        let mut m = macs(&self.conv2_reduce, &r);
+        let y = self.conv2.forward(relu(r));
+        m += macs(&self.conv2, &y);
+        let x = self.lrn.forward(relu(y));
+        tap.layer_macs("conv2", "convolution 3×3/1, 192 (64 reduce), LRN", &x, trainable_params(&self.conv2_reduce) + trainable_params(&self.conv2), None, m);
+        let mut x = self.pool.forward(x);
+        tap.layer_macs("pool2", "max pool 3×3/2", &x, 0, None, 0);
+        let mut aux = Vec::new();
+        for (i, module) in self.inception.iter().enumerate() {
+            let (name, c, paper_k, _) = TABLE1[i];
+            let mut m = 0;
+            x = module.forward(x, &mut m);
+            tap.layer_macs(&format!("inception{name}"), &format!("inception {c:?}"), &x, trainable_params(module), Some(paper_k * 1024), m);
+            if with_aux {
+                let head = match name {
+                    "4a" => self.aux1.as_ref(),
+                    "4d" => self.aux2.as_ref(),
+                    _ => None,
+                };
+                if let Some(h) = head {
+                    aux.push(h.forward(x.clone()));
+                }
+            }
+            if name == "3b" || name == "4e" {
+                x = self.pool.forward(x);
+                tap.layer_macs(&format!("pool after {name}"), "max pool 3×3/2", &x, 0, None, 0);
+            }
+        }
+        let x = self.avgpool.forward(x);
+        let [n, c, _, _] = x.dims();
+        let x = self.dropout.forward(x.reshape([n, c]));
+        tap.layer_macs("avgpool", "avg pool 7×7/1, dropout 40%", &x, 0, None, 0);
+        let y = self.fc.forward(x);
+        tap.layer_macs("fc", "linear, 1000 (softmax in the loss)", &y, trainable_params(&self.fc), Some(1000 * 1024), (1024 * y.dims()[1]) as u64);
+        (y, aux)
+    }
+}
+
+impl ImageClassifier for Googlenet {
+    fn scores(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward(images, false, &mut Tap::off()).0
+    }
+
+    fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        cross_entropy(scores, targets)
+    }
+
+    /// §5: the auxiliary classifiers' losses are added with weight 0.3 during training.
+    fn training_step(&self, images: Tensor<4>, targets: Tensor<1, Int>) -> (Tensor<2>, Tensor<1>) {
+        let (main, aux) = self.forward(images, true, &mut Tap::off());
+        let mut loss = cross_entropy(main.clone(), targets.clone());
+        for a in aux {
+            loss = loss + cross_entropy(a, targets.clone()).mul_scalar(AUX_WEIGHT);
+        }
+        (main, loss)
+    }
+}
