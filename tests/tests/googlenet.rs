@@ -71,3 +71,35 @@ fn the_144_crop_protocol_writes_144_views_in_mirrored_pairs() {
     }
     assert_eq!(repro_common::data::imagenet::squares(&image::RgbImage::new(400, 300)).map(|s| s.dimensions()), [(300, 300); 3]);
 }
+
+/// torchvision's googlenet: 6,624,904 parameters, and every tensor of its published weights
+/// (apart from the auxiliary heads it drops and BN's counters) maps onto the model.
+#[test]
+fn torchvision_googlenet_counts_and_tensors() {
+    use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
+    use repro_googlenet::torchvision::TorchvisionGooglenet;
+    let model = TorchvisionGooglenet::new(1000, &Device::flex());
+    assert_eq!(repro_common::paper::trainable_params(&model), 6_624_904);
+    let keys = std::fs::read_to_string(repro_tests::repo_root().join("papers/googlenet/parity/torchvision-keys.txt")).unwrap();
+    let remap = TorchvisionGooglenet::remap();
+    let mut expected: Vec<String> = keys
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("aux") && !l.contains("num_batches_tracked"))
+        .map(|l| {
+            let (k, shape) = l.split_once(' ').unwrap();
+            let k = remap.iter().fold(k.to_string(), |k, (from, to)| {
+                let from = from.trim_start_matches('^').replace("\\.", ".");
+                k.replacen(&from, to, 1)
+            });
+            format!("{k} {shape}")
+        })
+        .collect();
+    let mut found: Vec<String> = model
+        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
+        .into_iter()
+        .map(|t| format!("{} {}", t.name, t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")))
+        .collect();
+    expected.sort();
+    found.sort();
+    assert_eq!(found, expected);
+}

@@ -6,6 +6,8 @@ Needs torch; the Rust build and tests never do. Run from this folder.
                                 max-pool→1×1, each with ReLU, concatenated) on 16 input maps with
                                 columns 4 / 6 / 8 / 2 / 4 / 4
   inception-narrow-output.f32   its output for the input ((i·7919) mod 1000)/500 − 1, 2×16×9×9
+  torchvision-keys.txt          names and shapes of torchvision's googlenet state dict as its
+                                pretrained weights ship (with the auxiliary heads), no weights
 """
 import torch
 import torch.nn as nn
@@ -40,7 +42,13 @@ def main():
     n = 2 * 16 * 9 * 9
     x = (torch.arange(n, dtype=torch.int64) * 7919 % 1000).to(torch.float32) / 500.0 - 1.0
     m(x.reshape(2, 16, 9, 9)).contiguous().numpy().astype("<f4").tofile("inception-narrow-output.f32")
-    print("wrote inception-narrow.*")
+    import torchvision
+    net = torchvision.models.googlenet(aux_logits=True, init_weights=False)
+    with open("torchvision-keys.txt", "w") as f:
+        f.write("# torchvision %s googlenet (aux_logits=True): state-dict key, shape\n" % torchvision.__version__)
+        for k, v in net.state_dict().items():
+            f.write("%s %s\n" % (k, "x".join(str(d) for d in v.shape) or "scalar"))
+    print("wrote inception-narrow.* and torchvision-keys.txt")
 
 
 if __name__ == "__main__":

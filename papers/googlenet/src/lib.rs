@@ -3,6 +3,7 @@
 //! 1-, 10- and 144-crop protocols of Table 3 and the published numbers.
 
 pub mod model;
+pub mod torchvision;
 
 use std::path::Path;
 
@@ -21,12 +22,14 @@ pub const CITATION: &str = "C. Szegedy, W. Liu, Y. Jia, P. Sermanet, S. Reed, D.
 pub const MODELS: &[ModelSpec] = &[
     ModelSpec { name: "googlenet", summary: "Table 1 and Fig. 3 with the two auxiliary classifiers of §5 (training only)", published_params: None },
     ModelSpec { name: "googlenet-noaux", summary: "the same net without the auxiliary classifiers (what inference uses)", published_params: None },
+    ModelSpec { name: "googlenet-torchvision", summary: "torchvision's net (BN, 3×3 for 5×5, no LRN), for its published weights", published_params: Some(6_624_904) },
 ];
 
 const EXPERIMENTS: &[(&str, &str)] = &[
     ("papers/googlenet/experiments/imagenet-googlenet.yaml", include_str!("../experiments/imagenet-googlenet.yaml")),
     ("papers/googlenet/experiments/imagenet-googlenet-10crop.yaml", include_str!("../experiments/imagenet-googlenet-10crop.yaml")),
     ("papers/googlenet/experiments/imagenet-googlenet-144crop.yaml", include_str!("../experiments/imagenet-googlenet-144crop.yaml")),
+    ("papers/googlenet/experiments/torchvision-googlenet.yaml", include_str!("../experiments/torchvision-googlenet.yaml")),
 ];
 
 pub const FILES: PaperFiles = PaperFiles {
@@ -44,7 +47,7 @@ pub struct GooglenetPaper;
 fn aux(model: &str) -> Result<bool, PaperError> {
     match model {
         "googlenet" => Ok(true),
-        "googlenet-noaux" => Ok(false),
+        "googlenet-noaux" | "googlenet-torchvision" => Ok(false),
         other => Err(PaperError::UnknownModel { name: other.into(), known: MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ") }),
     }
 }
@@ -64,6 +67,12 @@ impl Paper for GooglenetPaper {
     fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
         let with_aux = aux(model)?;
         let device = Device::flex();
+        if model == "googlenet-torchvision" {
+            let net = torchvision::TorchvisionGooglenet::new(1000, &device);
+            let out = net.logits(Tensor::zeros([1, 3, 224, 224], &device));
+            let params = repro_common::paper::trainable_params(&net);
+            return Ok(vec![LayerRow { name: "googlenet (torchvision)".into(), description: "BN after each convolution, 3×3 for 5×5, no LRN, dropout 0.2".into(), output: out.dims()[1..].to_vec(), params, paper_params: None, macs: 0 }]);
+        }
         let net = Googlenet::new(1000, with_aux, &device);
         let mut rows = Vec::new();
         net.forward(Tensor::zeros([1, 3, 224, 224], &device), false, &mut Tap::on(&mut rows));
@@ -81,6 +90,9 @@ impl Paper for GooglenetPaper {
         no_options(spec.config)?;
         let with_aux = aux(&spec.config.model)?;
         let classes = spec.dataset.class_names.len();
+        if spec.config.model == "googlenet-torchvision" {
+            return Ok(engine::train(spec, |d| torchvision::TorchvisionGooglenet::new(classes, d))?);
+        }
         Ok(engine::train(spec, |d| Googlenet::new(classes, with_aux, d))?)
     }
 
@@ -89,7 +101,17 @@ impl Paper for GooglenetPaper {
         let with_aux = aux(&config.model)?;
         let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;
-        let model = engine::load_weights(Googlenet::new(dataset.class_names.len(), with_aux, device), weights)?;
+        let classes = dataset.class_names.len();
+        if config.model == "googlenet-torchvision" {
+            let model = torchvision::TorchvisionGooglenet::new(classes, device);
+            let model = if repro_common::import::is_pytorch_file(weights) {
+                repro_common::import::load_pytorch(model, weights, &torchvision::TorchvisionGooglenet::remap())?
+            } else {
+                engine::load_weights(model, weights)?
+            };
+            return Ok(engine::evaluate(&model, set.as_ref(), device)?);
+        }
+        let model = engine::load_weights(Googlenet::new(classes, with_aux, device), weights)?;
         Ok(engine::evaluate(&model, set.as_ref(), device)?)
     }
 }
