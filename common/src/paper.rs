@@ -181,3 +181,18 @@ pub fn trainable_params<M: burn::module::Module>(module: &M) -> usize {
     module.visit(&mut count);
     count.total
 }
+
+/// Rejects `model_options` for models that take none, naming the first key.
+pub fn no_model_options(config: &ExperimentConfig) -> Result<(), PaperError> {
+    match config.model_options.keys().next() {
+        Some(key) => Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) }),
+        None => Ok(()),
+    }
+}
+
+/// Multiply-adds of one convolution for one image, given its output.
+pub fn conv_macs(conv: &burn::nn::conv::Conv2d, output: &burn::tensor::Tensor<4>) -> u64 {
+    let [_, c, h, w] = output.dims();
+    let [_, per_group_inputs, kh, kw] = conv.weight.dims();
+    (c * h * w * per_group_inputs * kh * kw) as u64
+}

@@ -120,3 +120,20 @@ pub fn imagenet_tree(root: &Path, val_layout: &str) {
     }
 }
 
+
+/// A model's tensors as PyTorch names them (`name 64x3x7x7`, sorted): what a state dict must
+/// hold for a weight import to find everything.
+pub fn pytorch_tensors<M: burn::store::ModuleSnapshot>(model: &M) -> Vec<String> {
+    let mut names: Vec<String> = model
+        .collect(None, Some(Box::new(burn::store::BurnToPyTorchAdapter)), true)
+        .into_iter()
+        .map(|t| format!("{} {}", t.name, t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Little-endian float32 values of a golden file.
+pub fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}

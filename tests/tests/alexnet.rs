@@ -56,7 +56,7 @@ fn narrow_alexnet_matches_pytorch() {
     let spec = AlexnetSpec { widths: [8, 16, 24, 24, 16], hidden: 32, classes: 10, ..AlexnetSpec::paper(10) };
     let model = repro_common::import::load_pytorch(Alexnet::new(spec, &device), &golden("alexnet-narrow.pth"), &[] as &[(&str, &str)]).expect("the reference weights load");
     let logits = model.logits(parity_input(2, 227, &device), &mut Tap::off()).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
-    let reference: Vec<f32> = std::fs::read(golden("alexnet-narrow-logits.f32")).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let reference = repro_tests::read_f32(&golden("alexnet-narrow-logits.f32"));
     let worst = logits.iter().zip(&reference).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0f32, f32::max);
     eprintln!("narrow AlexNet: largest relative difference {worst:e}");
     assert!(worst < 1e-4, "{worst:e}: {logits:?} vs {reference:?}");
@@ -66,7 +66,6 @@ fn narrow_alexnet_matches_pytorch() {
 /// exactly the single-tower model's tensors after the Sequential-index remapping.
 #[test]
 fn torchvision_alexnet_tensors_map_one_to_one() {
-    use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
     let keys = std::fs::read_to_string(golden("torchvision-keys.txt")).unwrap();
     let mut expected: Vec<String> = keys
         .lines()
@@ -80,13 +79,6 @@ fn torchvision_alexnet_tensors_map_one_to_one() {
             format!("{k} {shape}")
         })
         .collect();
-    let model = Alexnet::new(AlexnetSpec::torchvision(1000), &Device::flex());
-    let mut found: Vec<String> = model
-        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-        .into_iter()
-        .map(|t| format!("{} {}", t.name, t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")))
-        .collect();
     expected.sort();
-    found.sort();
-    assert_eq!(found, expected);
+    assert_eq!(repro_tests::pytorch_tensors(&Alexnet::new(AlexnetSpec::torchvision(1000), &Device::flex())), expected);
 }

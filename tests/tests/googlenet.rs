@@ -42,7 +42,7 @@ fn inception_module_matches_pytorch() {
     let y = module.forward(Tensor::from_data(TensorData::new(x, [2, 16, 9, 9]), &device), &mut 0);
     assert_eq!(y.dims(), [2, 20, 9, 9]);
     let ours = y.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
-    let reference: Vec<f32> = std::fs::read(dir.join("inception-narrow-output.f32")).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let reference = repro_tests::read_f32(&dir.join("inception-narrow-output.f32"));
     let worst = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0f32, f32::max);
     eprintln!("inception module: largest relative difference {worst:e}");
     assert!(worst < 1e-5, "{worst:e}");
@@ -76,7 +76,6 @@ fn the_144_crop_protocol_writes_144_views_in_mirrored_pairs() {
 /// (apart from the auxiliary heads it drops and BN's counters) maps onto the model.
 #[test]
 fn torchvision_googlenet_counts_and_tensors() {
-    use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
     use repro_googlenet::torchvision::TorchvisionGooglenet;
     let model = TorchvisionGooglenet::new(1000, &Device::flex());
     assert_eq!(repro_common::paper::trainable_params(&model), 6_624_904);
@@ -94,12 +93,6 @@ fn torchvision_googlenet_counts_and_tensors() {
             format!("{k} {shape}")
         })
         .collect();
-    let mut found: Vec<String> = model
-        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-        .into_iter()
-        .map(|t| format!("{} {}", t.name, t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")))
-        .collect();
     expected.sort();
-    found.sort();
-    assert_eq!(found, expected);
+    assert_eq!(repro_tests::pytorch_tensors(&model), expected);
 }

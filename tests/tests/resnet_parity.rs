@@ -14,7 +14,7 @@ fn golden(name: &str) -> PathBuf {
 }
 
 fn floats(name: &str) -> Vec<f32> {
-    std::fs::read(golden(name)).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    repro_tests::read_f32(&golden(name))
 }
 
 fn assert_close(ours: Vec<f32>, reference: Vec<f32>, what: &str) {
@@ -88,7 +88,6 @@ fn a_truncated_weights_file_is_an_error_naming_it() {
 /// shapes only) apart from BN's `num_batches_tracked` counters, which burn does not keep.
 #[test]
 fn imagenet_models_have_exactly_torchvision_tensors() {
-    use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
     use repro_resnet::{ImagenetResnet, Net};
     let keys = std::fs::read_to_string(golden("torchvision-keys.txt")).unwrap();
     for (tv, ours) in [("resnet18", "resnet18"), ("resnet34", "resnet34"), ("resnet50", "resnet50-v1.5"), ("resnet101", "resnet101-v1.5"), ("resnet152", "resnet152-v1.5")] {
@@ -99,14 +98,7 @@ fn imagenet_models_have_exactly_torchvision_tensors() {
             .map(str::to_owned)
             .collect();
         let model = ImagenetResnet::new(Net::parse(ours).unwrap().imagenet_spec(1000).unwrap(), &Device::flex());
-        let mut found: Vec<String> = model
-            .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-            .into_iter()
-            .map(|t| {
-                let name = t.name.replace("downsample.conv.", "downsample.0.").replace("downsample.bn.", "downsample.1.");
-                format!("{name} {}", t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"))
-            })
-            .collect();
+        let mut found: Vec<String> = repro_tests::pytorch_tensors(&model).into_iter().map(|t| t.replace("downsample.conv.", "downsample.0.").replace("downsample.bn.", "downsample.1.")).collect();
         expected.sort();
         found.sort();
         assert_eq!(found, expected, "{ours} vs torchvision {tv}");

@@ -75,7 +75,6 @@ fn protocols_on_a_jpeg() {
 /// torchvision's state dict (`parity/torchvision-keys.txt`, names and shapes only).
 #[test]
 fn torchvision_vgg_tensors_map_one_to_one() {
-    use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
     let keys = std::fs::read_to_string(repro_tests::repo_root().join("papers/vgg/parity/torchvision-keys.txt")).unwrap();
     for (tv, ours) in [("vgg11", "vgg-a"), ("vgg13", "vgg-b"), ("vgg16", "vgg-d"), ("vgg19", "vgg-e"), ("vgg11_bn", "vgg-a-bn"), ("vgg16_bn", "vgg-d-bn")] {
         let s = spec(ours, 1000).unwrap();
@@ -91,14 +90,7 @@ fn torchvision_vgg_tensors_map_one_to_one() {
                 format!("{k} {shape}")
             })
             .collect();
-        let model = Vgg::new(s, &Device::flex());
-        let mut found: Vec<String> = model
-            .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-            .into_iter()
-            .map(|t| format!("{} {}", t.name, t.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")))
-            .collect();
         expected.sort();
-        found.sort();
-        assert_eq!(found, expected, "{ours} vs torchvision {tv}");
+        assert_eq!(repro_tests::pytorch_tensors(&Vgg::new(s, &Device::flex())), expected, "{ours} vs torchvision {tv}");
     }
 }

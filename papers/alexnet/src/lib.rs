@@ -11,7 +11,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
 use repro_common::records::Manifest;
 
 pub use model::{Alexnet, AlexnetSpec};
@@ -61,13 +61,6 @@ fn spec(model: &str, classes: usize) -> Result<AlexnetSpec, PaperError> {
     }
 }
 
-fn no_options(config: &ExperimentConfig) -> Result<(), PaperError> {
-    match config.model_options.keys().next() {
-        Some(key) => Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) }),
-        None => Ok(()),
-    }
-}
-
 impl Paper for AlexnetPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
@@ -82,13 +75,13 @@ impl Paper for AlexnetPaper {
     }
 
     fn train(&self, spec_: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        no_options(spec_.config)?;
+        no_model_options(spec_.config)?;
         let s = spec(&spec_.config.model, spec_.dataset.class_names.len())?;
         Ok(engine::train(spec_, |d| Alexnet::new(s, d))?)
     }
 
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        no_options(config)?;
+        no_model_options(config)?;
         let s = spec(&config.model, dataset.class_names.len())?;
         let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;

@@ -15,7 +15,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{cross_entropy, paper_lrn};
-use repro_common::paper::{Tap, trainable_params};
+use repro_common::paper::{Tap, conv_macs, trainable_params};
 
 /// The shape of one AlexNet.
 #[derive(Debug, Clone, Copy)]
@@ -122,11 +122,6 @@ impl Alexnet {
     }
 
     pub fn logits(&self, x: Tensor<4>, tap: &mut Tap) -> Tensor<2> {
-        let macs = |conv: &Conv2d, y: &Tensor<4>| {
-            let [_, c, h, w] = y.dims();
-            let [_, i, kh, kw] = conv.weight.dims();
-            (c * h * w * i * kh * kw) as u64
-        };
         let norm = |y: Tensor<4>| match &self.lrn {
             Some(lrn) => lrn.forward(y),
             None => y,
@@ -135,7 +130,7 @@ impl Alexnet {
         let groups = |c: &Conv2d| if c.groups > 1 { format!(", {} groups", c.groups) } else { String::new() };
         let stage = |name: &str, conv: &Conv2d, x: Tensor<4>, lrn: bool, pool: bool, tap: &mut Tap| {
             let y = conv.forward(x);
-            let m = macs(conv, &y);
+            let m = conv_macs(conv, &y);
             let mut y = relu(y);
             if lrn {
                 y = norm(y);

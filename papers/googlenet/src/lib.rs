@@ -12,7 +12,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
 use repro_common::records::Manifest;
 
 pub use model::{Googlenet, Inception};
@@ -52,13 +52,6 @@ fn aux(model: &str) -> Result<bool, PaperError> {
     }
 }
 
-fn no_options(config: &ExperimentConfig) -> Result<(), PaperError> {
-    match config.model_options.keys().next() {
-        Some(key) => Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) }),
-        None => Ok(()),
-    }
-}
-
 impl Paper for GooglenetPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
@@ -87,7 +80,7 @@ impl Paper for GooglenetPaper {
     }
 
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        no_options(spec.config)?;
+        no_model_options(spec.config)?;
         let with_aux = aux(&spec.config.model)?;
         let classes = spec.dataset.class_names.len();
         if spec.config.model == "googlenet-torchvision" {
@@ -97,7 +90,7 @@ impl Paper for GooglenetPaper {
     }
 
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        no_options(config)?;
+        no_model_options(config)?;
         let with_aux = aux(&config.model)?;
         let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;

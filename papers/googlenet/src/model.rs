@@ -13,7 +13,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::cross_entropy;
-use repro_common::paper::{Tap, trainable_params};
+use repro_common::paper::{Tap, conv_macs, trainable_params};
 
 /// One row of Table 1: `#1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj`.
 pub type Columns = [usize; 6];
@@ -37,11 +37,6 @@ fn conv(i: usize, o: usize, k: usize, s: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([i, o], [k, k]).with_stride([s, s]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).with_initializer(Initializer::XavierUniform { gain: 1.0 }).init(device)
 }
 
-fn macs(c: &Conv2d, y: &Tensor<4>) -> u64 {
-    let [_, o, h, w] = y.dims();
-    let [_, i, kh, kw] = c.weight.dims();
-    (o * h * w * i * kh * kw) as u64
-}
 
 /// An inception module (Figure 2b): 1×1; 1×1 → 3×3; 1×1 → 5×5; 3×3/1 max-pool → 1×1; concatenated.
 #[derive(Module, Debug)]
@@ -76,7 +71,7 @@ impl Inception {
     pub fn forward(&self, x: Tensor<4>, total: &mut u64) -> Tensor<4> {
         let mut run = |c: &Conv2d, x: Tensor<4>| {
             let y = c.forward(x);
-            *total += macs(c, &y);
+            *total += conv_macs(c, &y);
             relu(y)
         };
         let y1 = run(&self.b1, x.clone());
@@ -168,15 +163,15 @@ impl Googlenet {
     /// Main logits, and the two auxiliary logits when `with_aux` and the heads exist.
     pub fn forward(&self, x: Tensor<4>, with_aux: bool, tap: &mut Tap) -> (Tensor<2>, Vec<Tensor<2>>) {
         let y = self.conv1.forward(x);
-        let m = macs(&self.conv1, &y);
+        let m = conv_macs(&self.conv1, &y);
         let x = relu(y);
         tap.layer_macs("conv1", "convolution 7×7/2, 64", &x, trainable_params(&self.conv1), None, m);
         let x = self.lrn.forward(self.pool.forward(x));
         tap.layer_macs("pool1", "max pool 3×3/2, LRN", &x, 0, None, 0);
         let r = self.conv2_reduce.forward(x);
-        let mut m = macs(&self.conv2_reduce, &r);
+        let mut m = conv_macs(&self.conv2_reduce, &r);
         let y = self.conv2.forward(relu(r));
-        m += macs(&self.conv2, &y);
+        m += conv_macs(&self.conv2, &y);
         let x = self.lrn.forward(relu(y));
         tap.layer_macs("conv2", "convolution 3×3/1, 192 (64 reduce), LRN", &x, trainable_params(&self.conv2_reduce) + trainable_params(&self.conv2), None, m);
         let mut x = self.pool.forward(x);

@@ -11,6 +11,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
+pub use repro_common::paper::conv_macs;
 use repro_common::paper::{Tap, trainable_params};
 use serde::{Deserialize, Serialize};
 
@@ -56,12 +57,6 @@ pub fn bn(channels: usize, device: &Device) -> BatchNorm {
     BatchNormConfig::new(channels).init(device)
 }
 
-/// Multiply-adds of one convolution for one image, given its output.
-pub fn conv_macs(conv: &Conv2d, output: &Tensor<4>) -> u64 {
-    let [_, c, h, w] = output.dims();
-    let [_, per_group_inputs, kh, kw] = conv.weight.dims();
-    (c * h * w * per_group_inputs * kh * kw) as u64
-}
 
 /// A projection shortcut: 1×1 convolution with the block's stride, then BN (option B/C).
 #[derive(Module, Debug)]

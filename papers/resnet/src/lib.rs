@@ -15,7 +15,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
 use repro_common::records::Manifest;
 
 pub use blocks::{BottleneckStride, ShortcutOption};
@@ -109,9 +109,7 @@ fn unknown(name: &str) -> PaperError {
 }
 
 fn net(config: &ExperimentConfig) -> Result<Net, PaperError> {
-    if let Some(key) = config.model_options.keys().next() {
-        return Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) });
-    }
+    no_model_options(config)?;
     Net::parse(&config.model).ok_or_else(|| unknown(&config.model))
 }
 

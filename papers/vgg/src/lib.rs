@@ -14,7 +14,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::{Dataset, Images};
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainError, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
 use repro_common::records::Manifest;
 
 pub use model::{Config, Vgg, VggSpec};
@@ -93,13 +93,6 @@ pub fn torchvision_remap(spec: &VggSpec) -> Vec<(String, String)> {
 
 pub struct VggPaper;
 
-fn no_options(config: &ExperimentConfig) -> Result<(), PaperError> {
-    match config.model_options.keys().next() {
-        Some(key) => Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) }),
-        None => Ok(()),
-    }
-}
-
 impl Paper for VggPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
@@ -113,13 +106,13 @@ impl Paper for VggPaper {
     }
 
     fn train(&self, s: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        no_options(s.config)?;
+        no_model_options(s.config)?;
         let vgg = spec(&s.config.model, s.dataset.class_names.len())?;
         Ok(engine::train(s, |d| Vgg::new(vgg, d))?)
     }
 
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        no_options(config)?;
+        no_model_options(config)?;
         let vgg = spec(&config.model, dataset.class_names.len())?;
         let device = &selected.device;
         let model = Vgg::new(vgg, device);

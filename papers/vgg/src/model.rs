@@ -15,7 +15,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{cross_entropy, paper_lrn};
-use repro_common::paper::{Tap, trainable_params};
+use repro_common::paper::{Tap, conv_macs, trainable_params};
 
 /// A column of Table 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,9 +137,9 @@ impl Vgg {
             for j in 0..size {
                 let conv = &self.convs[i];
                 let y = conv.forward(x);
-                let [_, o, h, w] = y.dims();
-                let [_, c, k, _] = conv.weight.dims();
-                let macs = (o * h * w * c * k * k) as u64;
+                let [_, o, _, _] = y.dims();
+                let k = conv.weight.dims()[2];
+                let macs = conv_macs(conv, &y);
                 let mut params = trainable_params(conv);
                 let mut y = match self.bns.get(i) {
                     Some(bn) => {
