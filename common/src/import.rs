@@ -40,3 +40,8 @@ pub fn load_pytorch<M: Module, S: AsRef<str>>(mut model: M, path: &Path, remap: 
     }
     Ok(model)
 }
+
+/// Weights for evaluation: this project's checkpoint (`.bpk`), or PyTorch's file through `remap`.
+pub fn load_weights_or_pytorch<M: Module, S: AsRef<str>>(model: M, path: &Path, remap: &[(S, S)]) -> Result<M, TrainError> {
+    if is_pytorch_file(path) { load_pytorch(model, path, remap) } else { crate::engine::load_weights(model, path) }
+}

@@ -86,11 +86,7 @@ impl Paper for AlexnetPaper {
         let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;
         let model = Alexnet::new(s, device);
-        let model = if repro_common::import::is_pytorch_file(weights) {
-            repro_common::import::load_pytorch(model, weights, &TORCHVISION_REMAP)?
-        } else {
-            engine::load_weights(model, weights)?
-        };
+        let model = repro_common::import::load_weights_or_pytorch(model, weights, &TORCHVISION_REMAP)?;
         Ok(engine::evaluate(&model, set.as_ref(), device)?)
     }
 }

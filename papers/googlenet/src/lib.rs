@@ -97,11 +97,7 @@ impl Paper for GooglenetPaper {
         let classes = dataset.class_names.len();
         if config.model == "googlenet-torchvision" {
             let model = torchvision::TorchvisionGooglenet::new(classes, device);
-            let model = if repro_common::import::is_pytorch_file(weights) {
-                repro_common::import::load_pytorch(model, weights, &torchvision::TorchvisionGooglenet::remap())?
-            } else {
-                engine::load_weights(model, weights)?
-            };
+            let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision::TorchvisionGooglenet::remap())?;
             return Ok(engine::evaluate(&model, set.as_ref(), device)?);
         }
         let model = engine::load_weights(Googlenet::new(classes, with_aux, device), weights)?;

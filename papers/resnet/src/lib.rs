@@ -203,7 +203,7 @@ impl Paper for ResnetPaper {
             }
             Net::Imagenet { .. } => {
                 let model = ImagenetResnet::new(net.imagenet_spec(classes).expect("imagenet net"), device);
-                let model = if torchvision::is_torchvision_file(weights) { torchvision::load(model, weights)? } else { engine::load_weights(model, weights)? };
+                let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision::REMAP)?;
                 Ok(engine::evaluate(&model, set.as_ref(), device)?)
             }
         }

@@ -8,9 +8,8 @@ use std::path::Path;
 use burn::module::Module;
 use repro_common::engine::TrainError;
 
-pub use repro_common::import::is_pytorch_file as is_torchvision_file;
-
-const REMAP: [(&str, &str); 2] = [(r"downsample\.0\.", "downsample.conv."), (r"downsample\.1\.", "downsample.bn.")];
+/// torchvision's Sequential indices of the projection shortcut, named as this crate's fields.
+pub const REMAP: [(&str, &str); 2] = [(r"downsample\.0\.", "downsample.conv."), (r"downsample\.1\.", "downsample.bn.")];
 
 /// Loads torchvision weights into `model`; every tensor of the model must be present with the
 /// right shape (a V1 model accepts V1.5 weights shape-wise, so pick the `-v1.5` model for them).

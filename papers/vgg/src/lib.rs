@@ -116,11 +116,7 @@ impl Paper for VggPaper {
         let vgg = spec(&config.model, dataset.class_names.len())?;
         let device = &selected.device;
         let model = Vgg::new(vgg, device);
-        let model = if repro_common::import::is_pytorch_file(weights) {
-            repro_common::import::load_pytorch(model, weights, &torchvision_remap(&vgg))?
-        } else {
-            engine::load_weights(model, weights)?
-        };
+        let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision_remap(&vgg))?;
         let folder = config.data.folder.as_ref();
         match (folder.and_then(|f| f.protocol.as_ref()), &dataset.images) {
             (Some(protocol), Images::Folder(images)) => {
