@@ -176,3 +176,19 @@ pub fn paper_lrn(n: usize, alpha: f64, beta: f64, k: f64) -> burn::nn::LocalResp
 pub fn cross_entropy(scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     burn::nn::loss::CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
 }
+
+/// The classifier AlexNet introduced and VGG kept: FC6 and FC7 with ReLU and dropout, then FC8
+/// (softmax in the loss); each layer noted in `tap` as `fc6`, `fc7`, `fc8`.
+pub fn dropout_classifier(x: Tensor<2>, layers: [&burn::nn::Linear; 3], dropout: &burn::nn::Dropout, tap: &mut crate::paper::Tap) -> Tensor<2> {
+    let mut x = x;
+    for (k, layer) in layers.into_iter().enumerate() {
+        let y = layer.forward(x);
+        let [i, o] = layer.weight.dims();
+        let hidden = k < 2;
+        let y = if hidden { dropout.forward(burn::tensor::activation::relu(y)) } else { y };
+        let what = if hidden { format!("fully connected, {o}, ReLU, dropout {}", dropout.prob) } else { format!("fully connected, {o} (softmax in the loss)") };
+        tap.layer_macs(&format!("fc{}", k + 6), &what, &y, crate::paper::trainable_params(layer), None, (i * o) as u64);
+        x = y;
+    }
+    x
+}

@@ -14,7 +14,7 @@ use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalR
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
-use repro_common::nn::{cross_entropy, paper_lrn};
+use repro_common::nn::{cross_entropy, dropout_classifier, paper_lrn};
 use repro_common::paper::{Tap, conv_macs, trainable_params};
 
 /// The shape of one AlexNet.
@@ -151,17 +151,7 @@ impl Alexnet {
         let x = self.avgpool.forward(x);
         let [n, c, h, w] = x.dims();
         let x = x.reshape([n, c * h * w]);
-        let fc = |name: &str, layer: &Linear, x: Tensor<2>, hidden: bool, tap: &mut Tap| {
-            let y = layer.forward(x);
-            let [i, o] = layer.weight.dims();
-            let y = if hidden { self.dropout.forward(relu(y)) } else { y };
-            let what = if hidden { format!("fully connected, {o}, ReLU, dropout 0.5") } else { format!("fully connected, {o} (softmax in the loss)") };
-            tap.layer_macs(name, &what, &y, trainable_params(layer), None, (i * o) as u64);
-            y
-        };
-        let x = fc("fc6", &self.fc6, x, true, tap);
-        let x = fc("fc7", &self.fc7, x, true, tap);
-        fc("fc8", &self.fc8, x, false, tap)
+        dropout_classifier(x, [&self.fc6, &self.fc7, &self.fc8], &self.dropout, tap)
     }
 }
 

@@ -9,7 +9,6 @@ pub mod torchvision;
 
 use std::path::Path;
 
-use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
@@ -269,9 +268,4 @@ pub fn parameter_summary() -> String {
 /// Total trainable parameters of a model.
 pub fn param_count(model: &str) -> Result<usize, PaperError> {
     Ok(layer_rows(model, &Device::flex())?.iter().map(|r| r.params).sum())
-}
-
-/// Convenience for benchmarks: a model's trainable parameter count as built.
-pub fn num_params<M: Module>(m: &M) -> usize {
-    m.num_params()
 }

@@ -14,7 +14,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
-use repro_common::nn::{cross_entropy, paper_lrn};
+use repro_common::nn::{cross_entropy, dropout_classifier, paper_lrn};
 use repro_common::paper::{Tap, conv_macs, trainable_params};
 
 /// A column of Table 1.
@@ -171,16 +171,7 @@ impl Vgg {
         let x = self.avgpool.forward(self.features(x, tap));
         let [n, c, h, w] = x.dims();
         let x = x.reshape([n, c * h * w]);
-        let fc = |name: &str, layer: &Linear, x: Tensor<2>, hidden: bool, tap: &mut Tap| {
-            let y = layer.forward(x);
-            let [i, o] = layer.weight.dims();
-            let y = if hidden { self.dropout.forward(relu(y)) } else { y };
-            tap.layer_macs(name, &if hidden { format!("FC-{o}, dropout 0.5") } else { format!("FC-{o} (softmax in the loss)") }, &y, trainable_params(layer), None, (i * o) as u64);
-            y
-        };
-        let x = fc("fc6", &self.fc6, x, true, tap);
-        let x = fc("fc7", &self.fc7, x, true, tap);
-        fc("fc8", &self.fc8, x, false, tap)
+        dropout_classifier(x, [&self.fc6, &self.fc7, &self.fc8], &self.dropout, tap)
     }
 
     /// §3.2's dense evaluation on a whole image of any size ≥ 224: FC6 becomes a 7×7
@@ -207,13 +198,6 @@ impl Vgg {
         };
         let p = scores(x.clone());
         if flip { (p + scores(x.flip([3]))).div_scalar(2.0) } else { p }
-    }
-}
-
-impl Vgg {
-    /// Class scores of fixed-size 224×224 views (inference).
-    pub fn scores_of(&self, x: Tensor<4>) -> Tensor<2> {
-        self.logits(x, &mut Tap::off())
     }
 }
 

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use repro_common::data::DataError;
+use repro_common::engine::ImageClassifier;
 use repro_common::data::imagenet::{decode, resize_shorter};
 
 use crate::model::Vgg;
@@ -59,7 +60,7 @@ pub fn probabilities(model: &Vgg, image: &image::RgbImage, protocol: &Protocol, 
             let x = Tensor::cat(views, 0);
             let both = Tensor::cat(vec![x.clone(), x.flip([3])], 0);
             let n = both.dims()[0];
-            burn::tensor::activation::softmax(model.scores_of(both), 1).sum_dim(0).div_scalar(n as f64)
+            burn::tensor::activation::softmax(model.scores(both), 1).sum_dim(0).div_scalar(n as f64)
         };
         match protocol {
             Protocol::Dense { .. } => add(dense()),
