@@ -91,11 +91,34 @@ fn checkpoint_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("checkpoint")
 }
 
-/// Path of the model weights of the run's latest checkpoint.
+/// Path of the model weights of the run's latest checkpoint; `None` when the run wrote no
+/// checkpoint index (`checkpoint/latest.yaml`). An index that exists but cannot be read gives its
+/// own path, so that resuming or evaluating the run reports the damage (naming the file) instead
+/// of treating the run as never checkpointed; [`checkpoint_weights`] says what is wrong.
 pub fn latest_checkpoint(run_dir: &Path) -> Option<PathBuf> {
-    let index = std::fs::read_to_string(checkpoint_dir(run_dir).join("latest.yaml")).ok()?;
-    let index: CheckpointIndex = serde_yaml_ng::from_str(&index).ok()?;
-    Some(checkpoint_dir(run_dir).join(index.model))
+    checkpoint_weights(run_dir).unwrap_or_else(|_| Some(checkpoint_dir(run_dir).join("latest.yaml")))
+}
+
+/// Path of the model weights of the run's latest checkpoint: `None` when the run wrote no
+/// checkpoint index, an error naming `latest.yaml` when it cannot be read or parsed or names
+/// files that are not there.
+pub fn checkpoint_weights(run_dir: &Path) -> Result<Option<PathBuf>, TrainError> {
+    Ok(read_index(run_dir)?.map(|index| checkpoint_dir(run_dir).join(index.model)))
+}
+
+/// `checkpoint/latest.yaml`, checked to name files that exist; `None` when it does not exist.
+fn read_index(run_dir: &Path) -> Result<Option<CheckpointIndex>, TrainError> {
+    let path = checkpoint_dir(run_dir).join("latest.yaml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TrainError::Checkpoint { path, reason: e.to_string() }),
+    };
+    let index: CheckpointIndex = serde_yaml_ng::from_str(&text).map_err(|e| TrainError::Checkpoint { path: path.clone(), reason: e.to_string() })?;
+    if let Some(absent) = [&index.model, &index.optimizer].into_iter().find(|f| !checkpoint_dir(run_dir).join(f).is_file()) {
+        return Err(TrainError::Checkpoint { path, reason: format!("it names {absent}, which is not in the checkpoint folder") });
+    }
+    Ok(Some(index))
 }
 
 fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOptimizer {
@@ -325,15 +348,13 @@ fn resume_from_checkpoint<M: Module>(
     optimizer: burn::optim::ModuleOptimizer,
 ) -> Result<(M, burn::optim::ModuleOptimizer, (Manifest, Vec<EpochMetrics>, u64)), TrainError> {
     let ckpt = checkpoint_dir(run_dir);
-    let index_path = ckpt.join("latest.yaml");
-    let text = std::fs::read_to_string(&index_path).map_err(|_| TrainError::NothingToResume(run_dir.to_owned()))?;
-    let index: CheckpointIndex = serde_yaml_ng::from_str(&text).map_err(|e| TrainError::Checkpoint { path: index_path.clone(), reason: e.to_string() })?;
+    let index = read_index(run_dir)?.ok_or_else(|| TrainError::NothingToResume(run_dir.to_owned()))?;
     let bad = |path: PathBuf, e: burn::store::RecordError| TrainError::Checkpoint { path, reason: e.to_string() };
     let model = model.try_load_file(ckpt.join(&index.model)).map_err(|e| bad(ckpt.join(&index.model), e))?;
     let optimizer = optimizer.load(ckpt.join(&index.optimizer)).map_err(|e| bad(ckpt.join(&index.optimizer), e))?;
     let mut manifest = Manifest::load(run_dir)?;
     // Rows after the checkpoint (written just before a crash) are dropped and trained again.
-    let rows: Vec<EpochMetrics> = records::load_metrics(run_dir)?.into_iter().filter(|r| r.epoch <= index.epoch).collect();
+    let rows = records::load_metrics_through(run_dir, index.epoch)?;
     manifest.resumed_at_epochs.push(index.epoch);
     manifest.status = RunStatus::Running;
     manifest.stop_reason = None;

@@ -171,6 +171,17 @@ pub fn load_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, RecordError> {
     load_csv(&run_dir.join("metrics.csv"))
 }
 
+/// The rows of epochs `1..=epoch` of `metrics.csv` (later rows, written just before a crash, are
+/// left out); an error naming the file when one of them is missing, as in a truncated file.
+pub fn load_metrics_through(run_dir: &Path, epoch: usize) -> Result<Vec<EpochMetrics>, RecordError> {
+    let rows: Vec<EpochMetrics> = load_metrics(run_dir)?.into_iter().filter(|r| r.epoch <= epoch).collect();
+    let epochs: Vec<usize> = rows.iter().map(|r| r.epoch).collect();
+    if epochs != (1..=epoch).collect::<Vec<_>>() {
+        return Err(RecordError::Invalid { path: run_dir.join("metrics.csv"), reason: format!("holds the rows of epochs {epochs:?} instead of one row for each of epochs 1 to {epoch}") });
+    }
+    Ok(rows)
+}
+
 /// `results/<paper>/<experiment>/<dataset>`.
 pub fn experiment_dir(results: &Path, paper: &str, experiment: &str, dataset: &str) -> PathBuf {
     results.join(paper).join(experiment).join(dataset)
@@ -211,11 +222,17 @@ pub fn find_runs(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The most recent unfinished run of this experiment, dataset and seed, if any.
+/// The most recent unfinished run of this experiment, dataset and seed, if any. A run whose
+/// manifest cannot be read counts as unfinished when its directory name (`seed<S>-…`) says it is
+/// this seed's, so that resuming reports the damaged manifest instead of silently starting over.
 pub fn latest_unfinished(experiment_dir: &Path, seed: u64) -> Option<PathBuf> {
+    let named_for_seed = |dir: &Path| dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("seed{seed}-")));
     find_runs(experiment_dir)
         .into_iter()
-        .filter(|dir| Manifest::load(dir).map(|m| m.seed == seed && m.status != RunStatus::Complete).unwrap_or(false))
+        .filter(|dir| match Manifest::load(dir) {
+            Ok(m) => m.seed == seed && m.status != RunStatus::Complete,
+            Err(_) => named_for_seed(dir),
+        })
         .max()
 }
 

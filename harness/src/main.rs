@@ -482,16 +482,16 @@ fn config_for_seed(requested: &ExperimentConfig, previous: &Manifest) -> Experim
 fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
     let manifest = Manifest::load(run_dir)?;
     let paper = find_paper(&manifest.paper)?;
-    let weights = engine::latest_checkpoint(run_dir).ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
+    let weights = engine::checkpoint_weights(run_dir)?.ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
+    // The recorded numbers are read first: a damaged metrics.csv is reported, not skipped.
+    let recorded = records::load_metrics_through(run_dir, manifest.epochs_completed)?;
     let selected = select(place)?;
     let dataset = data::load(&manifest.config.data.dataset, &data_source(place))?;
     let e = paper.evaluate(&manifest.config, &weights, &selected, &dataset)?;
     let top5 = e.top5_error_pct.map(|t| format!(", top-5 error {t:.2}%")).unwrap_or_default();
     println!("{} on {} {}: loss {:.4}, error {:.2}%{top5} ({})", manifest.experiment, manifest.dataset, manifest.config.data.eval_split, e.loss, e.error_pct, weights.display());
-    if let Some(m) = &manifest.final_metrics {
-        if m.epoch == manifest.epochs_completed {
-            println!("recorded at epoch {}: error {:.2}%", m.epoch, m.test_error_pct);
-        }
+    if let Some(m) = recorded.last() {
+        println!("recorded at epoch {}: error {:.2}%", m.epoch, m.test_error_pct);
     }
     Ok(())
 }

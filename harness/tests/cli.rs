@@ -1,5 +1,6 @@
 //! The harness as a user meets it: exit codes, error messages without panic traces, help text,
-//! and records that a second run never overwrites.
+//! records that a second run never overwrites, and (issue 10's targeted checks) what `train
+//! --resume` and `eval` do with a stopped run, damaged records and a changed recipe.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -135,4 +136,125 @@ fn a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one() {
         std::fs::read_to_string(runs[0].join("metrics.csv")).unwrap().lines().map(|l| l.split(',').take(6).collect::<Vec<_>>().join(",")).collect::<Vec<_>>()
     };
     assert_eq!(metrics(killed.path()), metrics(whole.path()));
+}
+
+// Targeted checks (issue 10): a stopped run, damaged records, a changed recipe.
+
+/// A short LeNet run whose learning rate jumps to 1e30 in epoch 2: the loss goes non-finite, the
+/// run stops, keeps the checkpoint of epoch 1 and stays unfinished (resumable). A deterministic
+/// stand-in for a run killed after epoch 1.
+const DIVERGING: [&str; 12] = [
+    "train",
+    "lenet5-modern",
+    "--dataset",
+    "mnist-sample",
+    "--set",
+    "epochs=2",
+    "--set",
+    "data.train_limit=500",
+    "--set",
+    "data.eval_limit=200",
+    "--set",
+    "schedule.steps=[[1, 0.01], [2, 1e30]]",
+];
+
+fn run_dirs(results: &Path) -> Vec<std::path::PathBuf> {
+    let exp = results.join("lenet/lenet5-modern/mnist-sample");
+    let mut runs: Vec<_> = std::fs::read_dir(&exp).map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect()).unwrap_or_default();
+    runs.sort();
+    runs
+}
+
+/// Trains `DIVERGING` into `results`; its output and its run directory.
+fn stopped_run(results: &Path) -> (Output, std::path::PathBuf) {
+    let o = harness(&DIVERGING, results);
+    let runs = run_dirs(results);
+    assert_eq!(runs.len(), 1, "one run: {}", text(&o));
+    (o, runs[0].clone())
+}
+
+fn with_resume(args: &[&'static str]) -> Vec<&'static str> {
+    let mut a = args.to_vec();
+    a.push("--resume");
+    a
+}
+
+#[test]
+fn a_run_whose_loss_goes_non_finite_exits_non_zero_and_says_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, run) = stopped_run(dir.path());
+    assert_clean_failure(&o, "stopped early");
+    assert!(text(&o).contains("training loss became"), "the reason is given: {}", text(&o));
+    let manifest = std::fs::read_to_string(run.join("manifest.yaml")).unwrap();
+    assert!(manifest.contains("status: stopped") && manifest.contains("epochs_completed: 1"), "{manifest}");
+}
+
+#[test]
+fn a_changed_recipe_refuses_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    let (_, run) = stopped_run(r);
+    let manifest = std::fs::read(run.join("manifest.yaml")).unwrap();
+    let changed: Vec<&str> = with_resume(&DIVERGING).into_iter().map(|a| if a == "data.train_limit=500" { "data.train_limit=400" } else { a }).collect();
+    let o = harness(&changed, r);
+    assert_clean_failure(&o, &format!("cannot resume {}", run.display()));
+    assert!(text(&o).contains("recipe differs"), "{}", text(&o));
+    assert_eq!(run_dirs(r), vec![run.clone()], "no new run was started");
+    assert_eq!(std::fs::read(run.join("manifest.yaml")).unwrap(), manifest, "the run's records are untouched");
+    // The same recipe does resume it (and, at the same learning rate, stops again).
+    let o = harness(&with_resume(&DIVERGING), r);
+    assert!(text(&o).contains(&format!("resuming {} after epoch 1", run.display())), "{}", text(&o));
+}
+
+#[test]
+fn damaged_records_are_named_on_resume_and_on_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    let (_, run) = stopped_run(r);
+    let ckpt = run.join("checkpoint");
+    let (weights, optimizer, index) = (ckpt.join("epoch-0001.model.bpk"), ckpt.join("epoch-0001.optimizer.bpk"), ckpt.join("latest.yaml"));
+    let header = |path: &Path| std::fs::read_to_string(path).unwrap().lines().next().unwrap().as_bytes().to_vec();
+    let half = |path: &Path| {
+        let bytes = std::fs::read(path).unwrap();
+        bytes[..bytes.len() / 2].to_vec()
+    };
+    // (what, damaged file, its new content, the file the error must name, whether `eval` reads it)
+    let cases: Vec<(&str, &Path, Vec<u8>, &Path, bool)> = vec![
+        ("truncated weights", &weights, half(&weights), &weights, true),
+        ("garbage weights", &weights, b"not a burnpack file\n".repeat(64), &weights, true),
+        ("truncated optimizer state", &optimizer, half(&optimizer), &optimizer, false),
+        ("corrupt checkpoint index", &index, b"epoch: [1\nmodel: {\n".to_vec(), &index, true),
+        (
+            "checkpoint index naming a missing file",
+            &index,
+            b"epoch: 1\niteration: 8\nmodel: epoch-0009.model.bpk\noptimizer: epoch-0009.optimizer.bpk\n".to_vec(),
+            &index,
+            true,
+        ),
+    ];
+    let manifest = run.join("manifest.yaml");
+    let metrics = run.join("metrics.csv");
+    let cases = cases.into_iter().chain([
+        ("truncated manifest", manifest.as_path(), half(&manifest), manifest.as_path(), true),
+        ("corrupt metrics", metrics.as_path(), b"epoch,lr,train_loss\n1,0.01\nnot,a,number\n".to_vec(), metrics.as_path(), true),
+        ("metrics cut after the header", metrics.as_path(), header(&metrics), metrics.as_path(), true),
+    ]);
+    let resume = with_resume(&DIVERGING);
+    for (what, file, content, named, eval_reads_it) in cases {
+        let original = std::fs::read(file).unwrap();
+        std::fs::write(file, &content).unwrap();
+        let mut commands = vec![("train --resume", resume.clone())];
+        if eval_reads_it {
+            commands.push(("eval", vec!["eval", run.to_str().unwrap()]));
+        }
+        for (command, args) in commands {
+            let o = harness(&args, r);
+            let t = text(&o);
+            assert!(!o.status.success(), "{what}: `harness {command}` succeeded: {t}");
+            assert!(t.contains(&named.display().to_string()), "{what}: `harness {command}` must name {}: {t}", named.display());
+            assert!(!t.contains("panicked") && !t.contains("RUST_BACKTRACE"), "{what}: `harness {command}` panicked: {t}");
+            assert_eq!(run_dirs(r), vec![run.clone()], "{what}: `harness {command}` started a new run instead of reporting the damage: {t}");
+        }
+        std::fs::write(file, original).unwrap();
+    }
 }
