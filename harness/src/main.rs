@@ -97,9 +97,10 @@ enum Command {
         /// Paper id, e.g. `lenet`.
         paper: String,
     },
-    /// Regenerate results/<paper>/README.md (tables, curves, deviations) from the records.
+    /// Regenerate results/<paper>/README.md (tables, curves, deviations) from the records, or
+    /// with `readme` the "Results so far" section of README.md (the one beside --results).
     Report {
-        /// Paper id, e.g. `lenet`.
+        /// Paper id, e.g. `lenet`; or `readme` for README.md's generated results section.
         paper: String,
     },
     /// Print a model's layer table: output shapes and trainable parameters.
@@ -293,6 +294,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Compare { paper } if paper == repro_lstm::ID => {
             println!("{}", repro_lstm::report::compare_text(&results)?);
+            Ok(())
+        }
+        Command::Report { paper } if paper == "readme" => {
+            // README.md sits beside the results folder (`results` -> `./README.md`).
+            let readme = results.parent().unwrap_or(Path::new("")).join("README.md");
+            let section = report::readme_results(&papers(), &results, &repro_lstm::report::readme_results(&results)?)?;
+            report::write_readme_results(&readme, &section)?;
+            println!("wrote the results section of {}", readme.display());
             Ok(())
         }
         Command::Report { paper } if paper == repro_lstm::ID => {

@@ -1,8 +1,9 @@
 //! The committed write-ups are what the committed records generate today. Each test copies
 //! `results/` to a temporary folder, regenerates there what `harness report <paper>` writes
 //! (`results/<paper>/README.md` and every run's `curve.svg`) and requires every file to equal the
-//! committed one byte for byte. A stale file fails with its name, its first differing line and
-//! the command that regenerates it. Nothing here writes into the repo.
+//! committed one byte for byte; the README's "Results so far" section is regenerated from the
+//! records and compared with the one between its markers. A stale file fails with its name, its
+//! first differing line and the command that regenerates it. Nothing here writes into the repo.
 
 use std::path::{Path, PathBuf};
 
@@ -140,4 +141,20 @@ fn every_paper_with_records_is_checked() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(checked.contains(&name.as_str()), "results/{name} has no write-up check in tests/tests/writeups.rs");
     }
+}
+
+#[test]
+fn readme_results_are_up_to_date() {
+    let results = repo_root().join("results");
+    let lstm = repro_lstm::report::readme_results(&results).unwrap();
+    let generated = report::readme_results(&image_papers(), &results, &lstm).unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    // What `harness report readme` would write: the committed README with its section replaced.
+    let regenerated = report::splice_readme_results(&readme, &generated)
+        .unwrap_or_else(|| panic!("README.md has no generated results section: it goes between `{}` and `{}`", report::README_RESULTS_BEGIN, report::README_RESULTS_END));
+    assert!(
+        readme == regenerated,
+        "README.md's results section is not what the records generate: {}\n\nRegenerate it with `cargo run --release -p harness -- report readme` and commit the result, saying why it changed.",
+        first_difference(&readme, &regenerated)
+    );
 }

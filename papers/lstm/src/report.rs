@@ -267,3 +267,128 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
     records::write_atomic(&path, s.as_bytes())?;
     Ok(path)
 }
+
+/// The LSTM part of the top-level README's generated results (`harness report readme` places it
+/// with the image papers'): every 1997 trials run of a shipped recipe against the paper's numbers,
+/// the weight counts, and the throughput of the runs, all from the records and recipes.
+pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
+    let (trials, ptb) = collect(results_root)?;
+    let recipes = crate::trial_experiments();
+    let claims = crate::claims();
+    let rows = compare(&claims, &trials, &ptb);
+    // Runs of modified recipes are in the write-up, never here.
+    let recipe_of = |run: &TrialsRun| recipes.iter().find(|r| r.name == run.manifest.experiment && follows_trials_recipe(&run.manifest.config, r));
+    let mut runs: Vec<(&TrialsRun, &TrialsConfig)> = trials.iter().filter_map(|run| recipe_of(run).map(|recipe| (run, recipe))).filter(|(run, _)| run.manifest.summary.is_some()).collect();
+    let position = |name: &str| recipes.iter().position(|r| r.name == name);
+    runs.sort_by_key(|(run, _)| (position(&run.manifest.experiment), run.manifest.seed));
+
+    let mut s = String::from("### LSTM (1997): trials on generated data\n\n");
+    if runs.is_empty() {
+        s.push_str("No 1997 trials recorded yet: `cargo run --release -p harness -- reproduce lstm`.\n\n");
+        return Ok(s);
+    }
+    let distinct = |mut v: Vec<String>| {
+        v.sort();
+        v.dedup();
+        v
+    };
+    let default_time: f64 = crate::DEFAULT_TRIALS
+        .iter()
+        .filter_map(|name| {
+            let times: Vec<f64> = runs.iter().filter(|(run, _)| run.manifest.experiment == *name).map(|(run, _)| run.manifest.wall_time_s).collect();
+            (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64)
+        })
+        .sum();
+    let cpus = distinct(runs.iter().map(|(run, _)| run.manifest.provenance.cpu.clone()).collect());
+    let seeds = distinct(runs.iter().map(|(run, _)| run.manifest.seed.to_string()).collect());
+    let learning = distinct(
+        runs.iter()
+            .map(|(run, _)| {
+                let c = &run.manifest.config;
+                let gradient = match c.gradient {
+                    crate::net1997::Gradient::Truncated => "the paper's truncated gradient",
+                    crate::net1997::Gradient::Full => "the full gradient",
+                };
+                let update = match c.update {
+                    crate::trials::Update::Sequence => "one update per sequence",
+                    crate::trials::Update::Step => "an update at every step",
+                };
+                format!("{gradient}, {update}")
+            })
+            .collect(),
+    );
+    let _ = writeln!(
+        s,
+        "`cargo run --release -p harness -- reproduce lstm` (exp. 1 with both nets, exp. 4 at T = 100; {} of wall time in the records, on {}) and `harness train NAME` for the others. From [`results/{}/`](results/{}/README.md), seed{} {}, {}:\n",
+        human_time(default_time),
+        cpus.join("; "),
+        crate::ID,
+        crate::ID,
+        if seeds.len() == 1 { "" } else { "s" },
+        seeds.join(", "),
+        learning.join("; ")
+    );
+    s.push_str("| experiment | paper | ours: trials that succeeded; sequences to success (mean) | verdict |\n|---|---|---|---|\n");
+    for (run, recipe) in &runs {
+        let Some(sm) = &run.manifest.summary else { continue };
+        let own: Vec<&Row> = rows.iter().filter(|r| r.claim.experiment == recipe.name).collect();
+        let claim_value = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).map(|r| r.claim.published);
+        let mut paper = Vec::new();
+        if let Some(v) = claim_value(Metric::SuccessRatePct) {
+            paper.push(format!("{}% succeed", fmt_value(Metric::SuccessRatePct, v)));
+        }
+        if let Some(v) = claim_value(Metric::TestWrong) {
+            paper.push(format!("{} wrong", whole_or_tenths(v)));
+        }
+        if let Some(v) = claim_value(Metric::SequencesToSuccess) {
+            paper.push(fmt_value(Metric::SequencesToSuccess, v));
+        }
+        let mut ours = format!("{}/{} within {}", sm.successes, sm.trials, group_digits(run.manifest.config.max_sequences as usize));
+        if claim_value(Metric::TestWrong).is_some() {
+            let _ = write!(ours, "; {} wrong of {}", whole_or_tenths(sm.mean_test_wrong), group_digits(sm.test_total as usize));
+        }
+        let _ = write!(ours, "; {}", sm.mean_sequences.map(|m| fmt_value(Metric::SequencesToSuccess, m)).unwrap_or_else(|| "–".into()));
+        let verdicts: Vec<String> = own.iter().map(|r| format!("{}: {}", r.claim.metric.label(), r.verdict)).collect();
+        let _ = writeln!(s, "| `{}`: {} ({}) | {} | {} | {} |", recipe.name, recipe.description, recipe.table, paper.join(", "), ours, verdicts.join("; "));
+    }
+    s.push('\n');
+
+    // The weight counts of every shipped net, in recipe order, each once.
+    let mut counts: Vec<usize> = Vec::new();
+    for r in &recipes {
+        if !counts.contains(&r.net.weight_count()) {
+            counts.push(r.net.weight_count());
+        }
+    }
+    let all_match = recipes.iter().all(|r| r.paper_weights.is_none_or(|w| w == r.net.weight_count()));
+    let _ = write!(
+        s,
+        "The weight counts of the {} shipped nets {} ({}), and the gradients pass finite-difference checks (`tests/tests/gradcheck.rs`).",
+        recipes.len(),
+        if all_match { "equal the paper's" } else { "are, against the paper's (see the write-up)," },
+        counts.iter().map(|&c| group_digits(c)).collect::<Vec<_>>().join(", ")
+    );
+    if runs.iter().any(|(run, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. }) && run.manifest.summary.as_ref().is_some_and(|sm| sm.success_rate_pct < 50.0)) {
+        s.push_str(" Most exp. 1 trials learn the grammar but not the long-lag symbol.");
+    }
+    let reber: Vec<f64> = runs.iter().filter(|(_, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. })).filter_map(|(run, _)| run.manifest.summary.as_ref().map(|sm| sm.sequences_per_s)).collect();
+    if !reber.is_empty() {
+        let threads = distinct(runs.iter().map(|(run, _)| run.manifest.threads.to_string()).collect());
+        let (lo, hi) = (reber.iter().copied().fold(f64::INFINITY, f64::min), reber.iter().copied().fold(0.0, f64::max));
+        let _ = write!(
+            s,
+            " With the trials side by side on {} thread{}, the hand-written cell trained {}–{} Reber strings/s in the exp. 1 runs; `harness bench --experiment exp1-4x1-lr0.5 --experiment exp4-t100` measures it alone.",
+            threads.join(" or "),
+            if threads == ["1"] { "" } else { "s" },
+            group_digits(lo.round() as usize),
+            group_digits(hi.round() as usize)
+        );
+    }
+    s.push_str("\n\n");
+    Ok(s)
+}
+
+/// `18` for whole numbers, `0.5` otherwise (mean wrong test sequences over runs).
+fn whole_or_tenths(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
+}
