@@ -61,3 +61,32 @@ pub fn cpu_description() -> String {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!("{model} ({threads} threads)")
 }
+
+/// The SIMD features that choose burn-flex's matrix kernels (`avx2 fma avx512f`): two machines
+/// with different lists can give the same seed slightly different numbers.
+pub fn cpu_features() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut found = Vec::new();
+        if std::arch::is_x86_feature_detected!("avx2") {
+            found.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            found.push("fma");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            found.push("avx512f");
+        }
+        found.join(" ")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH.to_owned()
+    }
+}
+
+/// The threads burn-flex's kernels split work over (rayon's global pool; `RAYON_NUM_THREADS`
+/// sets it). Reductions are split by this count, so it is recorded beside every number.
+pub fn compute_threads() -> usize {
+    rayon::current_num_threads()
+}

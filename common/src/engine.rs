@@ -384,6 +384,8 @@ fn fresh_manifest(spec: &TrainSpec<'_>) -> Manifest {
         backend: spec.selected.backend.clone(),
         device: spec.selected.name.clone(),
         cpu: crate::device::cpu_description(),
+        cpu_features: crate::device::cpu_features(),
+        compute_threads: crate::device::compute_threads(),
         host: records::hostname(),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         dataset_origin: spec.dataset.origin.clone(),

@@ -81,6 +81,12 @@ pub struct Manifest {
     pub backend: String,
     pub device: String,
     pub cpu: String,
+    /// SIMD features that choose the kernels (`avx2 fma avx512f`); empty in older records.
+    #[serde(default)]
+    pub cpu_features: String,
+    /// Threads of the compute pool (`RAYON_NUM_THREADS`); 0 in older records.
+    #[serde(default)]
+    pub compute_threads: usize,
     pub host: String,
     pub os: String,
     pub dataset_origin: String,
@@ -263,6 +269,12 @@ pub struct Provenance {
     pub repro_version: String,
     pub burn_version: String,
     pub cpu: String,
+    /// SIMD features that choose the kernels (`avx2 fma avx512f`); empty in older records.
+    #[serde(default)]
+    pub cpu_features: String,
+    /// Threads of the compute pool (`RAYON_NUM_THREADS`); 0 in older records.
+    #[serde(default)]
+    pub compute_threads: usize,
     pub host: String,
     pub os: String,
 }
@@ -277,6 +289,8 @@ impl Provenance {
             repro_version: env!("CARGO_PKG_VERSION").into(),
             burn_version: BURN_VERSION.into(),
             cpu: crate::device::cpu_description(),
+            cpu_features: crate::device::cpu_features(),
+            compute_threads: crate::device::compute_threads(),
             host: hostname(),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         }
