@@ -240,6 +240,8 @@ fn damaged_records_are_named_on_resume_and_on_eval() {
         ("metrics cut after the header", metrics.as_path(), header(&metrics), metrics.as_path(), true),
     ]);
     let resume = with_resume(&DIVERGING);
+    // Every case is tried and every failure reported, so one run shows all that is wrong.
+    let mut failures = Vec::new();
     for (what, file, content, named, eval_reads_it) in cases {
         let original = std::fs::read(file).unwrap();
         std::fs::write(file, &content).unwrap();
@@ -250,11 +252,24 @@ fn damaged_records_are_named_on_resume_and_on_eval() {
         for (command, args) in commands {
             let o = harness(&args, r);
             let t = text(&o);
-            assert!(!o.status.success(), "{what}: `harness {command}` succeeded: {t}");
-            assert!(t.contains(&named.display().to_string()), "{what}: `harness {command}` must name {}: {t}", named.display());
-            assert!(!t.contains("panicked") && !t.contains("RUST_BACKTRACE"), "{what}: `harness {command}` panicked: {t}");
-            assert_eq!(run_dirs(r), vec![run.clone()], "{what}: `harness {command}` started a new run instead of reporting the damage: {t}");
+            let problem = if o.status.success() {
+                "succeeded".to_string()
+            } else if t.contains("panicked") || t.contains("RUST_BACKTRACE") {
+                "panicked".to_string()
+            } else if !t.contains(&named.display().to_string()) {
+                format!("does not name {}", named.display())
+            } else if run_dirs(r) != [run.clone()] {
+                "started a new run instead of reporting the damage".to_string()
+            } else {
+                continue;
+            };
+            failures.push(format!("{what}: `harness {command}` {problem}:\n{t}"));
+            // A run started instead goes, so that the next case sees the damaged run alone.
+            for extra in run_dirs(r).into_iter().filter(|d| *d != run) {
+                std::fs::remove_dir_all(extra).unwrap();
+            }
         }
         std::fs::write(file, original).unwrap();
     }
+    assert!(failures.is_empty(), "{} damaged-record case(s) not reported cleanly:\n\n{}", failures.len(), failures.join("\n\n"));
 }
