@@ -121,12 +121,6 @@ impl Gate {
         Self::symmetric(what, mean, half, basis, lower_is_better)
     }
 
-    /// A value whose run-to-run spread was measured (`sd` over seeds or machines, described in
-    /// `measured`): the band is `k · sd` either side.
-    pub fn spread(what: impl Into<String>, expected: f64, sd: f64, k: f64, measured: &str, lower_is_better: bool) -> Self {
-        Self::symmetric(what, expected, k * sd, format!("±{k} × sd {sd:.4} ({measured})"), lower_is_better)
-    }
-
     fn symmetric(what: impl Into<String>, expected: f64, half_width: f64, basis: String, lower_is_better: bool) -> Self {
         Self { what: what.into(), expected, low: expected - half_width, high: expected + half_width, basis, lower_is_better }
     }

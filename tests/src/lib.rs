@@ -42,6 +42,16 @@ pub fn train(paper: &dyn Paper, config: &ExperimentConfig, seed: u64, dataset: &
     paper.train(spec).expect("training runs")
 }
 
+/// Runs `f` with burn-flex's kernels on a pool of `threads` compute threads (rayon's global pool
+/// is fixed per process; an installed pool replaces it for everything `f` runs). Reductions are
+/// split by this count, so 1 and 2 threads can give different last bits.
+pub fn with_compute_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a compute pool").install(f)
+}
+
+/// The thread counts every training gate is checked at: CI machines have 1 or 2 cores free.
+pub const THREAD_COUNTS: [usize; 2] = [1, 2];
+
 /// Writes CIFAR-10 binary batches (`data_batch_1..5.bin`, `test_batch.bin`) into `dir`: records
 /// of 1 label byte and 3,072 pixels (R, G, B planes). Each class is a learnable pattern: a
 /// class-specific colour in a class-specific quadrant-and-stripe layout, plus noise, so short

@@ -1,5 +1,10 @@
 //! The 1997 LSTM: gradient checks of the hand-written cell, the task generators against the
 //! paper's definitions, the weight counts against the paper's, and a short regression run.
+//!
+//! The regression snapshots are exact, and may be: the 1997 net is scalar f64 code with a fixed
+//! order of operations (no SIMD kernels, no reductions split across threads; trials run in
+//! parallel but each trial is one thread's work), so its numbers are the same on every x86-64
+//! CPU and thread count. The replay of a committed record (tests/tests/replay.rs) checks that too.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -95,33 +95,81 @@ fn streams_cut_the_corpus_like_main_lua() {
     assert_eq!(rows[1], [5, 6, 7, 8, 9]);
 }
 
-/// Smoke training on a generated corpus in the PTB layout: the perplexity must fall well below
-/// the unigram level of a 32-word vocabulary; numbers snapshotted.
+/// The smoke run's configuration: a 48-unit model on the generated corpus, 3 epochs.
+fn smoke_config() -> ptb::PtbConfig {
+    let overrides: Vec<String> = ["dataset=text", "model.hidden=48", "batch_size=8", "unroll=10", "epochs=3", "decay.after_epoch=2", "model.dropout=0.0"].iter().map(|s| s.to_string()).collect();
+    ptb::experiment("ptb-small").unwrap().with_overrides(&overrides).unwrap()
+}
+
+fn smoke_corpus(dir: &Path) -> repro_common::data::text::Corpus {
+    write_corpus(dir, [24000, 2000, 2000]);
+    load_text("text", &DataSource::Dir(dir.to_owned())).unwrap()
+}
+
+/// Trains the smoke run with `seed` on `threads` compute threads into `run_dir`.
+fn smoke_run(corpus: &repro_common::data::text::Corpus, config: &ptb::PtbConfig, seed: u64, threads: usize, run_dir: &Path, resume: bool) -> ptb::PtbManifest {
+    let selected = device::select("cpu", "flex").unwrap();
+    std::fs::create_dir_all(run_dir).unwrap();
+    repro_tests::with_compute_threads(threads, || ptb::train(PtbSpec { config, seed, selected: &selected, corpus, run_dir: run_dir.to_owned(), resume, command: "test".into() }).unwrap())
+}
+
+/// Final validation perplexity of the smoke run at seeds 1–6, measured by
+/// `calibrate_smoke_training` (below) on a 2-core AMD EPYC with AVX-512 at 2 compute threads
+/// (seed 1 gave 7.314 at 1 thread too; the AVX2 machine that made the old snapshot, 7.36).
+const SMOKE_VALID_PPL_SEEDS: [f64; 6] = [7.314, 7.415, 7.378, 7.379, 7.355, 7.399];
+
+/// Smoke training on a generated corpus in the PTB layout, at 1 and 2 compute threads: the
+/// final validation perplexity must lie in the seeds' prediction interval (another CPU or thread
+/// count acts like another seed; a unigram model of this 32-word corpus sits near 30, an
+/// untrained one at 32), and the training perplexity must fall from epoch to epoch.
 #[test]
 fn smoke_training_on_a_generated_corpus() {
     let dir = tempfile::tempdir().unwrap();
-    write_corpus(dir.path(), [24000, 2000, 2000]);
-    let corpus = load_text("text", &DataSource::Dir(dir.path().to_owned())).unwrap();
-    let overrides: Vec<String> = ["dataset=text", "model.hidden=48", "batch_size=8", "unroll=10", "epochs=3", "decay.after_epoch=2", "model.dropout=0.0"].iter().map(|s| s.to_string()).collect();
-    let config = ptb::experiment("ptb-small").unwrap().with_overrides(&overrides).unwrap();
-    let selected = device::select("cpu", "flex").unwrap();
+    let corpus = smoke_corpus(dir.path());
+    let config = smoke_config();
+    let gate = repro_common::gate::Gate::predicted("PTB smoke: final validation perplexity (seed 1)", &SMOKE_VALID_PPL_SEEDS, 0.0, "seeds 1–6 of the smoke run", true);
+    for threads in repro_tests::THREAD_COUNTS {
+        let run_dir = dir.path().join(format!("run-{threads}"));
+        let m = smoke_run(&corpus, &config, 1, threads, &run_dir, false);
+        let rows = ptb::load_metrics(&run_dir).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows[2].train_perplexity < rows[1].train_perplexity && rows[1].train_perplexity < rows[0].train_perplexity, "{rows:?}");
+        let last = m.final_metrics.unwrap();
+        if let Err(e) = gate.check(last.valid_perplexity) {
+            panic!("{e} [{threads} compute thread(s); {rows:?}]");
+        }
+    }
+}
+
+/// Resume from the last checkpoint with one more epoch: continues, keeps the earlier rows.
+#[test]
+fn a_resumed_smoke_run_keeps_its_rows_and_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = smoke_corpus(dir.path());
+    let config = smoke_config().with_overrides(&["epochs=2".into()]).unwrap();
     let run_dir = dir.path().join("run");
-    std::fs::create_dir_all(&run_dir).unwrap();
-    let m = ptb::train(PtbSpec { config: &config, seed: 1, selected: &selected, corpus: &corpus, run_dir: run_dir.clone(), resume: false, command: "test".into() }).unwrap();
+    smoke_run(&corpus, &config, 1, 2, &run_dir, false);
     let rows = ptb::load_metrics(&run_dir).unwrap();
-    assert_eq!(rows.len(), 3);
-    let last = m.final_metrics.unwrap();
-    assert!(last.valid_perplexity < 12.0 && last.test_perplexity < 12.0, "{rows:?}");
-    assert!(rows[2].train_perplexity < rows[0].train_perplexity);
-    let text: Vec<String> = rows.iter().map(|r| format!("epoch {}: lr {} train {:.2} valid {:.2} test {:.2}", r.epoch, r.lr, r.train_perplexity, r.valid_perplexity, r.test_perplexity)).collect();
-    insta::assert_snapshot!("ptb_smoke", text.join("\n"));
-    // Resume from the last checkpoint with one more epoch: continues, keeps the earlier rows.
-    let more = config.with_overrides(&["epochs=4".into()]).unwrap();
+    let more = config.with_overrides(&["epochs=3".into()]).unwrap();
     let mut manifest: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(run_dir.join("manifest.yaml")).unwrap()).unwrap();
     manifest["config"] = serde_yaml_ng::to_value(&more).unwrap();
     std::fs::write(run_dir.join("manifest.yaml"), serde_yaml_ng::to_string(&manifest).unwrap()).unwrap();
-    ptb::train(PtbSpec { config: &more, seed: 1, selected: &selected, corpus: &corpus, run_dir: run_dir.clone(), resume: true, command: "test".into() }).unwrap();
+    smoke_run(&corpus, &more, 1, 2, &run_dir, true);
     let rows2 = ptb::load_metrics(&run_dir).unwrap();
-    assert_eq!(rows2.len(), 4);
-    assert_eq!(rows2[..3], rows[..]);
+    assert_eq!(rows2.len(), 3);
+    assert_eq!(rows2[..2], rows[..]);
+}
+
+/// Prints what the smoke gate rests on: the final validation perplexity over seeds 1–6.
+#[test]
+#[ignore = "calibration: run with --ignored --nocapture to re-derive the smoke gate"]
+fn calibrate_smoke_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = smoke_corpus(dir.path());
+    let config = smoke_config();
+    let ppl = |seed: u64, threads: usize| smoke_run(&corpus, &config, seed, threads, &dir.path().join(format!("s{seed}-t{threads}")), false).final_metrics.unwrap().valid_perplexity;
+    let values: Vec<f64> = (1..=6).map(|s| ppl(s, 2)).collect();
+    let mean = values.iter().sum::<f64>() / 6.0;
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 5.0).sqrt();
+    println!("PTB smoke valid perplexity: seeds 1-6 at 2 threads {values:?}, mean {mean:.3}, sd {sd:.3}; seed 1 at 1 thread {:.3}; CPU features {}", ppl(1, 1), repro_common::device::cpu_features());
 }

@@ -1,54 +1,96 @@
-//! Short fixed-budget trainings on the bundled MNIST sample: metrics snapshotted (rounded to what
-//! is stable), a floor asserted, and the engine's promises checked: same seed same numbers, an
-//! interrupted run resumed to the same numbers, and a non-finite loss stopped cleanly.
+//! Short fixed-budget trainings on the bundled MNIST sample, gated by statistical bands (never by
+//! exact floats: burn-flex picks its kernels by CPU features and splits reductions by thread
+//! count), and the engine's promises checked: same seed same numbers, an interrupted run resumed
+//! to the same numbers, and a non-finite loss stopped cleanly.
+//!
+//! The short runs go through the shipped recipes' own schedules (their first four epochs), so a
+//! changed learning rate moves these numbers too. Each gate rests on the recipe's held-out error
+//! over seeds 1–8, measured with
+//! `cargo test --release -p repro-tests --test regression -- --ignored --nocapture`: another CPU
+//! or thread count acts on a run like another seed, so seed 1 must land in the seeds' 99.73%
+//! prediction interval, at least 3 binomial SE (of the 2,000 held-out digits) wide either side.
+//! Two epochs were too few: some seeds had not started learning yet (lenet5-sgd seed 2 at 88.8%).
 
-use repro_common::records::{RunStatus, load_metrics};
 use repro_common::engine::latest_checkpoint;
+use repro_common::gate::{self, Gate};
+use repro_common::records::{RunStatus, load_metrics};
 use repro_lenet::LenetPaper;
-use repro_tests::{recipe, sample, train};
+use repro_tests::{THREAD_COUNTS, recipe, sample, train, with_compute_threads};
 
-/// 2 epochs on the first 2,000 training digits, evaluated on the first 1,000 held-out ones.
-const SHORT: &[&str] = &["data.dataset=mnist-sample", "epochs=2", "data.train_limit=2000", "data.eval_limit=1000"];
+/// 4 epochs on the first 4,000 training digits, evaluated on the sample's 2,000 held-out ones.
+const SHORT: &[&str] = &["data.dataset=mnist-sample", "epochs=4", "data.train_limit=4000"];
+const HELD_OUT: usize = 2000;
+const SEED: u64 = 1;
 
-fn short(name: &str, lr: f64) -> repro_common::config::ExperimentConfig {
-    let lr = format!("schedule.steps=[[1, {lr}]]");
-    let mut o = SHORT.to_vec();
-    o.push(&lr);
-    recipe(&LenetPaper, name, &o)
+fn short(name: &str) -> repro_common::config::ExperimentConfig {
+    recipe(&LenetPaper, name, SHORT)
 }
 
-fn final_numbers(name: &str, lr: f64, floor_pct: f64) -> String {
+/// Held-out error % after the short run of `name` with `seed` on `threads` compute threads.
+fn short_run_error(name: &str, seed: u64, threads: usize) -> f64 {
     let ds = sample();
     let dir = tempfile::tempdir().unwrap();
-    let m = train(&LenetPaper, &short(name, lr), 7, &ds, dir.path(), false, None);
+    let m = with_compute_threads(threads, || train(&LenetPaper, &short(name), seed, &ds, dir.path(), false, None));
     assert_eq!(m.status, RunStatus::Complete);
-    let f = m.final_metrics.unwrap();
-    assert!(f.test_error_pct < floor_pct, "{name}: held-out error {:.2}% is above the floor {floor_pct}%", f.test_error_pct);
-    // Rounded to one decimal: the same seed gives the same numbers on one machine, but another
-    // CPU's float kernels may differ in the last bits.
-    format!("{name}: epochs {} train error {:.1}% held-out error {:.1}%", f.epoch, f.train_error_pct, f.test_error_pct)
+    assert_eq!(m.compute_threads, threads, "the manifest records the compute threads");
+    m.final_metrics.unwrap().test_error_pct
 }
+
+/// The gate of one short run, from its held-out error over seeds 1–8.
+fn short_run_gate(name: &str, seeds: &[f64; 8]) -> Gate {
+    let mean = seeds.iter().sum::<f64>() / 8.0;
+    let floor = 3.0 * gate::binomial_se_pct(mean, HELD_OUT);
+    Gate::predicted(format!("{name}: held-out error % after 4 epochs on 4,000 digits (seed {SEED})"), seeds, floor, "seeds 1–8 of the short run", true)
+}
+
+/// The short run of `name` at 1 and 2 compute threads, each inside the gate.
+fn gated_short_run(name: &str, seeds: &[f64; 8]) {
+    let gate = short_run_gate(name, seeds);
+    let errors: Vec<f64> = THREAD_COUNTS.iter().map(|&t| short_run_error(name, SEED, t)).collect();
+    for (&threads, &error) in THREAD_COUNTS.iter().zip(&errors) {
+        if let Err(e) = gate.check(error) {
+            panic!("{e} [{threads} compute thread(s); errors at {THREAD_COUNTS:?} threads: {errors:?}]");
+        }
+    }
+}
+
+/// Held-out error % of each short run at seeds 1–8, 2 compute threads, on a 2-core AMD EPYC
+/// with AVX-512 (`calibrate_short_runs`; seed 1 gave the same at 1 thread).
+const LENET5_SEEDS: [f64; 8] = [4.5, 6.1, 5.2, 5.05, 4.9, 6.0, 5.6, 4.5];
+const LENET5_SGD_SEEDS: [f64; 8] = [5.05, 4.75, 5.9, 6.35, 6.45, 6.45, 4.55, 5.05];
+const LENET5_MODERN_SEEDS: [f64; 8] = [4.0, 4.35, 3.65, 3.75, 3.2, 3.4, 3.6, 3.45];
 
 /// The paper's network with SDLM and one update per sample (the `lenet5` recipe).
 #[test]
 fn lenet5_short_run_on_the_sample() {
-    insta::assert_snapshot!(final_numbers("lenet5", 5.0e-5, 25.0));
+    gated_short_run("lenet5", &LENET5_SEEDS);
 }
 
 #[test]
 fn lenet5_sgd_short_run_on_the_sample() {
-    insta::assert_snapshot!(final_numbers("lenet5-sgd", 0.01, 25.0));
+    gated_short_run("lenet5-sgd", &LENET5_SGD_SEEDS);
 }
 
 #[test]
 fn lenet5_modern_short_run_on_the_sample() {
-    insta::assert_snapshot!(final_numbers("lenet5-modern", 0.01, 15.0));
+    gated_short_run("lenet5-modern", &LENET5_MODERN_SEEDS);
+}
+
+/// Prints what the gates above rest on: each recipe's short-run error at seeds 1–8 (2 compute
+/// threads) and at seed 1 on 1 thread.
+#[test]
+#[ignore = "calibration: run with --ignored --nocapture to re-derive the gates' samples"]
+fn calibrate_short_runs() {
+    for name in ["lenet5", "lenet5-sgd", "lenet5-modern"] {
+        let errors: Vec<f64> = (1..=8).map(|s| short_run_error(name, s, 2)).collect();
+        println!("{name}: seeds 1-8 at 2 threads {errors:?}; seed 1 at 1 thread {:.2}; CPU features {}", short_run_error(name, 1, 1), repro_common::device::cpu_features());
+    }
 }
 
 #[test]
 fn same_seed_same_numbers() {
     let ds = sample();
-    let config = short("lenet5-sgd", 0.01);
+    let config = short("lenet5-sgd");
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     train(&LenetPaper, &config, 3, &ds, a.path(), false, None);
     train(&LenetPaper, &config, 3, &ds, b.path(), false, None);
@@ -63,7 +105,7 @@ fn same_seed_same_numbers() {
 #[test]
 fn resume_reaches_the_same_numbers_as_an_uninterrupted_run() {
     let ds = sample();
-    let mut config = short("lenet5-modern", 0.01);
+    let mut config = short("lenet5-modern");
     config.epochs = 3;
     config.optimizer = repro_common::config::OptimizerConfig::Sgd { momentum: 0.9, weight_decay: 1e-4 };
     config.data.distortion = Some(repro_common::data::augment::Distortion { probability: 0.5, translate: 2.0, scale: 0.1, squeeze: 0.1, shear: 0.1 });
@@ -84,7 +126,7 @@ fn resume_reaches_the_same_numbers_as_an_uninterrupted_run() {
 #[test]
 fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let ds = sample();
-    let mut config = short("lenet5-modern", 0.01);
+    let mut config = short("lenet5-modern");
     config.schedule.steps = vec![(1, 0.01), (2, 1e30)];
     let dir = tempfile::tempdir().unwrap();
     let m = train(&LenetPaper, &config, 1, &ds, dir.path(), false, None);
@@ -96,4 +138,3 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     assert!(ckpt.ends_with("epoch-0001.model.bpk"));
     assert_eq!(load_metrics(dir.path()).unwrap().len(), 1, "the metrics of the good epoch are kept");
 }
-
