@@ -91,12 +91,10 @@ fn checkpoint_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("checkpoint")
 }
 
-/// Path of the model weights of the run's latest checkpoint; `None` when the run wrote no
-/// checkpoint index (`checkpoint/latest.yaml`). An index that exists but cannot be read gives its
-/// own path, so that resuming or evaluating the run reports the damage (naming the file) instead
-/// of treating the run as never checkpointed; [`checkpoint_weights`] says what is wrong.
+/// Path of the model weights of the run's latest checkpoint; `None` when there is none or its
+/// index cannot be read (use [`checkpoint_weights`] to learn which).
 pub fn latest_checkpoint(run_dir: &Path) -> Option<PathBuf> {
-    checkpoint_weights(run_dir).unwrap_or_else(|_| Some(checkpoint_dir(run_dir).join("latest.yaml")))
+    checkpoint_weights(run_dir).ok().flatten()
 }
 
 /// Path of the model weights of the run's latest checkpoint: `None` when the run wrote no

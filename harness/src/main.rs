@@ -3,6 +3,7 @@
 
 mod bench;
 mod lstm;
+mod replay;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -91,6 +92,26 @@ enum Command {
         run_dir: PathBuf,
         #[command(flatten)]
         place: PlaceArgs,
+    },
+    /// Train recorded runs again (same recipe, seed and data) and check each final number against
+    /// its record within a statistical gate; exits non-zero when one leaves its gate.
+    #[command(
+        long_about = "Train recorded runs again (same recipe, seed and data) and check each final number against its record.\n\n\
+The gate is 3 standard errors of a record-vs-replay difference: for an error rate p on n evaluation\n\
+items, 3 × √2 × √(p(1 − p)/n) (the same seed follows a slightly different trajectory on another CPU\n\
+or thread count, so exact equality is not expected). A number outside its gate means the code no\n\
+longer produces what the record says: re-make the record, or find the regression.",
+        after_help = "Examples:\n  harness replay results/lenet/lenet5-modern/mnist-sample/seed1-20261123T004836Z\n  harness replay results/lstm/exp1-3x2-lr0.1        every run in the folder\n  harness replay results/lenet/lenet5/mnist --data-dir ~/mnist"
+    )]
+    Replay {
+        /// Run directories (holding manifest.yaml), or folders above them to replay every run inside.
+        #[arg(required = true, value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Worker threads for independent trials (LSTM 1997 records); default: every core.
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
     },
     /// Print the paper-vs-ours table from the records in --results.
     Compare {
@@ -271,6 +292,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Eval { run_dir, place } => eval(&run_dir, &place),
+        Command::Replay { runs, place, threads } => replay::run(&runs, &place, threads),
         Command::EvaluatePretrained { experiment, weights, place } => {
             let (paper, config) = find_experiment(&experiment)?;
             if !weights.is_file() {
@@ -442,12 +464,16 @@ fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs,
     let mut failures = 0;
     for &seed in &config.seeds.clone() {
         let resume_dir = if run.resume { records::latest_unfinished(&exp_dir, seed) } else { None };
-        let resumable = resume_dir.as_ref().is_some_and(|d| engine::latest_checkpoint(d).is_some());
+        // A damaged checkpoint index is an error naming it, never "no checkpoint yet".
+        let resumable = match &resume_dir {
+            Some(d) => engine::checkpoint_weights(d)?.is_some(),
+            None => false,
+        };
         let (run_dir, resume) = match (resume_dir, resumable) {
             (Some(dir), true) => {
                 let previous = Manifest::load(&dir)?;
                 if previous.config != config_for_seed(&config, &previous) {
-                    bail!("cannot resume {}: its recipe differs from the one requested now (compare its manifest.yaml)", dir.display());
+                    bail!("cannot resume {}: its recipe differs from the one requested now in {} (compare its manifest.yaml)", dir.display(), differing_fields(&previous.config, &config_for_seed(&config, &previous)).join(", "));
                 }
                 eprintln!("resuming {} after epoch {}", dir.display(), previous.epochs_completed);
                 (dir, true)
@@ -486,6 +512,28 @@ fn config_for_seed(requested: &ExperimentConfig, previous: &Manifest) -> Experim
     let mut c = requested.clone();
     c.seeds = previous.config.seeds.clone();
     c
+}
+
+/// The dotted keys (`schedule.steps`, `data.train_limit`) whose values differ between two recipes.
+fn differing_fields(a: &ExperimentConfig, b: &ExperimentConfig) -> Vec<String> {
+    fn walk(prefix: &str, a: &serde_yaml_ng::Value, b: &serde_yaml_ng::Value, out: &mut Vec<String>) {
+        match (a.as_mapping(), b.as_mapping()) {
+            (Some(ma), Some(mb)) => {
+                let keys: std::collections::BTreeSet<String> = ma.keys().chain(mb.keys()).filter_map(|k| k.as_str().map(str::to_owned)).collect();
+                let null = serde_yaml_ng::Value::Null;
+                for k in keys {
+                    let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&path, ma.get(k.as_str()).unwrap_or(&null), mb.get(k.as_str()).unwrap_or(&null), out);
+                }
+            }
+            _ if a != b => out.push(format!("`{prefix}`")),
+            _ => {}
+        }
+    }
+    let (Ok(a), Ok(b)) = (serde_yaml_ng::to_value(a), serde_yaml_ng::to_value(b)) else { return vec!["its fields".into()] };
+    let mut out = Vec::new();
+    walk("", &a, &b, &mut out);
+    out
 }
 
 fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {

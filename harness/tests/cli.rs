@@ -198,7 +198,7 @@ fn a_changed_recipe_refuses_to_resume() {
     let changed: Vec<&str> = with_resume(&DIVERGING).into_iter().map(|a| if a == "data.train_limit=500" { "data.train_limit=400" } else { a }).collect();
     let o = harness(&changed, r);
     assert_clean_failure(&o, &format!("cannot resume {}", run.display()));
-    assert!(text(&o).contains("recipe differs"), "{}", text(&o));
+    assert!(text(&o).contains("recipe differs") && text(&o).contains("`data.train_limit`"), "the differing field is named: {}", text(&o));
     assert_eq!(run_dirs(r), vec![run.clone()], "no new run was started");
     assert_eq!(std::fs::read(run.join("manifest.yaml")).unwrap(), manifest, "the run's records are untouched");
     // The same recipe does resume it (and, at the same learning rate, stops again).
