@@ -123,14 +123,14 @@ fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOptimizer {
     match *config {
         OptimizerConfig::Sgd { momentum, weight_decay } => {
             // burn's momentum defaults to dampening 0.1; the papers (and PyTorch) use none.
-            let momentum = (momentum > 0.0).then(|| MomentumConfig { momentum, dampening: 0.0, nesterov: false });
-            let decay = (weight_decay > 0.0).then(|| WeightDecayConfig { penalty: weight_decay as f32 });
+            let momentum = (momentum > 0.0).then_some(MomentumConfig { momentum, dampening: 0.0, nesterov: false });
+            let decay = (weight_decay > 0.0).then_some(WeightDecayConfig { penalty: weight_decay as f32 });
             SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init()
         }
         // SDLM scales each gradient by its own factor first (see `sdlm::Preconditioner`).
         OptimizerConfig::Sdlm { .. } => SgdConfig::new().init(),
         OptimizerConfig::Adam { weight_decay } => {
-            let decay = (weight_decay > 0.0).then(|| WeightDecayConfig { penalty: weight_decay as f32 });
+            let decay = (weight_decay > 0.0).then_some(WeightDecayConfig { penalty: weight_decay as f32 });
             AdamConfig::new().with_weight_decay(decay).init()
         }
     }

@@ -293,7 +293,7 @@ fn gaussian(rng: &mut impl Rng) -> f32 {
 }
 
 /// Writes a `crop × crop` window of `img` at `(x, y)`, optionally mirrored, normalised, CHW.
-fn write_view(img: &RgbImage, x: u32, y: u32, crop: usize, flip: bool, offset: [f32; 3], setup: &FolderPreprocess, out: &mut [f32]) {
+fn write_view(img: &RgbImage, (x, y): (u32, u32), crop: usize, flip: bool, offset: [f32; 3], setup: &FolderPreprocess, out: &mut [f32]) {
     let plane = crop * crop;
     for r in 0..crop {
         for c in 0..crop {
@@ -409,7 +409,7 @@ impl ImageSource for FolderSource {
                 let patch = imageops::resize(&patch, crop as u32, crop as u32, FilterType::Triangle);
                 let flip = s.horizontal_flip && rng.random_bool(0.5);
                 let offset = s.color_pca_std.map(|std| pca_offset(std, rng)).unwrap_or([0.0; 3]);
-                write_view(&patch, 0, 0, crop, flip, offset, s, out);
+                write_view(&patch, (0, 0), crop, flip, offset, s, out);
             }
             _ if self.views() == 144 => {
                 let per_view = 3 * crop * crop;
@@ -421,10 +421,10 @@ impl ImageSource for FolderSource {
                         let whole = imageops::resize(&square, crop as u32, crop as u32, FilterType::Triangle);
                         for flip in [false, true] {
                             for &(x, y) in &ten_crop_corners(w, h, crop as u32) {
-                                write_view(&square, x, y, crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
+                                write_view(&square, (x, y), crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
                                 v += 1;
                             }
-                            write_view(&whole, 0, 0, crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
+                            write_view(&whole, (0, 0), crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
                             v += 1;
                         }
                     }
@@ -438,12 +438,12 @@ impl ImageSource for FolderSource {
                 let corners = ten_crop_corners(w, h, crop as u32);
                 if self.views() == 1 {
                     let (x, y) = corners[4];
-                    write_view(&img, x, y, crop, false, [0.0; 3], s, out);
+                    write_view(&img, (x, y), crop, false, [0.0; 3], s, out);
                 } else {
                     for (v, flip) in [false, true].into_iter().enumerate() {
                         for (i, &(x, y)) in corners.iter().enumerate() {
                             let at = (v * 5 + i) * per_view;
-                            write_view(&img, x, y, crop, flip, [0.0; 3], s, &mut out[at..at + per_view]);
+                            write_view(&img, (x, y), crop, flip, [0.0; 3], s, &mut out[at..at + per_view]);
                         }
                     }
                 }

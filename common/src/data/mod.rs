@@ -28,10 +28,8 @@ pub enum DataError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a valid IDX file: {reason}")]
     Corrupt { path: PathBuf, reason: String },
-    #[error(
-        "{path} does not match the registry checksum for {name}\n  expected SHA-256 {expected} (gzip) or {expected_raw} (decompressed)\n  found    SHA-256 {found} (decompressed)\n  the file is damaged or is a different dataset; delete it and download it again (`harness fetch {dataset}`)"
-    )]
-    Checksum { path: PathBuf, dataset: String, name: String, expected: String, expected_raw: String, found: String },
+    #[error(transparent)]
+    Checksum(Box<ChecksumMismatch>),
     #[error(
         "{name} was not found in {dir}\n  expected the four files {expected} (gzip or decompressed without `.gz`)\n  fetch them with `harness fetch {dataset}` or download them from {mirrors}"
     )]
@@ -46,6 +44,26 @@ pub enum DataError {
     Split { dataset: String, split: String, reason: String },
     #[error("{0}")]
     Unavailable(String),
+}
+
+/// A dataset's (training, evaluation) sources.
+pub type SourcePair = (Box<dyn source::ImageSource>, Box<dyn source::ImageSource>);
+
+/// Reads one registry file, verified: `(where it was read, its bytes)`.
+type FileReader<'a> = Box<dyn FnMut(&FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> + 'a>;
+
+/// A file whose checksum is not the registry's (boxed in [`DataError`], which stays small).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path} does not match the registry checksum for {name}\n  expected SHA-256 {expected} (gzip) or {expected_raw} (decompressed)\n  found    SHA-256 {found} (decompressed)\n  the file is damaged or is a different dataset; delete it and download it again (`harness fetch {dataset}`)"
+)]
+pub struct ChecksumMismatch {
+    pub path: PathBuf,
+    pub dataset: String,
+    pub name: String,
+    pub expected: String,
+    pub expected_raw: String,
+    pub found: String,
 }
 
 /// True when `harness fetch` can download the dataset (ImageNet's licence needs an account).
@@ -186,7 +204,7 @@ impl Dataset {
 
     /// The training and evaluation sources of `data`: its splits with its preprocessing (the
     /// mean, when subtracted, comes from the training split).
-    pub fn sources(&self, data: &crate::config::DataConfig) -> Result<(Box<dyn source::ImageSource>, Box<dyn source::ImageSource>), DataError> {
+    pub fn sources(&self, data: &crate::config::DataConfig) -> Result<SourcePair, DataError> {
         let classes = self.class_names.len();
         match &self.images {
             Images::InMemory { .. } => {
@@ -249,7 +267,7 @@ pub fn load(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
 fn load_idx(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
     let spec = dataset(name).ok_or_else(|| DataError::UnknownDataset(name.to_owned()))?;
     let mut checksums = BTreeMap::new();
-    let (origin, mut get): (String, Box<dyn FnMut(&FileSpec) -> Result<(PathBuf, Vec<u8>), DataError>>) = match source {
+    let (origin, mut get): (String, FileReader) = match source {
         DataSource::Dir(dir) => (dir.display().to_string(), Box::new(move |f: &FileSpec| read_from_dir(spec, dir, f))),
         DataSource::Auto => match spec.embedded {
             Some(files) => ("embedded in the binary".into(), Box::new(move |f: &FileSpec| {
@@ -318,14 +336,14 @@ fn verify(spec: &DatasetSpec, f: &FileSpec, path: &Path, file_bytes: &[u8], raw:
     if found == f.raw_sha256 {
         return Ok(());
     }
-    Err(DataError::Checksum {
+    Err(DataError::Checksum(Box::new(ChecksumMismatch {
         path: path.to_owned(),
         dataset: spec.name.to_owned(),
         name: f.name.to_owned(),
         expected: f.gz_sha256.to_owned(),
         expected_raw: f.raw_sha256.to_owned(),
         found,
-    })
+    })))
 }
 
 fn read_verified(spec: &DatasetSpec, path: &Path, f: &FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> {

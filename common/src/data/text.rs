@@ -79,14 +79,14 @@ fn verify(file: &TextFile, path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     if ok {
         return Ok(());
     }
-    Err(DataError::Checksum {
+    Err(DataError::Checksum(Box::new(super::ChecksumMismatch {
         path: path.to_owned(),
         dataset: "ptb".into(),
         name: file.name.into(),
         expected: file.sha256.map(str::to_owned).unwrap_or_else(|| format!("(not pinned; MD5 {})", file.md5)),
         expected_raw: format!("MD5 {}", file.md5),
         found: sha,
-    })
+    })))
 }
 
 /// Loads `ptb` (verified) or `text` (any corpus in the PTB layout) from a folder, or `ptb` from

@@ -448,8 +448,8 @@ impl Net {
                 for (g, s) in self.grads.output[k * os..(k + 1) * os].iter_mut().zip(&osrc) {
                     *g += dk * s;
                 }
-                for c in 0..n_c {
-                    e_y[c] += self.weights.output[k * os + c] * dk;
+                for (e, w) in e_y[..n_c].iter_mut().zip(&self.weights.output[k * os..k * os + n_c]) {
+                    *e += w * dk;
                 }
             }
             for c in 0..n_c {
@@ -545,8 +545,7 @@ impl Net {
                 }
             }
             let src = &tr.src[t * hs..(t + 1) * hs];
-            for u in 0..n_h {
-                let d = delta[u];
+            for (u, &d) in delta[..n_h].iter().enumerate() {
                 if d != 0.0 {
                     for (g, s) in self.grads.hidden[u * hs..(u + 1) * hs].iter_mut().zip(src) {
                         *g += d * s;
@@ -556,8 +555,7 @@ impl Net {
             ds_next.copy_from_slice(&ds);
             if mode == Gradient::Full && sp.recurrent {
                 rec_next.fill(0.0);
-                for u in 0..n_h {
-                    let d = delta[u];
+                for (u, &d) in delta[..n_h].iter().enumerate() {
                     if d != 0.0 {
                         let wrow = &self.weights.hidden[u * hs + n_in..u * hs + n_in + n_h];
                         for (r, w) in rec_next.iter_mut().zip(wrow) {

@@ -95,7 +95,8 @@ impl PtbConfig {
         if self.batch_size == 0 || self.unroll == 0 || self.epochs == 0 {
             return invalid("batch_size/unroll/epochs", "must be at least 1");
         }
-        if !(self.learning_rate > 0.0) || !(self.decay.factor >= 1.0) {
+        // Written so that a NaN fails too.
+        if self.learning_rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || self.decay.factor.partial_cmp(&1.0).is_none_or(|o| o == std::cmp::Ordering::Less) {
             return invalid("learning_rate/decay.factor", "the rate must be positive and the factor at least 1");
         }
         if self.seeds.is_empty() {

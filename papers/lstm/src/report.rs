@@ -34,10 +34,10 @@ pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRun>, Vec<PtbRun>), Rec
             if m.status == RunStatus::Complete {
                 trials.push(TrialsRun { path, manifest: m });
             }
-        } else if let Ok(m) = PtbManifest::load(&path) {
-            if m.status == RunStatus::Complete {
-                ptb.push(PtbRun { path, manifest: m });
-            }
+        } else if let Ok(m) = PtbManifest::load(&path)
+            && m.status == RunStatus::Complete
+        {
+            ptb.push(PtbRun { path, manifest: m });
         }
     }
     Ok((trials, ptb))

@@ -5,6 +5,7 @@
 //! - `multi_crop`: 224×224 crops on a 5×5 regular grid and their mirrors (50 per scale), softmax
 //!   averaged (Table 5).
 //! - `dense_multi_crop`: the average of the two (Table 5, last rows).
+//!
 //! Images are evaluated one at a time (their sizes differ), on loader threads for decoding.
 
 use std::path::PathBuf;
