@@ -33,7 +33,9 @@ pub struct ExperimentConfig {
     pub description: String,
     /// Model variant, as the paper crate names it.
     pub model: String,
-    /// Model-specific numeric options, validated by the paper crate.
+    /// Model-specific numeric options, validated by the paper crate: LeNet's `map_j`; `width`
+    /// for the ImageNet nets (AlexNet, VGG, GoogLeNet, ResNet), a multiplier in (0, 1] of every
+    /// layer's width, 1 (the default) being the paper's net (narrow nets are for quick tests).
     #[serde(default)]
     pub model_options: BTreeMap<String, f64>,
     pub data: DataConfig,

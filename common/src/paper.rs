@@ -190,9 +190,53 @@ pub fn no_model_options(config: &ExperimentConfig) -> Result<(), PaperError> {
     }
 }
 
+/// The `width` model option: a multiplier in (0, 1] of every layer's width (channels and FC
+/// units), 1 (the default) being the paper's net. Narrow nets are a test instrument: they let CI
+/// check that the big nets learn in seconds. Any other option is rejected, naming its key.
+pub fn width_option(config: &ExperimentConfig) -> Result<f64, PaperError> {
+    if let Some(key) = config.model_options.keys().find(|k| k.as_str() != "width") {
+        return Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes: width, a multiplier in (0, 1] of its layer widths)", config.model) });
+    }
+    let width = config.model_options.get("width").copied().unwrap_or(1.0);
+    if !(width > 0.0 && width <= 1.0) {
+        return Err(PaperError::BadOption { key: "width".into(), reason: format!("must be a multiplier in (0, 1] of the layer widths (1 is the paper's net), not {width}") });
+    }
+    Ok(width)
+}
+
+/// `channels` scaled by a width multiplier, rounded, and at least 1 (`multiple` for grouped
+/// convolutions, whose widths must divide by the group count): the paper's count at width 1.
+pub fn narrowed(channels: usize, width: f64, multiple: usize) -> usize {
+    (((channels as f64 * width) / multiple as f64).round() as usize).max(1) * multiple
+}
+
 /// Multiply-adds of one convolution for one image, given its output.
 pub fn conv_macs(conv: &burn::nn::conv::Conv2d, output: &burn::tensor::Tensor<4>) -> u64 {
     let [_, c, h, w] = output.dims();
     let [_, per_group_inputs, kh, kw] = conv.weight.dims();
     (c * h * w * per_group_inputs * kh * kw) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_option_takes_only_width_in_its_range() {
+        let base = ExperimentConfig::from_yaml(include_str!("../../papers/resnet/experiments/imagenet-resnet18.yaml"), "resnet18").unwrap();
+        assert_eq!(width_option(&base).unwrap(), 1.0);
+        let with = |key: &str, value: f64| {
+            let mut c = base.clone();
+            c.model_options.insert(key.into(), value);
+            width_option(&c)
+        };
+        assert_eq!(with("width", 0.125).unwrap(), 0.125);
+        for bad in [0.0, -0.5, 1.5, f64::NAN] {
+            let e = with("width", bad).unwrap_err().to_string();
+            assert!(e.contains("`width`") && e.contains("(0, 1]"), "{e}");
+        }
+        let e = with("depth", 2.0).unwrap_err().to_string();
+        assert!(e.contains("`depth`") && e.contains("width"), "{e}");
+        assert_eq!((narrowed(96, 1.0, 2), narrowed(96, 0.125, 2), narrowed(4096, 0.125, 1), narrowed(16, 0.01, 1)), (96, 12, 512, 1));
+    }
 }

@@ -11,7 +11,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
 use repro_common::records::Manifest;
 
 pub use model::{Alexnet, AlexnetSpec};
@@ -53,6 +53,12 @@ pub const TORCHVISION_REMAP: [(&str, &str); 8] = [
 
 pub struct AlexnetPaper;
 
+/// The net `config` names, at its `width` option.
+fn configured_spec(config: &ExperimentConfig, classes: usize) -> Result<AlexnetSpec, PaperError> {
+    let width = width_option(config)?;
+    Ok(spec(&config.model, classes)?.narrowed(width))
+}
+
 fn spec(model: &str, classes: usize) -> Result<AlexnetSpec, PaperError> {
     match model {
         "alexnet" => Ok(AlexnetSpec::paper(classes)),
@@ -75,14 +81,12 @@ impl Paper for AlexnetPaper {
     }
 
     fn train(&self, spec_: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        no_model_options(spec_.config)?;
-        let s = spec(&spec_.config.model, spec_.dataset.class_names.len())?;
+        let s = configured_spec(spec_.config, spec_.dataset.class_names.len())?;
         Ok(engine::train(spec_, |d| Alexnet::new(s, d))?)
     }
 
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        no_model_options(config)?;
-        let s = spec(&config.model, dataset.class_names.len())?;
+        let s = configured_spec(config, dataset.class_names.len())?;
         let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;
         let model = Alexnet::new(s, device);

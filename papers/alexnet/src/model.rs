@@ -15,7 +15,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{cross_entropy, dropout_classifier, paper_lrn};
-use repro_common::paper::{Tap, conv_macs, trainable_params};
+use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
 
 /// The shape of one AlexNet.
 #[derive(Debug, Clone, Copy)]
@@ -33,17 +33,27 @@ pub struct AlexnetSpec {
     pub input: usize,
     /// Draw weights from N(0, 0.01²) with biases 1 in conv2, conv4, conv5 and the hidden FC layers (§5).
     pub paper_init: bool,
+    /// The multiplier [`AlexnetSpec::narrowed`] applied (1: the paper's widths); with
+    /// `paper_init`, the std of layers with narrowed inputs is 0.01/√width.
+    pub width: f64,
 }
 
 impl AlexnetSpec {
     /// The paper's net: 96-256-384-384-256, two groups, LRN, 227×227 inputs.
     pub fn paper(classes: usize) -> Self {
-        Self { widths: [96, 256, 384, 384, 256], hidden: 4096, classes, groups: 2, lrn: true, conv1_padding: 0, input: 227, paper_init: true }
+        Self { widths: [96, 256, 384, 384, 256], hidden: 4096, classes, groups: 2, lrn: true, conv1_padding: 0, input: 227, paper_init: true, width: 1.0 }
     }
 
     /// torchvision's `alexnet`: 64-192-384-256-256, one tower, no LRN, 224×224 inputs.
     pub fn torchvision(classes: usize) -> Self {
-        Self { widths: [64, 192, 384, 256, 256], hidden: 4096, classes, groups: 1, lrn: false, conv1_padding: 2, input: 224, paper_init: false }
+        Self { widths: [64, 192, 384, 256, 256], hidden: 4096, classes, groups: 1, lrn: false, conv1_padding: 2, input: 224, paper_init: false, width: 1.0 }
+    }
+
+    /// The same net with every convolution's kernels and both hidden FC layers scaled by `width`
+    /// (the `width` model option, a test instrument; 1 keeps the net); kernel counts stay
+    /// divisible by the groups.
+    pub fn narrowed(self, width: f64) -> Self {
+        Self { widths: self.widths.map(|w| narrowed(w, width, self.groups)), hidden: narrowed(self.hidden, width, 1), width: self.width * width, ..self }
     }
 }
 
@@ -74,19 +84,22 @@ impl Alexnet {
     pub fn new(spec: AlexnetSpec, device: &Device) -> Self {
         let [w1, w2, w3, w4, w5] = spec.widths;
         let g = spec.groups;
-        let init = if spec.paper_init { Initializer::Normal { mean: 0.0, std: 0.01 } } else { Conv2dConfig::new([1, 1], [1, 1]).initializer };
+        // §5's N(0, 0.01²). A narrowed layer has `width` times the paper's inputs, so its std
+        // grows by 1/√width to keep the paper net's activation scale (conv1 sees RGB at any width).
+        let paper_std = |narrowed_inputs: bool| Initializer::Normal { mean: 0.0, std: if narrowed_inputs { 0.01 / spec.width.sqrt() } else { 0.01 } };
         let conv = |i: usize, o: usize, k: usize, s: usize, p: usize, groups: usize| {
+            let init = if spec.paper_init { paper_std(i != 3) } else { Conv2dConfig::new([1, 1], [1, 1]).initializer };
             Conv2dConfig::new([i, o], [k, k])
                 .with_stride([s, s])
                 .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
                 .with_groups(groups)
-                .with_initializer(init.clone())
+                .with_initializer(init)
                 .init(device)
         };
         let linear = |i: usize, o: usize| {
             let mut c = LinearConfig::new(i, o);
             if spec.paper_init {
-                c = c.with_initializer(Initializer::Normal { mean: 0.0, std: 0.01 });
+                c = c.with_initializer(paper_std(true));
             }
             c.init(device)
         };

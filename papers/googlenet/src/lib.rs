@@ -12,7 +12,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
 use repro_common::records::Manifest;
 
 pub use model::{Googlenet, Inception};
@@ -43,6 +43,15 @@ pub const FILES: PaperFiles = PaperFiles {
 };
 
 pub struct GooglenetPaper;
+
+/// The `width` option; torchvision's net exists for its published full-width weights only.
+fn width(config: &ExperimentConfig) -> Result<f64, PaperError> {
+    let width = width_option(config)?;
+    if config.model == "googlenet-torchvision" && width != 1.0 {
+        return Err(PaperError::BadOption { key: "width".into(), reason: "applies to the paper's nets (googlenet, googlenet-noaux), not to googlenet-torchvision".into() });
+    }
+    Ok(width)
+}
 
 fn aux(model: &str) -> Result<bool, PaperError> {
     match model {
@@ -80,17 +89,17 @@ impl Paper for GooglenetPaper {
     }
 
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        no_model_options(spec.config)?;
+        let width = width(spec.config)?;
         let with_aux = aux(&spec.config.model)?;
         let classes = spec.dataset.class_names.len();
         if spec.config.model == "googlenet-torchvision" {
             return Ok(engine::train(spec, |d| torchvision::TorchvisionGooglenet::new(classes, d))?);
         }
-        Ok(engine::train(spec, |d| Googlenet::new(classes, with_aux, d))?)
+        Ok(engine::train(spec, |d| Googlenet::with_width(classes, with_aux, width, d))?)
     }
 
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        no_model_options(config)?;
+        let width = width(config)?;
         let with_aux = aux(&config.model)?;
         let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;
@@ -100,7 +109,7 @@ impl Paper for GooglenetPaper {
             let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision::TorchvisionGooglenet::remap())?;
             return Ok(engine::evaluate(&model, set.as_ref(), device)?);
         }
-        let model = engine::load_weights(Googlenet::new(classes, with_aux, device), weights)?;
+        let model = engine::load_weights(Googlenet::with_width(classes, with_aux, width, device), weights)?;
         Ok(engine::evaluate(&model, set.as_ref(), device)?)
     }
 }

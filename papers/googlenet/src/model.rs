@@ -13,7 +13,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::cross_entropy;
-use repro_common::paper::{Tap, conv_macs, trainable_params};
+use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
 
 /// One row of Table 1: `#1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj`.
 pub type Columns = [usize; 6];
@@ -95,12 +95,14 @@ pub struct AuxHead {
 }
 
 impl AuxHead {
-    pub fn new(inputs: usize, classes: usize, device: &Device) -> Self {
+    /// `width` scales the 1×1 convolution's 128 filters and the FC's 1024 units (1: §5's head).
+    pub fn new(inputs: usize, classes: usize, width: f64, device: &Device) -> Self {
+        let (filters, units) = (narrowed(128, width, 1), narrowed(1024, width, 1));
         Self {
             pool: AvgPool2dConfig::new([5, 5]).with_strides([3, 3]).init(),
-            conv: conv(inputs, 128, 1, 1, device),
-            fc: LinearConfig::new(128 * 4 * 4, 1024).init(device),
-            classifier: LinearConfig::new(1024, classes).init(device),
+            conv: conv(inputs, filters, 1, 1, device),
+            fc: LinearConfig::new(filters * 4 * 4, units).init(device),
+            classifier: LinearConfig::new(units, classes).init(device),
             dropout: DropoutConfig::new(0.7).init(),
         }
     }
@@ -133,30 +135,40 @@ pub const AUX_WEIGHT: f64 = 0.3;
 
 impl Googlenet {
     pub fn new(classes: usize, aux: bool, device: &Device) -> Self {
-        let mut inputs = 192;
+        Self::with_width(classes, aux, 1.0, device)
+    }
+
+    /// The net with every layer's width (the stem, each inception column, the auxiliary heads)
+    /// scaled by `width`: the `width` model option; 1 is Table 1's net.
+    pub fn with_width(classes: usize, aux: bool, width: f64, device: &Device) -> Self {
+        let scaled = |c: usize| narrowed(c, width, 1);
+        let (stem, conv2_width) = (scaled(64), scaled(192));
+        let mut inputs = conv2_width;
         let inception: Vec<Inception> = TABLE1
             .iter()
             .map(|(_, c, _, _)| {
-                let m = Inception::new(inputs, *c, device);
+                let m = Inception::new(inputs, c.map(scaled), device);
                 inputs = m.outputs();
                 m
             })
             .collect();
+        // The heads sit on 4a and 4d (512 and 528 maps at full width).
+        let (on_4a, on_4d) = (inception[2].outputs(), inception[5].outputs());
         Self {
-            conv1: conv(3, 64, 7, 2, device),
-            conv2_reduce: conv(64, 64, 1, 1, device),
-            conv2: conv(64, 192, 3, 1, device),
+            conv1: conv(3, stem, 7, 2, device),
+            conv2_reduce: conv(stem, stem, 1, 1, device),
+            conv2: conv(stem, conv2_width, 3, 1, device),
             // Figure 3's LocalRespNorm; the paper gives no parameters: Caffe's reference model's
             // (size 5, α = 1e-4 divided by the size as Caffe and burn do, β = 0.75, k = 1).
             lrn: LocalResponseNormConfig::new(5).with_alpha(1e-4).with_beta(0.75).with_k(1.0).init(),
             // Caffe rounds pooled sizes up (112 → 56 → 28 → 14 → 7).
             pool: MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).with_ceil_mode(true).init(),
             inception,
-            aux1: aux.then(|| AuxHead::new(512, classes, device)),
-            aux2: aux.then(|| AuxHead::new(528, classes, device)),
+            aux1: aux.then(|| AuxHead::new(on_4a, classes, width, device)),
+            aux2: aux.then(|| AuxHead::new(on_4d, classes, width, device)),
             avgpool: AvgPool2dConfig::new([7, 7]).with_strides([1, 1]).init(),
             dropout: DropoutConfig::new(0.4).init(),
-            fc: LinearConfig::new(1024, classes).init(device),
+            fc: LinearConfig::new(inputs, classes).init(device),
         }
     }
 

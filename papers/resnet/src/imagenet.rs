@@ -10,7 +10,7 @@ use burn::nn::{BatchNorm, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
-use repro_common::paper::{Tap, trainable_params};
+use repro_common::paper::{Tap, narrowed, trainable_params};
 
 use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs, pooled_classifier};
 use repro_common::nn::cross_entropy;
@@ -57,14 +57,18 @@ pub struct ImagenetSpec {
     pub shortcut: ShortcutOption,
     pub bottleneck_stride: BottleneckStride,
     pub classes: usize,
+    /// conv1's 64 filters and each stage's width (64, 128, 256, 512) scaled by this: the `width`
+    /// model option; 1 is Table 1's net.
+    pub width: f64,
 }
 
 impl ImagenetResnet {
     pub fn new(spec: ImagenetSpec, device: &Device) -> Self {
         let arch = spec.architecture;
-        let mut inputs = 64;
+        let base = narrowed(64, spec.width, 1);
+        let mut inputs = base;
         let mut stage = |s: usize| -> Vec<Block> {
-            let width = 64 << s;
+            let width = narrowed(64 << s, spec.width, 1);
             (0..arch.blocks[s])
                 .map(|i| {
                     let block = BlockSpec {
@@ -83,8 +87,8 @@ impl ImagenetResnet {
         };
         let (layer1, layer2, layer3, layer4) = (stage(0), stage(1), stage(2), stage(3));
         Self {
-            conv1: conv(3, 64, 7, 2, device),
-            bn1: bn(64, device),
+            conv1: conv(3, base, 7, 2, device),
+            bn1: bn(base, device),
             maxpool: MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(),
             layer1,
             layer2,

@@ -14,7 +14,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
 use repro_common::records::Manifest;
 
 pub use blocks::{BottleneckStride, ShortcutOption};
@@ -97,6 +97,7 @@ impl Net {
                 shortcut,
                 bottleneck_stride,
                 classes,
+                width: 1.0,
             }),
             Net::Cifar { .. } => None,
         }
@@ -107,9 +108,14 @@ fn unknown(name: &str) -> PaperError {
     PaperError::UnknownModel { name: name.into(), known: MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ") }
 }
 
-fn net(config: &ExperimentConfig) -> Result<Net, PaperError> {
-    no_model_options(config)?;
-    Net::parse(&config.model).ok_or_else(|| unknown(&config.model))
+/// The model `config` names and its `width` option (ImageNet nets only: the CIFAR nets are small).
+fn net(config: &ExperimentConfig) -> Result<(Net, f64), PaperError> {
+    let width = width_option(config)?;
+    let net = Net::parse(&config.model).ok_or_else(|| unknown(&config.model))?;
+    if matches!(net, Net::Cifar { .. }) && width != 1.0 {
+        return Err(PaperError::BadOption { key: "width".into(), reason: format!("applies to the ImageNet nets, not to the CIFAR net `{}`", config.model) });
+    }
+    Ok((net, width))
 }
 
 /// Layer table and total parameters and multiply-adds of a model, from a forward pass.
@@ -179,19 +185,19 @@ impl Paper for ResnetPaper {
     }
 
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        let net = net(spec.config)?;
+        let (net, width) = net(spec.config)?;
         let classes = spec.dataset.class_names.len();
         match net {
             Net::Cifar { n, residual } => Ok(engine::train(spec, |d| CifarResnet::new(n, residual, classes, d))?),
             Net::Imagenet { .. } => {
-                let s = net.imagenet_spec(classes).expect("imagenet net");
+                let s = ImagenetSpec { width, ..net.imagenet_spec(classes).expect("imagenet net") };
                 Ok(engine::train(spec, |d| ImagenetResnet::new(s, d))?)
             }
         }
     }
 
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        let net = net(config)?;
+        let (net, width) = net(config)?;
         let classes = dataset.class_names.len();
         let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
         let device = &selected.device;
@@ -201,7 +207,7 @@ impl Paper for ResnetPaper {
                 Ok(engine::evaluate(&model, set.as_ref(), device)?)
             }
             Net::Imagenet { .. } => {
-                let model = ImagenetResnet::new(net.imagenet_spec(classes).expect("imagenet net"), device);
+                let model = ImagenetResnet::new(ImagenetSpec { width, ..net.imagenet_spec(classes).expect("imagenet net") }, device);
                 let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision::REMAP)?;
                 Ok(engine::evaluate(&model, set.as_ref(), device)?)
             }

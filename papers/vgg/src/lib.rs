@@ -14,7 +14,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::{Dataset, Images};
 use repro_common::device::Selected;
 use repro_common::engine::{self, Evaluation, TrainError, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, no_model_options};
+use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
 use repro_common::records::Manifest;
 
 pub use model::{Config, Vgg, VggSpec};
@@ -66,7 +66,7 @@ pub fn spec(model: &str, classes: usize) -> Result<VggSpec, PaperError> {
     MODELS.iter().find(|m| m.name == model).ok_or_else(unknown)?;
     // §3.1 initialises from N(0, 10⁻²) ("variance"): std 0.1. Deep nets diverge from it without
     // the paper's pre-training from A, so recipes use the 0.01 most ports use (DEVIATIONS.md).
-    Ok(VggSpec { config, batch_norm, classes, init_std: Some(0.01) })
+    Ok(VggSpec { config, batch_norm, classes, init_std: Some(0.01), width: 1.0 })
 }
 
 /// torchvision's `features.N` / `classifier.N` indices for a configuration: each convolution is
@@ -106,14 +106,12 @@ impl Paper for VggPaper {
     }
 
     fn train(&self, s: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        no_model_options(s.config)?;
-        let vgg = spec(&s.config.model, s.dataset.class_names.len())?;
+        let vgg = VggSpec { width: width_option(s.config)?, ..spec(&s.config.model, s.dataset.class_names.len())? };
         Ok(engine::train(s, |d| Vgg::new(vgg, d))?)
     }
 
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        no_model_options(config)?;
-        let vgg = spec(&config.model, dataset.class_names.len())?;
+        let vgg = VggSpec { width: width_option(config)?, ..spec(&config.model, dataset.class_names.len())? };
         let device = &selected.device;
         let model = Vgg::new(vgg, device);
         let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision_remap(&vgg))?;

@@ -15,7 +15,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{cross_entropy, dropout_classifier, paper_lrn};
-use repro_common::paper::{Tap, conv_macs, trainable_params};
+use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
 
 /// A column of Table 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,10 @@ pub struct VggSpec {
     pub classes: usize,
     /// §3.1: weights from N(0, σ²) and zero biases; `None` keeps burn's (PyTorch's) default.
     pub init_std: Option<f64>,
+    /// Every convolution's and hidden FC layer's width scaled by this (the `width` model option,
+    /// a test instrument; 1 is Table 1's net); the std of layers with narrowed inputs is
+    /// `init_std`/√width.
+    pub width: f64,
 }
 
 #[derive(Module, Debug)]
@@ -82,20 +86,23 @@ pub struct Vgg {
 
 impl Vgg {
     pub fn new(spec: VggSpec, device: &Device) -> Self {
-        let weight_init = spec.init_std.map(|std| Initializer::Normal { mean: 0.0, std });
+        // A narrowed layer has `width` times the paper's inputs, so its std grows by 1/√width to
+        // keep the paper net's activation scale (the first convolution sees RGB at any width).
+        let weight_init = |narrowed_inputs: bool| spec.init_std.map(|std| Initializer::Normal { mean: 0.0, std: if narrowed_inputs { std / spec.width.sqrt() } else { std } });
         let mut convs = Vec::new();
         let mut bns = Vec::new();
         let mut inputs = 3;
         let blocks = spec.config.blocks();
         for block in &blocks {
             for &(k, w) in block {
+                let w = narrowed(w, spec.width, 1);
                 let p = k / 2;
                 let mut c = Conv2dConfig::new([inputs, w], [k, k]).with_padding(PaddingConfig2d::Explicit(p, p, p, p));
-                if let Some(init) = &weight_init {
-                    c = c.with_initializer(init.clone());
+                if let Some(init) = weight_init(!convs.is_empty()) {
+                    c = c.with_initializer(init);
                 }
                 let mut conv = c.init(device);
-                if weight_init.is_some() {
+                if spec.init_std.is_some() {
                     conv.bias = conv.bias.map(|b| b.map(|t| t.zeros_like()));
                 }
                 convs.push(conv);
@@ -105,13 +112,14 @@ impl Vgg {
                 inputs = w;
             }
         }
+        let hidden = narrowed(4096, spec.width, 1);
         let linear = |i: usize, o: usize| {
             let mut c = LinearConfig::new(i, o);
-            if let Some(init) = &weight_init {
-                c = c.with_initializer(init.clone());
+            if let Some(init) = weight_init(true) {
+                c = c.with_initializer(init);
             }
             let mut l = c.init(device);
-            if weight_init.is_some() {
+            if spec.init_std.is_some() {
                 l.bias = l.bias.map(|b| b.map(|t| t.zeros_like()));
             }
             l
@@ -121,9 +129,9 @@ impl Vgg {
             bns,
             block_sizes: blocks.iter().map(|b| b.len()).collect(),
             lrn: (spec.config == Config::ALrn).then(|| paper_lrn(5, 1e-4, 0.75, 2.0)),
-            fc6: linear(512 * 7 * 7, 4096),
-            fc7: linear(4096, 4096),
-            fc8: linear(4096, spec.classes),
+            fc6: linear(inputs * 7 * 7, hidden),
+            fc7: linear(hidden, hidden),
+            fc8: linear(hidden, spec.classes),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             avgpool: AdaptiveAvgPool2dConfig::new([7, 7]).init(),
             dropout: DropoutConfig::new(0.5).init(),
