@@ -1,31 +1,29 @@
-//! A short AlexNet training at reduced input size on generated JPEGs through the ImageNet
-//! pipeline. Alone in its test binary: burn's flex backend draws initial weights and dropout
-//! masks from one process-wide generator, so a model built by a parallel test would change the
-//! numbers.
+//! AlexNet must learn: a narrow net (width 1/8) at a reduced 67×67 input trained on the
+//! generated pattern task through the ImageNet pipeline, with the recipe's optimiser (SGD,
+//! momentum 0.9, weight decay 5e-4), scale augmentation, flips, PCA lighting and 10-crop
+//! evaluation, ending clearly below chance. Alone in its test binary: burn's flex backend draws
+//! initial weights and dropout masks from one process-wide generator.
 
-use repro_alexnet::AlexnetPaper;
+mod learning;
 
-/// The paper's net (full width) trained for three short epochs at a reduced 67×67 input on the
-/// generated JPEG tree, through the ImageNet pipeline, with 10-crop evaluation.
+use learning::{PAPER_PIXEL_SCALE, Task, assert_learns};
+use repro_alexnet::{Alexnet, AlexnetPaper, AlexnetSpec};
+
 #[test]
-fn alexnet_short_training_at_reduced_input_size() {
-    use repro_common::data::{self, DataSource};
-    use repro_common::records::RunStatus;
-    let dir = tempfile::tempdir().unwrap();
-    repro_tests::imagenet_tree(dir.path(), "folders");
-    let ds = data::load("imagenet", &DataSource::Dir(dir.path().to_owned())).unwrap();
-    let config = repro_tests::recipe(
-        &AlexnetPaper,
-        "imagenet-alexnet",
-        &["epochs=3", "batch_size=3", "schedule.steps=[[1, 0.0001]]", "data.folder.crop=67", "data.folder.train_scale=[72, 80]", "data.folder.eval_resize=72"],
-    );
-    let run = tempfile::tempdir().unwrap();
-    let m = repro_tests::train(&AlexnetPaper, &config, 1, &ds, run.path(), false, None);
-    assert_eq!((m.status, m.epochs_completed), (RunStatus::Complete, 3));
-    let rows = repro_common::records::load_metrics(run.path()).unwrap();
-    assert!(rows.iter().all(|r| r.train_loss.is_finite() && r.test_loss.is_finite()), "{rows:?}");
-    // Rounded, for other CPUs' float kernels. With batches of 3 and dropout 0.5 on FC6/FC7 the
-    // training loss is noisy: this run checks the pipeline and the numbers' stability, not learning.
-    let losses: Vec<String> = rows.iter().map(|r| format!("{:.1}", r.train_loss)).collect();
-    insta::assert_snapshot!(format!("alexnet: epochs {}, train loss per epoch {losses:?}", rows.len()));
+fn narrow_alexnet_learns_the_pattern_task() {
+    let task = Task { side: 96, train_per_class: 64, val_per_class: 16, seed: 10 };
+    // The recipe's 0.01 is for batches of 128; at batch 16 it kills the net within a few
+    // epochs (every ReLU dead, constant scores), so it is scaled linearly to 0.00125, and
+    // divided by 10 for the last epochs as the recipe does.
+    let overrides = [
+        "model_options.width=0.125",
+        "epochs=30",
+        "batch_size=16",
+        "schedule.steps=[[1, 0.00125], [26, 0.000125]]",
+        PAPER_PIXEL_SCALE,
+        "data.folder.crop=67",
+        "data.folder.train_scale=[72, 80]",
+        "data.folder.eval_resize=72",
+    ];
+    assert_learns(&AlexnetPaper, "imagenet-alexnet", &overrides, &task, 4f64.ln(), |d| Alexnet::new(AlexnetSpec::paper(4).narrowed(0.125), d));
 }

@@ -1,27 +1,37 @@
-//! A short VGG-A training at reduced input size (64×64) on generated JPEGs through the ImageNet
-//! pipeline. Alone in its test binary: flex draws initial weights and dropout masks from one
-//! process-wide generator, so a model built by a parallel test would change the numbers.
+//! VGG-A must learn: a narrow net (width 1/8) at a reduced 64×64 input trained on the generated
+//! pattern task through the ImageNet pipeline, with the recipe's optimiser (SGD, momentum 0.9,
+//! weight decay 5e-4, learning rate 0.01), scale augmentation, flips and PCA lighting, ending
+//! clearly below chance. Alone in its test binary: flex draws initial weights and dropout masks
+//! from one process-wide generator.
+//!
+//! Not yet a gate (ignored): with the recipe's N(0, 0.01²) initialisation and zero biases the
+//! net's logits differ between images by 8e-7 at initialisation with the recipe's [0, 1] pixels
+//! (it never leaves chance), and by 2e-4 with the paper's 0-255 pixels, where it leaves chance
+//! after about 200 steps but then often collapses to constant scores (every ReLU dead) and
+//! recovers at random: about half of the task seeds end above the gate. Run it with
+//! `cargo test --release -p repro-tests --test vgg_training -- --ignored`.
 
-use repro_common::data::{self, DataSource};
-use repro_common::records::{RunStatus, load_metrics};
-use repro_vgg::VggPaper;
+mod learning;
+
+use learning::{PAPER_PIXEL_SCALE, Task, assert_learns};
+use repro_vgg::{Vgg, VggPaper, VggSpec};
 
 #[test]
-fn vgg_a_short_training_at_reduced_input_size() {
-    let dir = tempfile::tempdir().unwrap();
-    repro_tests::imagenet_tree(dir.path(), "txt");
-    let ds = data::load("imagenet", &DataSource::Dir(dir.path().to_owned())).unwrap();
-    let config = repro_tests::recipe(
-        &VggPaper,
-        "vgg-a-s256",
-        &["epochs=2", "batch_size=3", "max_iterations=null", "schedule.steps=[[1, 0.001]]", "data.folder.crop=64", "data.folder.train_scale=[64, 80]", "data.folder.eval_resize=64"],
-    );
-    let run = tempfile::tempdir().unwrap();
-    let m = repro_tests::train(&VggPaper, &config, 1, &ds, run.path(), false, None);
-    assert_eq!((m.status, m.epochs_completed), (RunStatus::Complete, 2));
-    let rows = load_metrics(run.path()).unwrap();
-    assert!(rows.iter().all(|r| r.train_loss.is_finite() && r.test_loss.is_finite()), "{rows:?}");
-    // Rounded, for other CPUs' float kernels: a check of the pipeline and of stable numbers.
-    let losses: Vec<String> = rows.iter().map(|r| format!("{:.1}", r.train_loss)).collect();
-    insta::assert_snapshot!(format!("vgg-a: epochs {}, train loss per epoch {losses:?}", rows.len()));
+#[ignore = "VGG-A from the recipe's initialisation does not learn reliably in a test's budget (see the file's comment)"]
+fn narrow_vgg_a_learns_the_pattern_task() {
+    let task = Task { side: 96, train_per_class: 64, val_per_class: 16, seed: 11 };
+    // The recipe's 0.01 (for batches of 256) until the net leaves chance, then 0.003.
+    let overrides = [
+        "model_options.width=0.125",
+        "epochs=32",
+        "batch_size=16",
+        "max_iterations=null",
+        "schedule.steps=[[1, 0.01], [18, 0.003]]",
+        PAPER_PIXEL_SCALE,
+        "data.folder.crop=64",
+        "data.folder.train_scale=[64, 80]",
+        "data.folder.eval_resize=64",
+    ];
+    let spec = VggSpec { width: 0.125, ..repro_vgg::spec("vgg-a", 4).unwrap() };
+    assert_learns(&VggPaper, "vgg-a-s256", &overrides, &task, 4f64.ln(), |d| Vgg::new(spec, d));
 }

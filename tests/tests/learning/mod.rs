@@ -1,0 +1,186 @@
+//! Learning gates for the ImageNet nets: a generated task that a net must learn (not merely run
+//! on) through the shipped recipe's optimiser and augmentation, and a check that its final
+//! validation error is clearly below chance (`repro_common::gate::Gate::below_chance`).
+//!
+//! The task: four classes defined by spatial pattern only: horizontal stripes, vertical stripes,
+//! a checkerboard and a centred disc, each in two random colours, at a random period (or radius)
+//! and phase (or offset), under a random brightness ramp and pixel noise. Colour and mean
+//! brightness carry no label; the patterns survive the recipes' flips, scale augmentation and
+//! crops. The files are written in ImageNet's layout (`train/<wnid>/`, `val/<wnid>/`).
+//!
+//! The gate's own check: `REPRO_GATE_SELF_CHECK=untrained` trains at a learning rate of 1e-9,
+//! `REPRO_GATE_SELF_CHECK=shuffled-labels` writes every image into a random class folder; each
+//! training test must then fail its gate.
+
+// Each training test binary includes this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use burn::tensor::Device;
+use burn::tensor::activation::softmax;
+use repro_common::config::ExperimentConfig;
+use repro_common::data::source::build_batch;
+use repro_common::data::{self, DataSource, Dataset};
+use repro_common::engine::{self, ImageClassifier};
+use repro_common::gate::Gate;
+use repro_common::paper::Paper;
+use repro_common::records::{RunStatus, load_metrics};
+
+/// The papers' pixel scale: cuda-convnet and Caffe fed the nets 0-255 values minus the mean,
+/// while the recipes scale pixels to [0, 1] (`std: [1, 1, 1]`). With the papers' fixed-std
+/// initialisations (AlexNet's and VGG's N(0, 0.01²), GoogLeNet's Xavier without BN) that leaves
+/// 255 times less signal: at initialisation a narrow AlexNet's logits differ between images by
+/// about 2e-5 and VGG-A's by 8e-7, and neither learns at all in a test's budget. Nets with BN
+/// (ResNet) do not care.
+pub const PAPER_PIXEL_SCALE: &str = "data.folder.std=[0.00392156862745098, 0.00392156862745098, 0.00392156862745098]";
+
+/// The classes in ImageNet's sorted synset order.
+const CLASSES: [(&str, Pattern); 4] = [("n01000000", Pattern::HorizontalStripes), ("n02000000", Pattern::VerticalStripes), ("n03000000", Pattern::Checkerboard), ("n04000000", Pattern::Disc)];
+
+#[derive(Debug, Clone, Copy)]
+enum Pattern {
+    HorizontalStripes,
+    VerticalStripes,
+    Checkerboard,
+    Disc,
+}
+
+/// How much of the generated task to write.
+#[derive(Debug, Clone, Copy)]
+pub struct Task {
+    /// Shorter side of each image in pixels (the longer is up to 25 % longer).
+    pub side: u32,
+    pub train_per_class: usize,
+    pub val_per_class: usize,
+    pub seed: u64,
+}
+
+impl Task {
+    pub fn val_images(&self) -> usize {
+        self.val_per_class * CLASSES.len()
+    }
+}
+
+fn self_check() -> Option<String> {
+    std::env::var("REPRO_GATE_SELF_CHECK").ok().filter(|v| !v.is_empty())
+}
+
+/// Two colours at least `min_distance` apart (RGB Euclidean), so every pattern is visible.
+fn two_colours(rng: &mut ChaCha8Rng, min_distance: f32) -> ([f32; 3], [f32; 3]) {
+    loop {
+        let a: [f32; 3] = std::array::from_fn(|_| rng.random_range(0.0..255.0));
+        let b: [f32; 3] = std::array::from_fn(|_| rng.random_range(0.0..255.0));
+        if a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt() >= min_distance {
+            return (a, b);
+        }
+    }
+}
+
+/// One image of `pattern`, drawn from `rng`.
+fn draw(pattern: Pattern, side: u32, rng: &mut ChaCha8Rng) -> image::RgbImage {
+    let (w, h) = if rng.random_bool(0.5) { (side + rng.random_range(0..=side / 4), side) } else { (side, side + rng.random_range(0..=side / 4)) };
+    let (fg, bg) = two_colours(rng, 110.0);
+    let s = side as f32;
+    // A period of a sixth to a third of the shorter side: still 3+ periods in a crop, and at
+    // least 8 pixels in a 67-pixel input.
+    let period = rng.random_range(s / 6.0..s / 3.0);
+    let (phase_x, phase_y) = (rng.random_range(0.0..period), rng.random_range(0.0..period));
+    let radius = rng.random_range(0.22 * s..0.34 * s);
+    let (cx, cy) = (w as f32 / 2.0 + rng.random_range(-0.05 * s..0.05 * s), h as f32 / 2.0 + rng.random_range(-0.05 * s..0.05 * s));
+    let ramp = [rng.random_range(-40.0..40.0f32), rng.random_range(-40.0..40.0f32)];
+    let noise = rng.random_range(10.0..30.0f32);
+    let band = |t: f32| (t / period).rem_euclid(1.0) < 0.5;
+    let mut img = image::RgbImage::new(w, h);
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let (fx, fy) = (x as f32 + phase_x, y as f32 + phase_y);
+        let on = match pattern {
+            Pattern::HorizontalStripes => band(fy),
+            Pattern::VerticalStripes => band(fx),
+            Pattern::Checkerboard => band(fx) ^ band(fy),
+            Pattern::Disc => (x as f32 - cx).hypot(y as f32 - cy) < radius,
+        };
+        let colour = if on { fg } else { bg };
+        let shade = ramp[0] * (x as f32 / w as f32 - 0.5) + ramp[1] * (y as f32 / h as f32 - 0.5);
+        *px = image::Rgb(std::array::from_fn(|c| (colour[c] + shade + rng.random_range(-noise..noise)).clamp(0.0, 255.0) as u8));
+    }
+    img
+}
+
+/// Writes the task's JPEGs under `root` in ImageNet's folder layout; deterministic from the seed.
+/// Under `REPRO_GATE_SELF_CHECK=shuffled-labels` each image lands in a random class's folder.
+pub fn write_pattern_imagenet(root: &Path, task: &Task) {
+    let shuffled = self_check().as_deref() == Some("shuffled-labels");
+    let mut rng = ChaCha8Rng::seed_from_u64(task.seed);
+    for (split, per_class) in [("train", task.train_per_class), ("val", task.val_per_class)] {
+        for (k, (_, pattern)) in CLASSES.iter().enumerate() {
+            for i in 0..per_class {
+                let img = draw(*pattern, task.side, &mut rng);
+                let folder = if shuffled { CLASSES[rng.random_range(0..CLASSES.len())].0 } else { CLASSES[k].0 };
+                let dir = root.join(split).join(folder);
+                std::fs::create_dir_all(&dir).unwrap();
+                img.save_with_format(dir.join(format!("{split}_{k}_{i:04}.JPEG")), image::ImageFormat::Jpeg).unwrap();
+            }
+        }
+    }
+}
+
+/// The validation error of the run's final checkpoint, recounted with ties against the true class
+/// counted as wrong. `engine::evaluate` counts them as right (a class is wrong only when another
+/// scores strictly higher), so a dead net whose scores are all equal reads 0 % error there.
+fn strict_val_error<M: ImageClassifier>(model: M, run_dir: &Path, dataset: &Dataset, config: &ExperimentConfig, device: &Device) -> f64 {
+    let weights = engine::latest_checkpoint(run_dir).expect("the run wrote a checkpoint");
+    let model = engine::load_weights(model, &weights).expect("the checkpoint fits the net built for the recount").valid();
+    let (_, source) = dataset.sources(&config.data).unwrap();
+    let (n, views) = (source.len(), source.views());
+    let order: Vec<usize> = (0..n).collect();
+    let mut wrong = 0;
+    for chunk in order.chunks(16) {
+        let (x, y) = engine::to_device(build_batch(source.as_ref(), chunk, None).unwrap(), device);
+        let items = chunk.len();
+        let scores = model.scores(x);
+        let classes = scores.dims()[1];
+        let probs = softmax(scores, 1).reshape([items, views, classes]).mean_dim(1).reshape([items, classes]);
+        let truth = probs.clone().gather(1, y.reshape([items, 1]));
+        // The true class itself is one of the classes scoring at least as high.
+        let at_least = probs.greater_equal(truth.expand([items, classes])).int().sum_dim(1).reshape([items]);
+        wrong += at_least.into_data().convert::<i64>().try_to_vec::<i64>().unwrap().iter().filter(|&&k| k > 1).count();
+    }
+    100.0 * wrong as f64 / n as f64
+}
+
+/// Trains `recipe` (with `overrides`) on the task and asserts that it learned: the training loss
+/// fell, below `chance_train_loss` (the loss of a uniform guess, auxiliary heads included), and
+/// the final validation error, recounted strictly from the checkpoint by the net `build` makes
+/// (the one the recipe trains: same model and width), passes the below-chance gate at k = 3
+/// binomial standard errors.
+pub fn assert_learns<M: ImageClassifier>(paper: &dyn Paper, recipe: &str, overrides: &[&str], task: &Task, chance_train_loss: f64, build: impl FnOnce(&Device) -> M) {
+    let dir = tempfile::tempdir().unwrap();
+    write_pattern_imagenet(dir.path(), task);
+    let dataset = data::load("imagenet", &DataSource::Dir(dir.path().to_owned())).unwrap();
+    assert_eq!(dataset.class_names.len(), CLASSES.len());
+    let mut overrides: Vec<&str> = overrides.to_vec();
+    if self_check().as_deref() == Some("untrained") {
+        overrides.push("schedule.steps=[[1, 1e-9]]");
+    }
+    let config: ExperimentConfig = repro_tests::recipe(paper, recipe, &overrides);
+    let run = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let manifest = repro_tests::train(paper, &config, 1, &dataset, run.path(), false, None);
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!((manifest.status, manifest.epochs_completed), (RunStatus::Complete, config.epochs), "{:?}", manifest.stop_reason);
+    let rows = load_metrics(run.path()).unwrap();
+    for r in &rows {
+        eprintln!("{} epoch {}: lr {:.2e}, train loss {:.3}, train err {:.1}%, val loss {:.3}, val err {:.1}%", config.model, r.epoch, r.lr, r.train_loss, r.train_error_pct, r.test_loss, r.test_error_pct);
+    }
+    let device = repro_tests::cpu().device;
+    let error = strict_val_error(build(&device), run.path(), &dataset, &config, &device);
+    let (first, last) = (rows.first().unwrap(), rows.last().unwrap());
+    eprintln!("{}: final val error {error:.1}% on {} images (recorded {:.1}%), {seconds:.1} s of training", config.model, task.val_images(), last.test_error_pct);
+    let chance_pct = 100.0 * (1.0 - 1.0 / CLASSES.len() as f64);
+    Gate::below_chance(format!("{} validation error % on the pattern task", config.model), chance_pct, task.val_images(), 3.0).assert(error);
+    assert!(last.train_loss < first.train_loss && last.train_loss < chance_train_loss, "{}: the training loss did not fall (per epoch {:?}; a uniform guess scores {chance_train_loss:.3})", config.model, rows.iter().map(|r| r.train_loss).collect::<Vec<_>>());
+}
