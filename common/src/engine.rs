@@ -178,18 +178,25 @@ pub fn evaluate<M: ImageClassifier>(model: &M, source: &dyn ImageSource, device:
             (picked.clamp_min(1e-12).log().neg().mean().into_scalar::<f32>() as f64, probs)
         };
         loss_sum += loss * items as f64;
-        // Rank of the true class: how many classes score strictly higher.
-        let truth = probs.clone().gather(1, y.reshape([items, 1]));
-        let above = probs.greater(truth.expand([items, classes])).int().sum_dim(1).reshape([items]);
-        let ranks: Vec<i64> = above.into_data().convert::<i64>().try_to_vec::<i64>().expect("ranks");
-        wrong += ranks.iter().filter(|&&r| r >= 1).count();
-        wrong5 += ranks.iter().filter(|&&r| r >= 5).count();
+        let ranks = ranks_of_truth(probs, y);
+        wrong += ranks.iter().filter(|&&r| r != 0).count();
+        wrong5 += ranks.iter().filter(|&&r| !(0..5).contains(&r)).count();
         bar.inc(1);
         Ok(true)
     })?;
     bar.finish_and_clear();
     let pct = |w: usize| 100.0 * w as f64 / n.max(1) as f64;
     Ok(Evaluation { loss: loss_sum / n.max(1) as f64, error_pct: pct(wrong), top5_error_pct: (classes > 5).then(|| pct(wrong5)) })
+}
+
+/// For each row of `scores`, how many *other* classes score at least as high as the true one:
+/// 0 is a correct top-1 answer. A tie counts against the truth (a dead net whose scores are all
+/// equal is wrong everywhere, not right), and a NaN score for the truth gives -1 (wrong at any k).
+pub fn ranks_of_truth(scores: Tensor<2>, targets: Tensor<1, Int>) -> Vec<i64> {
+    let [items, classes] = scores.dims();
+    let truth = scores.clone().gather(1, targets.reshape([items, 1]));
+    let at_least = scores.greater_equal(truth.expand([items, classes])).int().sum_dim(1).reshape([items]);
+    at_least.into_data().convert::<i64>().try_to_vec::<i64>().expect("ranks").into_iter().map(|n| n - 1).collect()
 }
 
 fn rng_for(seed: u64, epoch: usize, stream: u64) -> ChaCha8Rng {
@@ -452,4 +459,17 @@ pub fn record_evaluation(spec: &TrainSpec<'_>, weights: &Path, evaluation: Evalu
     manifest.finished_at = Some(records::now());
     manifest.save(&spec.run_dir)?;
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tie_with_the_truth_is_wrong_and_nan_is_never_right() {
+        let device = Device::flex();
+        let scores = Tensor::<2>::from_floats([[0.1, 0.7, 0.2], [0.5, 0.5, 0.0], [1.0, 1.0, 1.0], [f32::NAN, 0.2, 0.3], [0.3, 0.3, 0.9]], &device);
+        let targets = Tensor::<1, Int>::from_ints([1, 0, 2, 0, 2], &device);
+        assert_eq!(ranks_of_truth(scores, targets), vec![0, 1, 2, -1, 0]);
+    }
 }

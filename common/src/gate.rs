@@ -39,19 +39,13 @@ impl fmt::Display for GateFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let g = &self.gate;
         let delta = self.observed - g.expected;
-        let moved = if delta > 0.0 { "up" } else { "down" };
-        let judgement = if (delta < 0.0) == g.lower_is_better { "better" } else { "worse" };
-        write!(
-            f,
-            "{}: {} is outside [{}, {}]: {moved} {} from the expected {} ({judgement}); the band is {}",
-            g.what,
-            num(self.observed),
-            num(g.low),
-            num(g.high),
-            num(delta.abs()),
-            num(g.expected),
-            g.basis
-        )
+        let moved = if delta == 0.0 {
+            format!("level with {}", num(g.expected))
+        } else {
+            let judgement = if (delta < 0.0) == g.lower_is_better { "better" } else { "worse" };
+            format!("{} {} from {} ({judgement})", if delta > 0.0 { "up" } else { "down" }, num(delta.abs()), num(g.expected))
+        };
+        write!(f, "{}: {} is outside [{}, {}]: {moved}; the band is {}", g.what, num(self.observed), num(g.low), num(g.high), g.basis)
     }
 }
 
@@ -171,6 +165,8 @@ mod tests {
         assert!(g.high > 1.0 && g.check(0.0).is_ok());
         let c = Gate::below_chance("error %", 75.0, 48, 3.0);
         assert!(c.check(75.0).is_err() && c.check(60.0).is_err() && c.check(50.0).is_ok(), "{c:?}");
+        let at_chance = c.check(75.0).unwrap_err().to_string();
+        assert!(at_chance.contains("level with 75.000") && !at_chance.contains("worse"), "{at_chance}");
         let replay = Gate::replayed_error_rate("error %", 2.0, 2000, 3.0);
         assert!((replay.high - 2.0 - 3.0 * 0.313 * std::f64::consts::SQRT_2).abs() < 1e-2);
     }

@@ -7,7 +7,7 @@
 mod learning;
 
 use learning::{Task, assert_learns};
-use repro_resnet::{ImagenetResnet, ImagenetSpec, Net, ResnetPaper};
+use repro_resnet::ResnetPaper;
 
 #[test]
 fn narrow_resnet18_learns_the_pattern_task() {
@@ -23,6 +23,5 @@ fn narrow_resnet18_learns_the_pattern_task() {
         "data.folder.train_scale=[64, 80]",
         "data.folder.eval_resize=72",
     ];
-    let spec = ImagenetSpec { width: 0.125, ..Net::parse("resnet18").unwrap().imagenet_spec(4).unwrap() };
-    assert_learns(&ResnetPaper, "imagenet-resnet18", &overrides, &task, 4f64.ln(), |d| ImagenetResnet::new(spec, d));
+    assert_learns(&ResnetPaper, "imagenet-resnet18", &overrides, &task, 4f64.ln());
 }

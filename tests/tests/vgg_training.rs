@@ -9,12 +9,14 @@
 //! (it never leaves chance), and by 2e-4 with the paper's 0-255 pixels, where it leaves chance
 //! after about 200 steps but then often collapses to constant scores (every ReLU dead) and
 //! recovers at random: about half of the task seeds end above the gate. Run it with
-//! `cargo test --release -p repro-tests --test vgg_training -- --ignored`.
+//! `cargo test --release -p repro-tests --test vgg_training -- --ignored`. torchvision's
+//! `vgg-a-bn` at the same width and budget (lr 0.01, 0.02; 16 and 30 epochs) did not pass either
+//! (65.6% validation error; 0.05 diverged), unlike the narrow ResNet-18: still to be understood.
 
 mod learning;
 
 use learning::{PAPER_PIXEL_SCALE, Task, assert_learns};
-use repro_vgg::{Vgg, VggPaper, VggSpec};
+use repro_vgg::VggPaper;
 
 #[test]
 #[ignore = "VGG-A from the recipe's initialisation does not learn reliably in a test's budget (see the file's comment)"]
@@ -32,6 +34,5 @@ fn narrow_vgg_a_learns_the_pattern_task() {
         "data.folder.train_scale=[64, 80]",
         "data.folder.eval_resize=64",
     ];
-    let spec = VggSpec { width: 0.125, ..repro_vgg::spec("vgg-a", 4).unwrap() };
-    assert_learns(&VggPaper, "vgg-a-s256", &overrides, &task, 4f64.ln(), |d| Vgg::new(spec, d));
+    assert_learns(&VggPaper, "vgg-a-s256", &overrides, &task, 4f64.ln());
 }
