@@ -128,11 +128,7 @@ impl Summary {
 
     /// `0.93` or `0.93 ± 0.05 (n=3)`.
     pub fn display(&self, decimals: usize) -> String {
-        if self.values.len() == 1 {
-            format!("{:.*}", decimals, self.mean)
-        } else {
-            format!("{:.*} ± {:.*} (n={})", decimals, self.mean, decimals, self.std, self.values.len())
-        }
+        if self.values.len() == 1 { format!("{:.*}", decimals, self.mean) } else { format!("{:.*} ± {:.*} (n={})", decimals, self.mean, decimals, self.std, self.values.len()) }
     }
 }
 

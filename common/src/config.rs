@@ -191,8 +191,7 @@ impl ExperimentConfig {
             }
         }
         if !crate::data::dataset_names().contains(&self.data.dataset.as_str()) {
-            return invalid("data.dataset", &format!("`{}` is not a known dataset ({})", self.data.dataset,
-                crate::data::dataset_names().join(", ")));
+            return invalid("data.dataset", &format!("`{}` is not a known dataset ({})", self.data.dataset, crate::data::dataset_names().join(", ")));
         }
         Ok(())
     }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::momentum::MomentumConfig;
 use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
@@ -244,10 +244,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
                 let (x, _) = to_device(build_batch(train_set.as_ref(), &order[..hessian_samples.min(n)], None)?, &device);
                 let curvature = model.gauss_newton_diagonal(x).ok_or_else(|| TrainError::NoCurvature(config.model.clone()))?;
                 let p = crate::sdlm::Preconditioner::new(&model, curvature, mu);
-                progress::log(Some(&bar), &format!(
-                    "{label} epoch {epoch}: SDLM step sizes η/(μ+h) from {:.1e} to {:.1e} (η = {lr:.1e})",
-                    lr * p.min_factor, lr * p.max_factor
-                ));
+                progress::log(Some(&bar), &format!("{label} epoch {epoch}: SDLM step sizes η/(μ+h) from {:.1e} to {:.1e} (η = {lr:.1e})", lr * p.min_factor, lr * p.max_factor));
                 Some(p)
             }
             _ => None,
@@ -270,11 +267,8 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             let stats = Tensor::cat(vec![loss.clone().detach(), right], 0).into_data().convert::<f64>().try_to_vec::<f64>().expect("two numbers");
             let (batch_loss, right) = (stats[0], stats[1] as usize);
             if !batch_loss.is_finite() {
-                stopped = Some(format!(
-                    "the training loss became {batch_loss} at epoch {epoch}, batch {} (learning rate {lr}); the run was stopped and the checkpoint of epoch {} kept",
-                    b + 1,
-                    epoch - 1
-                ));
+                stopped =
+                    Some(format!("the training loss became {batch_loss} at epoch {epoch}, batch {} (learning rate {lr}); the run was stopped and the checkpoint of epoch {} kept", b + 1, epoch - 1));
                 slot = Some(model);
                 return Ok(false);
             }
@@ -319,10 +313,13 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             elapsed_s,
             test_top5_error_pct: top5_error_pct,
         };
-        progress::log(None, &format!(
-            "{label} epoch {epoch:>3}/{}: lr {lr:.2e}  train loss {:.4} err {:.2}%  {} loss {test_loss:.4} err {test_error_pct:.2}%  {:.0} img/s",
-            config.epochs, row.train_loss, row.train_error_pct, config.data.eval_split, row.train_img_per_s
-        ));
+        progress::log(
+            None,
+            &format!(
+                "{label} epoch {epoch:>3}/{}: lr {lr:.2e}  train loss {:.4} err {:.2}%  {} loss {test_loss:.4} err {test_error_pct:.2}%  {:.0} img/s",
+                config.epochs, row.train_loss, row.train_error_pct, config.data.eval_split, row.train_img_per_s
+            ),
+        );
         rows.push(row.clone());
         // Metrics before the checkpoint: if the process dies in between, the resumed run drops
         // the extra row (it keeps rows up to the checkpoint's epoch) and trains that epoch again.
@@ -347,11 +344,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
 
 /// Loads the run's latest checkpoint into `model` and `optimizer`, and the records up to it.
 #[allow(clippy::type_complexity)]
-fn resume_from_checkpoint<M: Module>(
-    run_dir: &Path,
-    model: M,
-    optimizer: burn::optim::ModuleOptimizer,
-) -> Result<(M, burn::optim::ModuleOptimizer, (Manifest, Vec<EpochMetrics>, u64)), TrainError> {
+fn resume_from_checkpoint<M: Module>(run_dir: &Path, model: M, optimizer: burn::optim::ModuleOptimizer) -> Result<(M, burn::optim::ModuleOptimizer, (Manifest, Vec<EpochMetrics>, u64)), TrainError> {
     let ckpt = checkpoint_dir(run_dir);
     let index = read_index(run_dir)?.ok_or_else(|| TrainError::NothingToResume(run_dir.to_owned()))?;
     let bad = |path: PathBuf, e: burn::store::RecordError| TrainError::Checkpoint { path, reason: e.to_string() };

@@ -50,11 +50,7 @@ impl fmt::Display for GateFailure {
 }
 
 fn num(x: f64) -> String {
-    if x.is_infinite() {
-        if x > 0.0 { "+inf".into() } else { "-inf".into() }
-    } else {
-        format!("{x:.3}")
-    }
+    if x.is_infinite() { if x > 0.0 { "+inf".into() } else { "-inf".into() } } else { format!("{x:.3}") }
 }
 
 /// The binomial standard error, in percentage points, of an error rate of `pct` % on `n` items.
@@ -137,7 +133,8 @@ impl Gate {
 /// (scipy.stats.t.ppf(norm.cdf(3), dof)); beyond 30 the value at 30 (conservative).
 fn student_t_3sigma(dof: usize) -> f64 {
     const T: [f64; 30] = [
-        235.801, 19.207, 9.219, 6.620, 5.507, 4.904, 4.530, 4.277, 4.094, 3.957, 3.850, 3.764, 3.694, 3.636, 3.586, 3.544, 3.507, 3.475, 3.447, 3.422, 3.400, 3.380, 3.361, 3.345, 3.330, 3.316, 3.303, 3.291, 3.280, 3.270,
+        235.801, 19.207, 9.219, 6.620, 5.507, 4.904, 4.530, 4.277, 4.094, 3.957, 3.850, 3.764, 3.694, 3.636, 3.586, 3.544, 3.507, 3.475, 3.447, 3.422, 3.400, 3.380, 3.361, 3.345, 3.330, 3.316, 3.303,
+        3.291, 3.280, 3.270,
     ];
     T[dof.clamp(1, 30) - 1]
 }

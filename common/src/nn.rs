@@ -97,16 +97,9 @@ impl SparseConv2d {
             }
         }
         let uniform = Distribution::Uniform(-1.0, 1.0);
-        let kernels = Tensor::<3>::random([count, kernel, kernel], uniform, device)
-            * Tensor::<1>::from_data(TensorData::new(kernel_bounds, [count]), device).reshape([count, 1, 1]);
+        let kernels = Tensor::<3>::random([count, kernel, kernel], uniform, device) * Tensor::<1>::from_data(TensorData::new(kernel_bounds, [count]), device).reshape([count, 1, 1]);
         let bias = Tensor::<1>::random([outputs], uniform, device) * Tensor::<1>::from_data(TensorData::new(bias_bounds, [outputs]), device);
-        Self {
-            kernels: Param::from_tensor(kernels),
-            bias: Param::from_tensor(bias),
-            gather: Tensor::from_data(TensorData::new(gather, [outputs * inputs]), device),
-            inputs,
-            outputs,
-        }
+        Self { kernels: Param::from_tensor(kernels), bias: Param::from_tensor(bias), gather: Tensor::from_data(TensorData::new(gather, [outputs * inputs]), device), inputs, outputs }
     }
 
     /// The dense `[outputs, inputs, k, k]` kernel, zero where the table has no connection.

@@ -115,10 +115,7 @@ pub trait Paper: Sync {
 /// A paper crate's recipes, compiled in as `(path, YAML)`; an invalid one is a bug in the crate
 /// (and a test catches it), so it panics with the file and the reason.
 pub fn shipped_experiments(files: &[(&str, &str)]) -> Vec<ExperimentConfig> {
-    files
-        .iter()
-        .map(|(origin, text)| ExperimentConfig::from_yaml(text, origin).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}")))
-        .collect()
+    files.iter().map(|(origin, text)| ExperimentConfig::from_yaml(text, origin).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}"))).collect()
 }
 
 /// A paper crate's claims file, compiled in; invalid is a bug in the crate, as above.

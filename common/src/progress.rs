@@ -11,11 +11,7 @@ pub fn is_interactive() -> bool {
 /// A bar over `len` items; hidden when stderr is not a terminal.
 pub fn bar(len: u64, prefix: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), if is_interactive() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
+    bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})").expect("valid template").progress_chars("=> "));
     bar.set_prefix(prefix.to_owned());
     bar
 }

@@ -72,7 +72,10 @@ pub fn gates(recorded: &Manifest, eval_items: usize) -> Result<Vec<Gate>, Replay
 pub fn replay(paper: &dyn Paper, run_dir: &Path, selected: &Selected, dataset: &Dataset, scratch: &Path, command: String) -> Result<Replay, ReplayError> {
     let recorded = Manifest::load(run_dir)?;
     if dataset.checksums != recorded.dataset_sha256 {
-        return Err(ReplayError::NotReplayable { run: recorded.run.clone(), reason: format!("the dataset given ({}) is not the one recorded: its files' SHA-256 differ from the manifest's", dataset.origin) });
+        return Err(ReplayError::NotReplayable {
+            run: recorded.run.clone(),
+            reason: format!("the dataset given ({}) is not the one recorded: its files' SHA-256 differ from the manifest's", dataset.origin),
+        });
     }
     let (_, eval) = dataset.sources(&recorded.config.data).map_err(crate::engine::TrainError::from).map_err(PaperError::from)?;
     let gates = gates(&recorded, eval.len())?;

@@ -73,8 +73,7 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
                     m.experiment == claim.experiment && m.dataset == claim.dataset && m.eval_split == claim.split && m.status == RunStatus::Complete
                 })
                 .collect();
-            let (used, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) =
-                candidates.into_iter().partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
+            let (used, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) = candidates.into_iter().partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
             let values: Vec<f64> = used
                 .iter()
                 .filter_map(|r| r.manifest.final_metrics.as_ref())
@@ -110,11 +109,7 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
 pub fn claims_table(claims: &[Claim]) -> String {
     let mut s = String::from("| claim | source | dataset / split | metric | published | tolerance | why this tolerance |\n|---|---|---|---|---:|---:|---|\n");
     for c in claims {
-        let _ = writeln!(
-            s,
-            "| `{}` | {}, {} | {} / {} | {} | {} | ±{} | {} |",
-            c.id, c.paper, c.source, c.dataset, c.split, c.metric.label(), c.published, c.tolerance, c.tolerance_reason
-        );
+        let _ = writeln!(s, "| `{}` | {}, {} | {} / {} | {} | {} | ±{} | {} |", c.id, c.paper, c.source, c.dataset, c.split, c.metric.label(), c.published, c.tolerance, c.tolerance_reason);
     }
     s
 }
@@ -128,11 +123,7 @@ pub fn comparison_table(rows: &[ClaimComparison]) -> String {
             Some(sm) => (sm.display(2), format!("{:+.2}", sm.mean - r.claim.published)),
             None => ("–".into(), "–".into()),
         };
-        let _ = writeln!(
-            s,
-            "| `{}` | {} / {} | {} | {} | {} | {} | **{}** |",
-            r.claim.id, r.claim.dataset, r.claim.split, r.claim.metric.label(), r.claim.published, ours, delta, r.verdict
-        );
+        let _ = writeln!(s, "| `{}` | {} / {} | {} | {} | {} | {} | **{}** |", r.claim.id, r.claim.dataset, r.claim.split, r.claim.metric.label(), r.claim.published, ours, delta, r.verdict);
     }
     s
 }
@@ -143,15 +134,13 @@ pub fn results_table(runs: &[RunRecord]) -> String {
     for r in runs.iter().filter(|r| r.manifest.status == RunStatus::Complete) {
         groups.entry((r.manifest.dataset.clone(), r.manifest.experiment.clone())).or_default().push(r);
     }
-    let mut s = String::from("| dataset | experiment | model | epochs | seeds | final test error % | final train error % | train time / run | throughput |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    let mut s =
+        String::from("| dataset | experiment | model | epochs | seeds | final test error % | final train error % | train time / run | throughput |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for ((dataset, experiment), rs) in &groups {
         let test = Summary::of(rs.iter().filter_map(|r| r.final_test_error()).collect()).map(|s| s.display(2)).unwrap_or_default();
-        let train = Summary::of(rs.iter().filter_map(|r| r.manifest.final_metrics.as_ref().map(|m| m.train_error_pct)).collect())
-            .map(|s| s.display(2))
-            .unwrap_or_default();
+        let train = Summary::of(rs.iter().filter_map(|r| r.manifest.final_metrics.as_ref().map(|m| m.train_error_pct)).collect()).map(|s| s.display(2)).unwrap_or_default();
         let time = rs.iter().map(|r| r.manifest.train_time_s).sum::<f64>() / rs.len() as f64;
-        let speed = rs.iter().flat_map(|r| r.metrics.iter().map(|m| m.train_img_per_s)).sum::<f64>()
-            / rs.iter().map(|r| r.metrics.len()).sum::<usize>().max(1) as f64;
+        let speed = rs.iter().flat_map(|r| r.metrics.iter().map(|m| m.train_img_per_s)).sum::<f64>() / rs.iter().map(|r| r.metrics.len()).sum::<usize>().max(1) as f64;
         let m = &rs[0].manifest;
         let _ = writeln!(
             s,
@@ -307,35 +296,18 @@ pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(48)
-            .build_cartesian_2d(
-                1f64..max_epoch,
-                (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]),
-            );
+            .build_cartesian_2d(1f64..max_epoch, (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]));
         if let Ok(mut chart) = chart {
-            let _ = chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc("error % (log scale)")
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|y| format!("{y}"))
-                .light_line_style(WHITE)
-                .draw();
+            let _ =
+                chart.configure_mesh().x_desc("epoch").y_desc("error % (log scale)").x_label_formatter(&|x| format!("{x:.0}")).y_label_formatter(&|y| format!("{y}")).light_line_style(WHITE).draw();
             let series = [("train error (running, during the epoch)", BLUE, true), ("test error (end of epoch)", RED, false)];
             for (label, colour, train) in series {
-                let points: Vec<(f64, f64)> = metrics
-                    .iter()
-                    .map(|m| (m.epoch as f64, (if train { m.train_error_pct } else { m.test_error_pct }).max(floor)))
-                    .collect();
+                let points: Vec<(f64, f64)> = metrics.iter().map(|m| (m.epoch as f64, (if train { m.train_error_pct } else { m.test_error_pct }).max(floor))).collect();
                 if let Ok(drawn) = chart.draw_series(LineSeries::new(points, colour.stroke_width(2))) {
                     drawn.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
                 }
             }
-            let _ = chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .border_style(BLACK)
-                .background_style(WHITE.mix(0.8))
-                .draw();
+            let _ = chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.8)).draw();
         }
         let _ = root.present();
     }
@@ -447,7 +419,14 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path) -> Result<Path
 
     let _ = writeln!(s, "## Learning curves\n");
     for r in complete.iter() {
-        let _ = writeln!(s, "**{} on {}, seed {}**\n\n![learning curve]({}/curve.svg)\n", r.manifest.experiment, r.manifest.dataset, r.manifest.seed, r.path.split_once('/').map(|(_, p)| p).unwrap_or(&r.path));
+        let _ = writeln!(
+            s,
+            "**{} on {}, seed {}**\n\n![learning curve]({}/curve.svg)\n",
+            r.manifest.experiment,
+            r.manifest.dataset,
+            r.manifest.seed,
+            r.path.split_once('/').map(|(_, p)| p).unwrap_or(&r.path)
+        );
     }
 
     let _ = writeln!(s, "## Claims, as declared before any run\n");
@@ -462,8 +441,14 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path) -> Result<Path
         for model in paper.models() {
             if let Ok(rows) = paper.layer_table(model.name) {
                 let total: usize = rows.iter().map(|r| r.params).sum();
-                let _ = writeln!(s, "**`{}`**: {}. {} trainable parameters{}.\n", model.name, model.summary, group_digits(total),
-                    model.published_params.map(|p| format!(" (paper: {})", group_digits(p))).unwrap_or_default());
+                let _ = writeln!(
+                    s,
+                    "**`{}`**: {}. {} trainable parameters{}.\n",
+                    model.name,
+                    model.summary,
+                    group_digits(total),
+                    model.published_params.map(|p| format!(" (paper: {})", group_digits(p))).unwrap_or_default()
+                );
                 s.push_str(&layer_table(&rows));
                 s.push('\n');
             }
@@ -520,8 +505,7 @@ pub fn readme_paper_results(paper: &dyn Paper, results_root: &Path) -> Result<St
         recipe.data.dataset = r.manifest.config.data.dataset.clone();
         follows_recipe(&r.manifest, &recipe)
     };
-    let counted: Vec<&RunRecord> =
-        runs.iter().filter(|r| r.manifest.status == RunStatus::Complete && recipe_of(r).is_some_and(|recipe| on_own_dataset(r, recipe))).collect();
+    let counted: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete && recipe_of(r).is_some_and(|recipe| on_own_dataset(r, recipe))).collect();
     if counted.is_empty() {
         return Ok(String::new());
     }
@@ -591,7 +575,14 @@ pub fn readme_paper_results(paper: &dyn Paper, results_root: &Path) -> Result<St
                 let _ = writeln!(s, "`{}`'s parameter counts come out as the paper's, layer by layer ({} and {last}: {}).\n", spec.name, rest.join(", "), group_digits(total));
             }
             Some(published) => {
-                let _ = writeln!(s, "`{}` has {} trainable parameters; the paper's: {}{}.\n", spec.name, group_digits(total), group_digits(published), if layers_match { "" } else { " (some layers differ: `harness layers` shows them)" });
+                let _ = writeln!(
+                    s,
+                    "`{}` has {} trainable parameters; the paper's: {}{}.\n",
+                    spec.name,
+                    group_digits(total),
+                    group_digits(published),
+                    if layers_match { "" } else { " (some layers differ: `harness layers` shows them)" }
+                );
             }
             None => {}
         }
@@ -601,11 +592,8 @@ pub fn readme_paper_results(paper: &dyn Paper, results_root: &Path) -> Result<St
     let mut hardware: Vec<String> = counted.iter().map(|r| format!("{} / {} on {}", r.manifest.backend, r.manifest.device, r.manifest.cpu)).collect();
     hardware.sort();
     hardware.dedup();
-    let _ = writeln!(
-        s,
-        "Training throughput during these runs, img/s averaged over epochs ({}; whatever else the machine was doing included, `harness bench` measures it alone):\n",
-        hardware.join("; ")
-    );
+    let _ =
+        writeln!(s, "Training throughput during these runs, img/s averaged over epochs ({}; whatever else the machine was doing included, `harness bench` measures it alone):\n", hardware.join("; "));
     let _ = writeln!(s, "| experiment | model | batch | {} |\n|---|---|---:|{}", datasets.join(" | "), "---:|".repeat(datasets.len()));
     for e in &experiments {
         let cells: Vec<String> = datasets
@@ -649,7 +637,9 @@ pub fn readme_bench_table(papers: &[&dyn Paper], results_root: &Path) -> String 
         return String::new();
     }
     let mut s = String::from("### Training throughput, measured alone\n\n");
-    s.push_str("From `harness bench` (synthetic inputs of each recipe's size through the real engine, nothing else running), as committed in each paper's `bench.md` with its command and machine:\n\n");
+    s.push_str(
+        "From `harness bench` (synthetic inputs of each recipe's size through the real engine, nothing else running), as committed in each paper's `bench.md` with its command and machine:\n\n",
+    );
     s.push_str("| paper | experiment | model | backend / device | batch | train img/s | s per step | commit |\n|---|---|---|---|---:|---:|---:|---|\n");
     for r in rows {
         s.push_str(&r);

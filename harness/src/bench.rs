@@ -150,7 +150,9 @@ fn loader(args: &BenchArgs) -> Result<()> {
     let most = loader_threads();
     println!("ImageNet loader alone, {} images from {}; {}\n", folder.train.len().min(limit.unwrap_or(usize::MAX)), root.display(), device::cpu_description());
     println!("| pipeline | loader threads | images/s |\n|---|---:|---:|");
-    for (label, training, crops) in [("train: decode, scale [256,480], crop 224, flip, PCA colour", true, 1), ("eval: decode, resize 256, centre crop", false, 1), ("eval: decode, resize 256, 10 crops", false, 10)] {
+    for (label, training, crops) in
+        [("train: decode, scale [256,480], crop 224, flip, PCA colour", true, 1), ("eval: decode, resize 256, centre crop", false, 1), ("eval: decode, resize 256, 10 crops", false, 10)]
+    {
         let source = FolderSource::new(folder.clone(), "train", setup(crops), training, limit)?;
         let order: Vec<usize> = (0..source.len()).collect();
         let chunks: Vec<&[usize]> = order.chunks(32).collect();

@@ -28,11 +28,7 @@ pub fn find(name: &str) -> Option<Recipe> {
 pub fn from_file(path: &Path, text: &str) -> Result<Recipe> {
     let origin = path.display().to_string();
     let tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).with_context(|| format!("invalid config {origin}"))?;
-    if tree.get("task").is_some() {
-        Ok(Recipe::Trials(TrialsConfig::from_yaml(text, &origin)?))
-    } else {
-        Ok(Recipe::Ptb(PtbConfig::from_yaml(text, &origin)?))
-    }
+    if tree.get("task").is_some() { Ok(Recipe::Trials(TrialsConfig::from_yaml(text, &origin)?)) } else { Ok(Recipe::Ptb(PtbConfig::from_yaml(text, &origin)?)) }
 }
 
 pub fn train(recipe: Recipe, run: &RunArgs, results: &Path) -> Result<usize> {

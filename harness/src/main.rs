@@ -24,7 +24,6 @@ fn papers() -> Vec<&'static dyn Paper> {
     vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper, &repro_alexnet::AlexnetPaper, &repro_vgg::VggPaper, &repro_googlenet::GooglenetPaper]
 }
 
-
 #[derive(Parser)]
 #[command(
     name = "harness",
@@ -49,7 +48,9 @@ enum Command {
     /// List papers, their models, experiments (recipes) and published claims.
     List,
     /// Train one experiment (a shipped recipe or a YAML file) for one or more seeds.
-    #[command(after_help = "Examples:\n  harness train lenet5 --dataset mnist-sample --set epochs=2\n  harness train lenet5-modern --dataset fashion-mnist --seeds 3\n  harness train lenet5 --data-dir ~/mnist --resume\n  harness train --config my-recipe.yaml")]
+    #[command(
+        after_help = "Examples:\n  harness train lenet5 --dataset mnist-sample --set epochs=2\n  harness train lenet5-modern --dataset fashion-mnist --seeds 3\n  harness train lenet5 --data-dir ~/mnist --resume\n  harness train --config my-recipe.yaml"
+    )]
     Train {
         /// Experiment name (see `harness list`), e.g. `lenet5`; omit with --config.
         experiment: Option<String>,
@@ -60,7 +61,9 @@ enum Command {
         run: RunArgs,
     },
     /// Train every experiment of a paper, then print paper vs ours and write the report.
-    #[command(after_help = "Examples:\n  harness reproduce lenet --sample           bundled MNIST sample, no download (minutes on a laptop)\n  harness reproduce lenet --data-dir ~/mnist  the paper's experiments on full MNIST")]
+    #[command(
+        after_help = "Examples:\n  harness reproduce lenet --sample           bundled MNIST sample, no download (minutes on a laptop)\n  harness reproduce lenet --data-dir ~/mnist  the paper's experiments on full MNIST"
+    )]
     Reproduce {
         /// Paper id, e.g. `lenet`.
         paper: String,
@@ -299,8 +302,7 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("weights file {} not found", weights.display());
             }
             let selected = select(&place)?;
-            let dataset = data::load(&config.data.dataset, &data_source(&place))
-                .with_context(|| format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name))?;
+            let dataset = data::load(&config.data.dataset, &data_source(&place)).with_context(|| format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name))?;
             let exp_dir = records::experiment_dir(&results, paper.id(), &config.name, &config.data.dataset);
             let run_dir = records::new_run_dir(&exp_dir, 1)?;
             let started = std::time::Instant::now();
@@ -370,10 +372,7 @@ fn all_models() -> Vec<&'static str> {
 }
 
 fn find_paper(id: &str) -> Result<&'static dyn Paper> {
-    papers()
-        .into_iter()
-        .find(|p| p.id() == id)
-        .ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}, {}", papers().iter().map(|p| p.id()).collect::<Vec<_>>().join(", "), repro_lstm::ID))
+    papers().into_iter().find(|p| p.id() == id).ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}, {}", papers().iter().map(|p| p.id()).collect::<Vec<_>>().join(", "), repro_lstm::ID))
 }
 
 /// `lenet5` or `lenet/lenet5`.
@@ -454,13 +453,9 @@ fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs,
         config.seeds = run.seed.clone();
     }
     let selected = select(&run.place)?;
-    let dataset = data::load(&config.data.dataset, &data_source(&run.place))
-        .with_context(|| format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name))?;
+    let dataset = data::load(&config.data.dataset, &data_source(&run.place)).with_context(|| format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name))?;
     let exp_dir = records::experiment_dir(results, paper.id(), &config.name, &config.data.dataset);
-    eprintln!(
-        "{}: {} on {} ({}), {} epochs, seeds {:?}, {} / {}",
-        config.name, config.model, config.data.dataset, dataset.origin, config.epochs, config.seeds, selected.backend, selected.name
-    );
+    eprintln!("{}: {} on {} ({}), {} epochs, seeds {:?}, {} / {}", config.name, config.model, config.data.dataset, dataset.origin, config.epochs, config.seeds, selected.backend, selected.name);
     let mut failures = 0;
     for &seed in &config.seeds.clone() {
         let resume_dir = if run.resume { records::latest_unfinished(&exp_dir, seed) } else { None };
@@ -473,7 +468,11 @@ fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs,
             (Some(dir), true) => {
                 let previous = Manifest::load(&dir)?;
                 if previous.config != config_for_seed(&config, &previous) {
-                    bail!("cannot resume {}: its recipe differs from the one requested now in {} (compare its manifest.yaml)", dir.display(), differing_fields(&previous.config, &config_for_seed(&config, &previous)).join(", "));
+                    bail!(
+                        "cannot resume {}: its recipe differs from the one requested now in {} (compare its manifest.yaml)",
+                        dir.display(),
+                        differing_fields(&previous.config, &config_for_seed(&config, &previous)).join(", ")
+                    );
                 }
                 eprintln!("resuming {} after epoch {}", dir.display(), previous.epochs_completed);
                 (dir, true)
@@ -494,7 +493,15 @@ fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs,
         match manifest.status {
             RunStatus::Complete => {
                 let m = manifest.final_metrics.as_ref().expect("complete runs have metrics");
-                eprintln!("{} seed {seed}: {} error {:.2}% after {} epochs ({}) -> {}", config.name, config.data.eval_split, m.test_error_pct, m.epoch, report::human_time(manifest.train_time_s), run_dir.display());
+                eprintln!(
+                    "{} seed {seed}: {} error {:.2}% after {} epochs ({}) -> {}",
+                    config.name,
+                    config.data.eval_split,
+                    m.test_error_pct,
+                    m.epoch,
+                    report::human_time(manifest.train_time_s),
+                    run_dir.display()
+                );
             }
             RunStatus::Stopped => {
                 eprintln!("error: {} seed {seed} stopped: {}", config.name, manifest.stop_reason.as_deref().unwrap_or("unknown reason"));

@@ -6,13 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn harness(args: &[&str], results: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .arg("--results")
-        .arg(results)
-        .args(args)
-        .env("REPRO_DATA_CACHE", results.join("cache"))
-        .output()
-        .expect("harness runs")
+    Command::new(env!("CARGO_BIN_EXE_harness")).arg("--results").arg(results).args(args).env("REPRO_DATA_CACHE", results.join("cache")).output().expect("harness runs")
 }
 
 fn text(o: &Output) -> String {
@@ -87,7 +81,16 @@ fn a_second_run_never_overwrites_the_first_and_eval_reads_it_back() {
     runs.sort();
     assert_eq!(runs.len(), 2, "two runs, two directories");
     let manifest = std::fs::read_to_string(runs[0].join("manifest.yaml")).unwrap();
-    for key in ["git_commit:", "burn_version: 0.22.1", "backend: flex", "dataset_sha256:", "seed: 1", "command: cargo run --release -p harness -- --results", "train lenet5-modern --dataset mnist-sample", "status: complete"] {
+    for key in [
+        "git_commit:",
+        "burn_version: 0.22.1",
+        "backend: flex",
+        "dataset_sha256:",
+        "seed: 1",
+        "command: cargo run --release -p harness -- --results",
+        "train lenet5-modern --dataset mnist-sample",
+        "status: complete",
+    ] {
         assert!(manifest.contains(key), "manifest lacks `{key}`:\n{manifest}");
     }
     assert!(r.join("lenet/README.md").is_file(), "the write-up is regenerated");
@@ -99,17 +102,9 @@ fn a_second_run_never_overwrites_the_first_and_eval_reads_it_back() {
 fn a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one() {
     let args = ["train", "lenet5-modern", "--dataset", "mnist-sample", "--set", "epochs=4", "--set", "data.train_limit=3000", "--set", "data.eval_limit=500"];
     let killed = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .arg("--results")
-        .arg(killed.path())
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness")).arg("--results").arg(killed.path()).args(args).stderr(std::process::Stdio::null()).spawn().unwrap();
     let exp = killed.path().join("lenet/lenet5-modern/mnist-sample");
-    let checkpointed = || {
-        std::fs::read_dir(&exp).ok().into_iter().flatten().flatten().any(|e| e.path().join("checkpoint/latest.yaml").is_file())
-    };
+    let checkpointed = || std::fs::read_dir(&exp).ok().into_iter().flatten().flatten().any(|e| e.path().join("checkpoint/latest.yaml").is_file());
     let started = std::time::Instant::now();
     while !checkpointed() {
         assert!(started.elapsed().as_secs() < 120, "no checkpoint within 2 minutes");
@@ -143,20 +138,8 @@ fn a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one() {
 /// A short LeNet run whose learning rate jumps to 1e30 in epoch 2: the loss goes non-finite, the
 /// run stops, keeps the checkpoint of epoch 1 and stays unfinished (resumable). A deterministic
 /// stand-in for a run killed after epoch 1.
-const DIVERGING: [&str; 12] = [
-    "train",
-    "lenet5-modern",
-    "--dataset",
-    "mnist-sample",
-    "--set",
-    "epochs=2",
-    "--set",
-    "data.train_limit=500",
-    "--set",
-    "data.eval_limit=200",
-    "--set",
-    "schedule.steps=[[1, 0.01], [2, 1e30]]",
-];
+const DIVERGING: [&str; 12] =
+    ["train", "lenet5-modern", "--dataset", "mnist-sample", "--set", "epochs=2", "--set", "data.train_limit=500", "--set", "data.eval_limit=200", "--set", "schedule.steps=[[1, 0.01], [2, 1e30]]"];
 
 fn run_dirs(results: &Path) -> Vec<std::path::PathBuf> {
     let exp = results.join("lenet/lenet5-modern/mnist-sample");
@@ -224,13 +207,7 @@ fn damaged_records_are_named_on_resume_and_on_eval() {
         ("garbage weights", &weights, b"not a burnpack file\n".repeat(64), &weights, true),
         ("truncated optimizer state", &optimizer, half(&optimizer), &optimizer, false),
         ("corrupt checkpoint index", &index, b"epoch: [1\nmodel: {\n".to_vec(), &index, true),
-        (
-            "checkpoint index naming a missing file",
-            &index,
-            b"epoch: 1\niteration: 8\nmodel: epoch-0009.model.bpk\noptimizer: epoch-0009.optimizer.bpk\n".to_vec(),
-            &index,
-            true,
-        ),
+        ("checkpoint index naming a missing file", &index, b"epoch: 1\niteration: 8\nmodel: epoch-0009.model.bpk\noptimizer: epoch-0009.optimizer.bpk\n".to_vec(), &index, true),
     ];
     let manifest = run.join("manifest.yaml");
     let metrics = run.join("metrics.csv");

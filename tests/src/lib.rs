@@ -130,7 +130,6 @@ pub fn imagenet_tree(root: &Path, val_layout: &str) {
     }
 }
 
-
 /// A model's tensors as PyTorch names them (`name 64x3x7x7`, sorted): what a state dict must
 /// hold for a weight import to find everything.
 pub fn pytorch_tensors<M: burn::store::ModuleSnapshot>(model: &M) -> Vec<String> {

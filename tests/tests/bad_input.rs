@@ -160,7 +160,8 @@ fn unknown_model_and_option_are_named() {
     unknown_model.model = "lenet7".into();
     let mut unknown_option = base;
     unknown_option.model_options.insert("map_k".into(), 1.0);
-    let spec = |c| repro_common::engine::TrainSpec { config: c, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: false, command: String::new(), stop_after_epoch: None };
+    let spec =
+        |c| repro_common::engine::TrainSpec { config: c, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: false, command: String::new(), stop_after_epoch: None };
     let e = LenetPaper.train(spec(&unknown_model)).unwrap_err().to_string();
     assert!(e.contains("lenet7") && e.contains("lenet5-modern"), "{e}");
     let e = LenetPaper.train(spec(&unknown_option)).unwrap_err().to_string();
@@ -173,7 +174,8 @@ fn resume_without_a_checkpoint_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let selected = repro_tests::cpu();
     let config = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
-    let spec = repro_common::engine::TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: true, command: String::new(), stop_after_epoch: None };
+    let spec =
+        repro_common::engine::TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: true, command: String::new(), stop_after_epoch: None };
     let e = LenetPaper.train(spec).unwrap_err().to_string();
     assert!(e.contains("nothing to resume"), "{e}");
 }

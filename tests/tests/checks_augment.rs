@@ -55,10 +55,7 @@ fn mnist_distortions_change_the_training_batch() {
     let distorted = views(train_source(&ds, &shipped).as_ref(), &items, Some(1));
     let moved = plain.iter().zip(&distorted).filter(|(p, d)| p != d).count();
     // Binomial(64, 0.9): 57.6 expected, 40 is 7 standard deviations below.
-    assert!(
-        moved >= 40,
-        "lenet5-distorted distorts a training image with probability {probability}, but only {moved} of 64 training views differ from the plain images"
-    );
+    assert!(moved >= 40, "lenet5-distorted distorts a training image with probability {probability}, but only {moved} of 64 training views differ from the plain images");
     assert_eq!(views(train_source(&ds, &off).as_ref(), &items, Some(1)), plain, "with the distortion switched off, the training views are the plain images");
 }
 
@@ -99,23 +96,14 @@ fn cifar_transforms(ds: &Dataset, config: &ExperimentConfig) -> Vec<(isize, isiz
     let items: Vec<usize> = (0..40).collect();
     let plain = views(source.as_ref(), &items, None);
     let augmented = views(source.as_ref(), &items, Some(1));
-    plain
-        .iter()
-        .zip(&augmented)
-        .enumerate()
-        .map(|(i, (p, v))| crop_and_flip_of(v, p).unwrap_or_else(|| panic!("training view {i} is no 4-pixel shift or mirror of its image")))
-        .collect()
+    plain.iter().zip(&augmented).enumerate().map(|(i, (p, v))| crop_and_flip_of(v, p).unwrap_or_else(|| panic!("training view {i} is no 4-pixel shift or mirror of its image"))).collect()
 }
 
 fn assert_nothing_left_augments_cifar(ds: &Dataset, shipped: &ExperimentConfig) {
     let none = changed(shipped, |c| (c.data.preprocess.random_crop_padding, c.data.preprocess.horizontal_flip) = (0, false));
     let items: Vec<usize> = (0..40).collect();
     let source = train_source(ds, &none);
-    assert_eq!(
-        views(source.as_ref(), &items, Some(1)),
-        views(source.as_ref(), &items, None),
-        "with crop and flip off, the CIFAR training views are the plain images"
-    );
+    assert_eq!(views(source.as_ref(), &items, Some(1)), views(source.as_ref(), &items, None), "with crop and flip off, the CIFAR training views are the plain images");
 }
 
 #[test]
@@ -203,10 +191,7 @@ fn imagenet_scale_augmentation_resizes_the_training_images() {
     let scales: Vec<f64> = gradient_draws(&ds, &shipped).iter().map(|v| 256.0 / slope(v, 1, true)).collect();
     let (lo, hi) = scales.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
     assert!(lo > 250.0 && hi < 490.0, "imagenet-resnet50 samples the shorter side in [256, 480], but the training views show sides from {lo:.0} to {hi:.0}");
-    assert!(
-        hi - lo > 60.0,
-        "imagenet-resnet50 samples the shorter side in [256, 480], but 24 training views all show sides within {lo:.0}..{hi:.0}: the scale is not augmented"
-    );
+    assert!(hi - lo > 60.0, "imagenet-resnet50 samples the shorter side in [256, 480], but 24 training views all show sides within {lo:.0}..{hi:.0}: the scale is not augmented");
     let fixed = changed(&shipped, |c| folder(c).train_scale = [256, 256]);
     let draws = gradient_draws(&ds, &fixed);
     assert!(draws.iter().all(|v| (slope(v, 1, true) - 1.0).abs() < 0.01), "with train_scale [256, 256], every training view is at scale 256");
@@ -246,19 +231,13 @@ fn imagenet_pca_lighting_shifts_the_training_colours() {
         .map(|v| {
             std::array::from_fn(|ch| {
                 let d = v[ch * plane] - plain[ch * plane];
-                assert!(
-                    v[ch * plane..(ch + 1) * plane].iter().all(|&x| (x - plain[ch * plane] - d).abs() < 1e-5),
-                    "the lighting offset is the same at every pixel"
-                );
+                assert!(v[ch * plane..(ch + 1) * plane].iter().all(|&x| (x - plain[ch * plane] - d).abs() < 1e-5), "the lighting offset is the same at every pixel");
                 d
             })
         })
         .collect();
     let lit = offsets.iter().filter(|o| o.iter().any(|d| d.abs() > 1e-4)).count();
-    assert!(
-        lit >= 10,
-        "imagenet-resnet50 adds PCA lighting (std 0.1) to every training image, but only {lit} of 12 views of a flat image change colour: {offsets:?}"
-    );
+    assert!(lit >= 10, "imagenet-resnet50 adds PCA lighting (std 0.1) to every training image, but only {lit} of 12 views of a flat image change colour: {offsets:?}");
     assert!(offsets.iter().flatten().all(|d| d.abs() < 0.25), "PCA lighting offsets are small (eigenvalues ≤ 0.22 times N(0, 0.1²)): {offsets:?}");
     let dark = changed(&shipped, |c| folder(c).color_pca_std = None);
     let (unlit, _) = flat_draws(&dark);
@@ -322,9 +301,5 @@ fn evaluation_batches_are_never_augmented() {
     assert_evaluation_unaugmented("ImageNet scale, flip and lighting", &ds, &shipped, &off);
     // A folder's evaluation source ignores a generator: its views are fixed (10 crops).
     let (_, eval) = ds.sources(&shipped.data).unwrap();
-    assert_eq!(
-        views(eval.as_ref(), &[FLAT, GRADIENT], Some(3)),
-        views(eval.as_ref(), &[FLAT, GRADIENT], None),
-        "ImageNet evaluation views changed with a generator"
-    );
+    assert_eq!(views(eval.as_ref(), &[FLAT, GRADIENT], Some(3)), views(eval.as_ref(), &[FLAT, GRADIENT], None), "ImageNet evaluation views changed with a generator");
 }

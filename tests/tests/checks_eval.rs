@@ -96,10 +96,7 @@ fn evaluating_a_dropout_net_is_deterministic_and_runs_with_dropout_off() {
 
     let first = engine::evaluate(&model, eval.as_ref(), &device).unwrap();
     let second = engine::evaluate(&model, eval.as_ref(), &device).unwrap();
-    assert_eq!(
-        first, second,
-        "AlexNet: two evaluations of the same model on the same data differ: dropout (or another random choice) is active during evaluation"
-    );
+    assert_eq!(first, second, "AlexNet: two evaluations of the same model on the same data differ: dropout (or another random choice) is active during evaluation");
     assert_matches_by_hand("AlexNet", &first, by_hand(&model, eval.as_ref()));
 
     // The check has teeth: a training-mode forward pass of this model does drop units.
@@ -129,11 +126,7 @@ fn evaluating_a_batch_norm_net_is_deterministic_and_uses_the_running_statistics(
     let second = engine::evaluate(&model, eval.as_ref(), &device).unwrap();
     assert_eq!(first, second, "ResNet-20: two evaluations of the same model on the same data differ");
     // Same process, same code path: the engine's own end-of-epoch evaluation saw these numbers.
-    assert_eq!(
-        (first.loss, first.error_pct),
-        (recorded.test_loss, recorded.test_error_pct),
-        "ResNet-20: evaluating the checkpoint differs from the recorded epoch-1 evaluation"
-    );
+    assert_eq!((first.loss, first.error_pct), (recorded.test_loss, recorded.test_error_pct), "ResNet-20: evaluating the checkpoint differs from the recorded epoch-1 evaluation");
     assert_matches_by_hand("ResNet-20", &first, by_hand(&model, eval.as_ref()));
 
     // The check has teeth: in training mode BN normalises with the batch's own statistics.

@@ -111,12 +111,6 @@ fn a_resumed_batch_norm_net_ends_where_an_uninterrupted_one_does() {
         &differing[..differing.len().min(4)]
     );
     // Exact: the same process and code path. Evaluation uses the running statistics.
-    let numbers = |dir: &Path| {
-        load_metrics(dir).unwrap().into_iter().map(|m| (m.epoch, m.train_loss, m.train_error_pct, m.test_loss, m.test_error_pct)).collect::<Vec<_>>()
-    };
-    assert_eq!(
-        numbers(parts.path()),
-        numbers(whole.path()),
-        "per-epoch metrics (epoch, train loss, train error, test loss, test error) of the resumed run vs the uninterrupted one"
-    );
+    let numbers = |dir: &Path| load_metrics(dir).unwrap().into_iter().map(|m| (m.epoch, m.train_loss, m.train_error_pct, m.test_loss, m.test_error_pct)).collect::<Vec<_>>();
+    assert_eq!(numbers(parts.path()), numbers(whole.path()), "per-epoch metrics (epoch, train loss, train error, test loss, test error) of the resumed run vs the uninterrupted one");
 }

@@ -17,15 +17,8 @@ fn narrow_googlenet_learns_the_pattern_task() {
     // The recipe's 0.01 (for batches of 32) learns at batch 16; the last two epochs at a tenth of
     // it settle the final error (the recipe's 4 % decay every 8 epochs is nothing in 12 epochs).
     // Width 1/16 rather than 1/8: each step costs 60 % as much and the net learns in fewer seconds.
-    let overrides = [
-        "model_options.width=0.0625",
-        "epochs=12",
-        "batch_size=16",
-        "schedule.steps=[[1, 0.01], [11, 0.001]]",
-        PAPER_PIXEL_SCALE,
-        "data.folder.train_scale=[224, 256]",
-        "data.folder.eval_resize=224",
-    ];
+    let overrides =
+        ["model_options.width=0.0625", "epochs=12", "batch_size=16", "schedule.steps=[[1, 0.01], [11, 0.001]]", PAPER_PIXEL_SCALE, "data.folder.train_scale=[224, 256]", "data.folder.eval_resize=224"];
     // The training loss adds 0.3 × each auxiliary head's loss.
     assert_learns(&GooglenetPaper, "imagenet-googlenet", &overrides, &task, (1.0 + 2.0 * AUX_WEIGHT) * 4f64.ln());
 }

@@ -75,11 +75,7 @@ fn scaled_tanh_gradient() {
 fn trainable_subsampling_gradient() {
     let w = random([2, 3, 2, 2]);
     check("trainable subsampling", vec![random([2, 3, 4, 4]), random([3, 1, 1, 1]), random([3, 1, 1, 1])], |a| {
-        let layer = TrainableSubsampling {
-            coefficient: Param::initialized(ParamId::new(), a[1].clone().reshape([3])),
-            bias: Param::initialized(ParamId::new(), a[2].clone().reshape([3])),
-            kernel: 2,
-        };
+        let layer = TrainableSubsampling { coefficient: Param::initialized(ParamId::new(), a[1].clone().reshape([3])), bias: Param::initialized(ParamId::new(), a[2].clone().reshape([3])), kernel: 2 };
         readout(layer.forward(a[0].clone()), &w)
     });
 }

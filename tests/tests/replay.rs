@@ -16,7 +16,8 @@ use repro_tests::{cpu, repo_root, sample};
 fn record(paper: &str, experiment: &str, dataset: &str, seed: u64) -> PathBuf {
     let dir = repo_root().join("results").join(paper).join(experiment).join(dataset);
     let prefix = format!("seed{seed}-");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix)).collect();
+    let mut found: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix)).collect();
     assert_eq!(found.len(), 1, "exactly one seed-{seed} record in {}: {found:?}", dir.display());
     found.pop().unwrap()
 }

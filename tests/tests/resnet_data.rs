@@ -147,9 +147,7 @@ fn cifar_augmentation_crops_flips_and_subtracts_the_training_mean() {
     let mut seen = std::collections::BTreeSet::new();
     for epoch in 1..40 {
         let v = build_batch(train.as_ref(), &[0], Some((1, epoch))).unwrap().images;
-        let found = (-4..=4isize)
-            .flat_map(|dy| (-4..=4isize).flat_map(move |dx| [(dy, dx, false), (dy, dx, true)]))
-            .find(|&(dy, dx, flip)| candidate(dy, dx, flip)[..] == v[..1024]);
+        let found = (-4..=4isize).flat_map(|dy| (-4..=4isize).flat_map(move |dx| [(dy, dx, false), (dy, dx, true)])).find(|&(dy, dx, flip)| candidate(dy, dx, flip)[..] == v[..1024]);
         let found = found.unwrap_or_else(|| panic!("epoch {epoch}: the view is no shift or mirror of the image"));
         seen.insert(found);
     }
@@ -185,17 +183,7 @@ fn batches_are_the_same_whatever_the_number_of_loader_threads() {
 }
 
 fn folder_setup(eval_crops: usize) -> FolderPreprocess {
-    FolderPreprocess {
-        crop: 224,
-        train_scale: [256, 480],
-        horizontal_flip: true,
-        color_pca_std: Some(0.1),
-        mean: [0.0; 3],
-        std: [1.0; 3],
-        eval_resize: 256,
-        protocol: None,
-        eval_crops,
-    }
+    FolderPreprocess { crop: 224, train_scale: [256, 480], horizontal_flip: true, color_pca_std: Some(0.1), mean: [0.0; 3], std: [1.0; 3], eval_resize: 256, protocol: None, eval_crops }
 }
 
 fn imagenet_data(eval_crops: usize) -> DataConfig {
@@ -325,11 +313,8 @@ fn imagenet_training_runs_end_to_end_on_a_tiny_tree() {
     let dir = tempfile::tempdir().unwrap();
     imagenet_tree(dir.path(), "csv");
     let ds = load("imagenet", dir.path()).unwrap();
-    let config = repro_tests::recipe(
-        &repro_resnet::ResnetPaper,
-        "imagenet-resnet18",
-        &["epochs=2", "batch_size=3", "data.folder.crop=32", "data.folder.train_scale=[36, 48]", "data.folder.eval_resize=36"],
-    );
+    let config =
+        repro_tests::recipe(&repro_resnet::ResnetPaper, "imagenet-resnet18", &["epochs=2", "batch_size=3", "data.folder.crop=32", "data.folder.train_scale=[36, 48]", "data.folder.eval_resize=36"]);
     assert_eq!(config.data.folder.as_ref().unwrap().eval_crops, 10, "Table 3's 10-crop protocol");
     let run = tempfile::tempdir().unwrap();
     let m = repro_tests::train(&repro_resnet::ResnetPaper, &config, 1, &ds, run.path(), false, None);

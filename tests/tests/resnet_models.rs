@@ -29,14 +29,8 @@ fn resnet1202_has_19_4_million_parameters() {
 
 #[test]
 fn imagenet_parameter_counts_equal_torchvision() {
-    for (model, count) in [
-        ("resnet18", 11_689_512),
-        ("resnet34", 21_797_672),
-        ("resnet50", 25_557_032),
-        ("resnet50-v1.5", 25_557_032),
-        ("resnet101-v1.5", 44_549_160),
-        ("resnet152-v1.5", 60_192_808),
-    ] {
+    for (model, count) in [("resnet18", 11_689_512), ("resnet34", 21_797_672), ("resnet50", 25_557_032), ("resnet50-v1.5", 25_557_032), ("resnet101-v1.5", 44_549_160), ("resnet152-v1.5", 60_192_808)]
+    {
         assert_eq!(totals(model).0, count, "{model}");
     }
     let spec = |name: &str| MODELS.iter().find(|m| m.name == name).unwrap().published_params;

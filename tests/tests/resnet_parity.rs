@@ -82,7 +82,6 @@ fn a_truncated_weights_file_is_an_error_naming_it() {
     assert!(err.contains("layer1.3"), "{err}");
 }
 
-
 /// A full torchvision import must find every tensor: the models' tensor names and shapes, written
 /// the PyTorch way, equal torchvision's state dicts (`parity/torchvision-keys.txt`, names and
 /// shapes only) apart from BN's `num_batches_tracked` counters, which burn does not keep.
@@ -91,12 +90,7 @@ fn imagenet_models_have_exactly_torchvision_tensors() {
     use repro_resnet::{ImagenetResnet, Net};
     let keys = std::fs::read_to_string(golden("torchvision-keys.txt")).unwrap();
     for (tv, ours) in [("resnet18", "resnet18"), ("resnet34", "resnet34"), ("resnet50", "resnet50-v1.5"), ("resnet101", "resnet101-v1.5"), ("resnet152", "resnet152-v1.5")] {
-        let mut expected: Vec<String> = keys
-            .lines()
-            .filter_map(|l| l.strip_prefix(tv)?.strip_prefix(' '))
-            .filter(|l| !l.contains("num_batches_tracked"))
-            .map(str::to_owned)
-            .collect();
+        let mut expected: Vec<String> = keys.lines().filter_map(|l| l.strip_prefix(tv)?.strip_prefix(' ')).filter(|l| !l.contains("num_batches_tracked")).map(str::to_owned).collect();
         let model = ImagenetResnet::new(Net::parse(ours).unwrap().imagenet_spec(1000).unwrap(), &Device::flex());
         let mut found: Vec<String> = repro_tests::pytorch_tensors(&model).into_iter().map(|t| t.replace("downsample.conv.", "downsample.0.").replace("downsample.bn.", "downsample.1.")).collect();
         expected.sort();

@@ -3,9 +3,9 @@
 //! honoured.
 
 use repro_common::data::{self, DataSource};
+use repro_common::gate::Gate;
 use repro_common::records::{RunStatus, load_metrics};
 use repro_resnet::ResnetPaper;
-use repro_common::gate::Gate;
 use repro_tests::{THREAD_COUNTS, recipe, train, with_compute_threads, write_cifar10};
 
 /// 640 training and 200 test images, 4 epochs of batch 32 (80 updates): 0.02, then 0.002 for the
@@ -69,7 +69,13 @@ fn calibrate_resnet20_short_run() {
         for threads in THREAD_COUNTS {
             let dir = tempfile::tempdir().unwrap();
             let f = with_compute_threads(threads, || train(&ResnetPaper, &config, seed, &ds, dir.path(), false, None)).final_metrics.unwrap();
-            println!("seed {seed}, {threads} thread(s): test error {:.2}% train error {:.2}% train loss {:.4}; CPU features {}", f.test_error_pct, f.train_error_pct, f.train_loss, repro_common::device::cpu_features());
+            println!(
+                "seed {seed}, {threads} thread(s): test error {:.2}% train error {:.2}% train loss {:.4}; CPU features {}",
+                f.test_error_pct,
+                f.train_error_pct,
+                f.train_loss,
+                repro_common::device::cpu_features()
+            );
         }
     }
 }

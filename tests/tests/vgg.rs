@@ -54,6 +54,7 @@ fn dense_evaluation_on_a_224_image_is_the_ordinary_forward_pass() {
 }
 
 #[test]
+#[rustfmt::skip] // the 5×5 grid, row by row
 fn protocols_on_a_jpeg() {
     assert_eq!(grid_corners(300, 256, 224), vec![
         (0, 0), (19, 0), (38, 0), (57, 0), (76, 0),

@@ -152,10 +152,8 @@ impl Preprocess {
                             let (y0, x0) = (y.floor(), x.floor());
                             let (fy, fx) = (y - y0, x - x0);
                             let (y0, x0) = (y0 as isize, x0 as isize);
-                            out[r * w + c] = pixel(ch, y0, x0) * (1.0 - fy) * (1.0 - fx)
-                                + pixel(ch, y0, x0 + 1) * (1.0 - fy) * fx
-                                + pixel(ch, y0 + 1, x0) * fy * (1.0 - fx)
-                                + pixel(ch, y0 + 1, x0 + 1) * fy * fx;
+                            out[r * w + c] =
+                                pixel(ch, y0, x0) * (1.0 - fy) * (1.0 - fx) + pixel(ch, y0, x0 + 1) * (1.0 - fy) * fx + pixel(ch, y0 + 1, x0) * fy * (1.0 - fx) + pixel(ch, y0 + 1, x0 + 1) * fy * fx;
                         }
                     }
                 }

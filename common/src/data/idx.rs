@@ -13,17 +13,11 @@ fn header(bytes: &[u8], path: &Path, words: usize, magic: u32, kind: &str) -> Re
     if bytes.len() >= 4 {
         let found = u32::from_be_bytes(bytes[..4].try_into().unwrap());
         if found != magic {
-            return Err(DataError::Corrupt {
-                path: path.to_owned(),
-                reason: format!("magic number {found:#010x}, expected {magic:#010x} (an {kind} file)"),
-            });
+            return Err(DataError::Corrupt { path: path.to_owned(), reason: format!("magic number {found:#010x}, expected {magic:#010x} (an {kind} file)") });
         }
     }
     if bytes.len() < 4 * words {
-        return Err(DataError::Corrupt {
-            path: path.to_owned(),
-            reason: format!("{} bytes is too short for an IDX header of {} bytes", bytes.len(), 4 * words),
-        });
+        return Err(DataError::Corrupt { path: path.to_owned(), reason: format!("{} bytes is too short for an IDX header of {} bytes", bytes.len(), 4 * words) });
     }
     Ok((0..words).map(|i| u32::from_be_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap())).collect())
 }
@@ -51,10 +45,7 @@ pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
     let h = header(bytes, path, 2, MAGIC_LABELS, "idx1-ubyte label")?;
     let n = h[1] as usize;
     if bytes.len() != 8 + n {
-        return Err(DataError::Corrupt {
-            path: path.to_owned(),
-            reason: format!("the header announces {n} labels but the file has {} bytes after the header", bytes.len() - 8),
-        });
+        return Err(DataError::Corrupt { path: path.to_owned(), reason: format!("the header announces {n} labels but the file has {} bytes after the header", bytes.len() - 8) });
     }
     Ok(bytes[8..].to_vec())
 }

@@ -126,11 +126,7 @@ impl ImageFolder {
         if !train_dir.is_dir() {
             return Err(DataError::Unavailable(format!("{} has no train/ folder. {NO_DOWNLOAD}", root.display())));
         }
-        let synsets: Vec<String> = list_dir(&train_dir)?
-            .into_iter()
-            .filter(|p| p.is_dir())
-            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .collect();
+        let synsets: Vec<String> = list_dir(&train_dir)?.into_iter().filter(|p| p.is_dir()).filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
         if let Some(bad) = synsets.iter().find(|s| !is_synset(s)) {
             return Err(DataError::Corrupt { path: train_dir.join(bad), reason: "is not a synset folder (expected names like n01440764)".into() });
         }
@@ -205,11 +201,7 @@ fn read_val(val_dir: &Path, root: &Path, index: &BTreeMap<&str, u16>, split: &st
     let candidates = [root.join(format!("LOC_{split}_solution.csv")), root.join(format!("{split}_labels.txt")), val_dir.join(format!("{split}_labels.txt"))];
     let Some(label_file) = candidates.iter().find(|p| p.is_file()) else {
         let devkit = root.join("ILSVRC2012_validation_ground_truth.txt");
-        let hint = if devkit.is_file() {
-            " ILSVRC2012_validation_ground_truth.txt numbers classes in the devkit's order, not the standard sorted-synset order, so it is not used;"
-        } else {
-            ""
-        };
+        let hint = if devkit.is_file() { " ILSVRC2012_validation_ground_truth.txt numbers classes in the devkit's order, not the standard sorted-synset order, so it is not used;" } else { "" };
         return Err(DataError::Unavailable(format!(
             "{} holds images but no labels:{hint} provide val/<wnid>/ folders, {}/LOC_val_solution.csv or {}/val_labels.txt (`<file> <wnid>` per line)",
             val_dir.display(),
@@ -332,9 +324,11 @@ pub struct FolderSource {
 
 impl FolderSource {
     pub fn new(folder: Arc<ImageFolder>, split: &str, setup: FolderPreprocess, training: bool, limit: Option<usize>) -> Result<Self, DataError> {
-        let files = folder
-            .split(split)
-            .ok_or_else(|| DataError::Split { dataset: NAME.into(), split: split.into(), reason: "the splits are `train`, `val`, and `test` where a test/ folder with labels exists".into() })?;
+        let files = folder.split(split).ok_or_else(|| DataError::Split {
+            dataset: NAME.into(),
+            split: split.into(),
+            reason: "the splits are `train`, `val`, and `test` where a test/ folder with labels exists".into(),
+        })?;
         if !training && ![1, 10, 144].contains(&setup.eval_crops) {
             return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1, 10 or 144, not {}", setup.eval_crops)));
         }

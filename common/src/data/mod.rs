@@ -30,13 +30,9 @@ pub enum DataError {
     Corrupt { path: PathBuf, reason: String },
     #[error(transparent)]
     Checksum(Box<ChecksumMismatch>),
-    #[error(
-        "{name} was not found in {dir}\n  expected the four files {expected} (gzip or decompressed without `.gz`)\n  fetch them with `harness fetch {dataset}` or download them from {mirrors}"
-    )]
+    #[error("{name} was not found in {dir}\n  expected the four files {expected} (gzip or decompressed without `.gz`)\n  fetch them with `harness fetch {dataset}` or download them from {mirrors}")]
     Missing { dir: PathBuf, dataset: String, name: String, expected: String, mirrors: String },
-    #[error(
-        "could not download {name} of {dataset}: {attempts}\n  on a machine without network, download the files elsewhere and pass `--data-dir DIR`"
-    )]
+    #[error("could not download {name} of {dataset}: {attempts}\n  on a machine without network, download the files elsewhere and pass `--data-dir DIR`")]
     Download { dataset: String, name: String, attempts: String },
     #[error("{what}: labels and images disagree ({images} images, {labels} labels)")]
     Mismatch { what: String, images: usize, labels: usize },
@@ -180,9 +176,7 @@ impl Dataset {
         };
         let Some(range) = range else { return Ok(set.clone()) };
         let (a, b) = range.split_once(':').ok_or_else(|| bad("a range is written `[start:end]`".into()))?;
-        let parse = |t: &str, default: usize| -> Result<usize, DataError> {
-            if t.trim().is_empty() { Ok(default) } else { t.trim().parse().map_err(|_| bad(format!("`{t}` is not a number"))) }
-        };
+        let parse = |t: &str, default: usize| -> Result<usize, DataError> { if t.trim().is_empty() { Ok(default) } else { t.trim().parse().map_err(|_| bad(format!("`{t}` is not a number"))) } };
         let (a, b) = (parse(a, 0)?, parse(b, set.len())?);
         if a >= b || b > set.len() {
             return Err(bad(format!("the range {a}..{b} is empty or beyond the split's {} items", set.len())));
@@ -208,19 +202,20 @@ impl Dataset {
         let classes = self.class_names.len();
         match &self.images {
             Images::InMemory { .. } => {
-                let limit = |set: ImageSet, n: Option<usize>| match n { Some(n) => set.truncated(n), None => set };
+                let limit = |set: ImageSet, n: Option<usize>| match n {
+                    Some(n) => set.truncated(n),
+                    None => set,
+                };
                 let train = limit(self.split(&data.train_split)?, data.train_limit);
                 let eval = limit(self.split(&data.eval_split)?, data.eval_limit);
                 let mean = data.preprocess.mean_image(&train).map(Arc::new);
-                Ok((
-                    Box::new(source::InMemorySource::new(train, data, mean.clone(), classes)),
-                    Box::new(source::InMemorySource::new(eval, data, mean, classes)),
-                ))
+                Ok((Box::new(source::InMemorySource::new(train, data, mean.clone(), classes)), Box::new(source::InMemorySource::new(eval, data, mean, classes))))
             }
             Images::Folder(folder) => {
-                let setup = data.folder.clone().ok_or_else(|| DataError::Unavailable(format!(
-                    "dataset {} is a folder of JPEGs: the config needs a `data.folder` section (scale augmentation, crop, normalisation)", self.name
-                )))?;
+                let setup = data
+                    .folder
+                    .clone()
+                    .ok_or_else(|| DataError::Unavailable(format!("dataset {} is a folder of JPEGs: the config needs a `data.folder` section (scale augmentation, crop, normalisation)", self.name)))?;
                 Ok((
                     Box::new(imagenet::FolderSource::new(folder.clone(), &data.train_split, setup.clone(), true, data.train_limit)?),
                     Box::new(imagenet::FolderSource::new(folder.clone(), &data.eval_split, setup, false, data.eval_limit)?),
@@ -242,10 +237,7 @@ pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(CACHE_ENV) {
         return PathBuf::from(dir);
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
+    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache"))).unwrap_or_else(|| PathBuf::from(".cache"));
     base.join("repro").join("datasets")
 }
 
@@ -270,19 +262,25 @@ fn load_idx(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
     let (origin, mut get): (String, FileReader) = match source {
         DataSource::Dir(dir) => (dir.display().to_string(), Box::new(move |f: &FileSpec| read_from_dir(spec, dir, f))),
         DataSource::Auto => match spec.embedded {
-            Some(files) => ("embedded in the binary".into(), Box::new(move |f: &FileSpec| {
-                let bytes = files.iter().find(|(n, _)| *n == f.name).map(|(_, b)| *b).expect("embedded file list matches spec");
-                let path = PathBuf::from(format!("<embedded {}>/{}", spec.name, f.name));
-                let raw = gunzip_if_needed(bytes, &path)?;
-                verify(spec, f, &path, bytes, &raw)?;
-                Ok((path, raw))
-            })),
+            Some(files) => (
+                "embedded in the binary".into(),
+                Box::new(move |f: &FileSpec| {
+                    let bytes = files.iter().find(|(n, _)| *n == f.name).map(|(_, b)| *b).expect("embedded file list matches spec");
+                    let path = PathBuf::from(format!("<embedded {}>/{}", spec.name, f.name));
+                    let raw = gunzip_if_needed(bytes, &path)?;
+                    verify(spec, f, &path, bytes, &raw)?;
+                    Ok((path, raw))
+                }),
+            ),
             None => {
                 let dir = cache_dir().join(spec.name);
-                (dir.display().to_string(), Box::new(move |f: &FileSpec| {
-                    let path = ensure_cached(spec, &dir, f)?;
-                    read_verified(spec, &path, f)
-                }))
+                (
+                    dir.display().to_string(),
+                    Box::new(move |f: &FileSpec| {
+                        let path = ensure_cached(spec, &dir, f)?;
+                        read_verified(spec, &path, f)
+                    }),
+                )
             }
         },
     };
@@ -316,10 +314,7 @@ fn load_idx(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
 fn gunzip_if_needed(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| DataError::Corrupt {
-            path: path.to_owned(),
-            reason: format!("the gzip stream is damaged or truncated ({e})"),
-        })?;
+        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| DataError::Corrupt { path: path.to_owned(), reason: format!("the gzip stream is damaged or truncated ({e})") })?;
         Ok(out)
     } else {
         Ok(bytes.to_vec())
@@ -431,10 +426,7 @@ pub fn download_verified(urls: &[String], path: &Path, dataset: &str, name: &str
 }
 
 fn download(url: &str) -> Result<Vec<u8>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(300)))
-        .build()
-        .into();
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(300))).build().into();
     let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
     let len = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let bar = crate::progress::bytes_bar(len, &format!("downloading {url}"));

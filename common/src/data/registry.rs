@@ -49,11 +49,7 @@ pub const MNIST: DatasetSpec = DatasetSpec {
     title: "MNIST (LeCun, Cortes & Burges): 60,000 training and 10,000 test digits",
     citation: "Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database of handwritten digits",
     license: "CC BY-SA 3.0",
-    mirrors: &[
-        "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        "https://storage.googleapis.com/cvdf-datasets/mnist/",
-        "https://yann.lecun.com/exdb/mnist/",
-    ],
+    mirrors: &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/", "https://yann.lecun.com/exdb/mnist/"],
     train_images: FileSpec {
         name: "train-images-idx3-ubyte.gz",
         gz_sha256: "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
@@ -84,10 +80,7 @@ pub const FASHION_MNIST: DatasetSpec = DatasetSpec {
     title: "Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): 60,000 training and 10,000 test images",
     citation: "H. Xiao, K. Rasul, R. Vollgraf, Fashion-MNIST, arXiv:1708.07747",
     license: "MIT",
-    mirrors: &[
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
-    ],
+    mirrors: &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"],
     train_images: FileSpec {
         name: "train-images-idx3-ubyte.gz",
         gz_sha256: "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
@@ -108,9 +101,7 @@ pub const FASHION_MNIST: DatasetSpec = DatasetSpec {
         gz_sha256: "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         raw_sha256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     },
-    class_names: &[
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-    ],
+    class_names: &["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
     official_test_split: true,
     embedded: None,
 };

@@ -104,11 +104,7 @@ pub fn build_batch(source: &dyn ImageSource, indices: &[usize], augment: Option<
 
 /// Loader threads: `$REPRO_LOADER_THREADS`, else the machine's cores (at most 16).
 pub fn loader_threads() -> usize {
-    std::env::var("REPRO_LOADER_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16))
+    std::env::var("REPRO_LOADER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16))
 }
 
 /// Calls `consume` on the batches of `chunks`, in order, while `threads` workers build the next

@@ -89,12 +89,7 @@ impl Alexnet {
         let paper_std = |narrowed_inputs: bool| Initializer::Normal { mean: 0.0, std: if narrowed_inputs { 0.01 / spec.width.sqrt() } else { 0.01 } };
         let conv = |i: usize, o: usize, k: usize, s: usize, p: usize, groups: usize| {
             let init = if spec.paper_init { paper_std(i != 3) } else { Conv2dConfig::new([1, 1], [1, 1]).initializer };
-            Conv2dConfig::new([i, o], [k, k])
-                .with_stride([s, s])
-                .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-                .with_groups(groups)
-                .with_initializer(init)
-                .init(device)
+            Conv2dConfig::new([i, o], [k, k]).with_stride([s, s]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).with_groups(groups).with_initializer(init).init(device)
         };
         let linear = |i: usize, o: usize| {
             let mut c = LinearConfig::new(i, o);

@@ -73,7 +73,14 @@ impl Paper for GooglenetPaper {
             let net = torchvision::TorchvisionGooglenet::new(1000, &device);
             let out = net.logits(Tensor::zeros([1, 3, 224, 224], &device));
             let params = repro_common::paper::trainable_params(&net);
-            return Ok(vec![LayerRow { name: "googlenet (torchvision)".into(), description: "BN after each convolution, 3×3 for 5×5, no LRN, dropout 0.2".into(), output: out.dims()[1..].to_vec(), params, paper_params: None, macs: 0 }]);
+            return Ok(vec![LayerRow {
+                name: "googlenet (torchvision)".into(),
+                description: "BN after each convolution, 3×3 for 5×5, no LRN, dropout 0.2".into(),
+                output: out.dims()[1..].to_vec(),
+                params,
+                paper_params: None,
+                macs: 0,
+            }]);
         }
         let net = Googlenet::new(1000, with_aux, &device);
         let mut rows = Vec::new();
@@ -82,7 +89,14 @@ impl Paper for GooglenetPaper {
         for (name, head) in [("aux1 (on 4a)", &net.aux1), ("aux2 (on 4d)", &net.aux2)] {
             if let Some(h) = head {
                 let params = repro_common::paper::trainable_params(h);
-                rows.push(LayerRow { name: name.into(), description: "avg pool 5×5/3, conv 1×1 128, FC-1024, dropout 70%, linear (training only, loss weight 0.3)".into(), output: vec![1000], params, paper_params: None, macs: 0 });
+                rows.push(LayerRow {
+                    name: name.into(),
+                    description: "avg pool 5×5/3, conv 1×1 128, FC-1024, dropout 70%, linear (training only, loss weight 0.3)".into(),
+                    output: vec![1000],
+                    params,
+                    paper_params: None,
+                    macs: 0,
+                });
             }
         }
         Ok(rows)

@@ -37,7 +37,6 @@ fn conv(i: usize, o: usize, k: usize, s: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([i, o], [k, k]).with_stride([s, s]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).with_initializer(Initializer::XavierUniform { gain: 1.0 }).init(device)
 }
 
-
 /// An inception module (Figure 2b): 1×1; 1×1 → 3×3; 1×1 → 5×5; 3×3/1 max-pool → 1×1; concatenated.
 #[derive(Module, Debug)]
 pub struct Inception {

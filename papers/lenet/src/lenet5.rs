@@ -4,19 +4,20 @@
 //! INPUT 32×32 → C1 6@28×28 → S2 6@14×14 → C3 16@10×10 → S4 16@5×5 → C5 120 → F6 84 → RBF 10.
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh, scaled_tanh_derivative_squared as d2};
-use repro_common::sdlm::{carry, squared};
 use repro_common::paper::Tap;
+use repro_common::sdlm::{carry, squared};
 
 use crate::rbf_codes;
 
 /// Table I: for each C3 map, the S2 maps it takes its input from. The paper prints the table
 /// by S2 row; this is its transpose.
+#[rustfmt::skip] // laid out as the paper's Table I groups its columns
 pub const C3_CONNECTIONS: [&[usize]; 16] = [
     &[0, 1, 2], &[1, 2, 3], &[2, 3, 4], &[3, 4, 5], &[4, 5, 0], &[5, 0, 1],
     &[0, 1, 2, 3], &[1, 2, 3, 4], &[2, 3, 4, 5], &[3, 4, 5, 0], &[4, 5, 0, 1], &[5, 0, 1, 2],
@@ -46,9 +47,7 @@ pub struct Lenet5 {
 
 impl Lenet5 {
     pub fn new(map_j: f64, device: &Device) -> Self {
-        let conv = |cin: usize, cout: usize| {
-            Conv2dConfig::new([cin, cout], [5, 5]).with_initializer(lecun_uniform(cin * 25)).init(device)
-        };
+        let conv = |cin: usize, cout: usize| Conv2dConfig::new([cin, cout], [5, 5]).with_initializer(lecun_uniform(cin * 25)).init(device);
         let table: Vec<Vec<usize>> = C3_CONNECTIONS.iter().map(|c| c.to_vec()).collect();
         Self {
             c1: conv(1, 6),

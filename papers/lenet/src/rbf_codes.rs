@@ -20,10 +20,7 @@ const BITMAPS: [[&str; HEIGHT]; 10] = [
 
 /// The ten codes, `[10 × 84]` row-major.
 pub fn codes() -> Vec<f32> {
-    BITMAPS
-        .iter()
-        .flat_map(|rows| rows.iter().flat_map(|row| row.chars().map(|c| if c == '#' { 1.0 } else { -1.0 })))
-        .collect()
+    BITMAPS.iter().flat_map(|rows| rows.iter().flat_map(|row| row.chars().map(|c| if c == '#' { 1.0 } else { -1.0 }))).collect()
 }
 
 #[cfg(test)]

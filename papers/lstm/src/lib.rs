@@ -48,10 +48,7 @@ const TRIAL_RECIPES: &[(&str, &str)] = &[
 
 /// The 1997 experiments, in the paper's order.
 pub fn trial_experiments() -> Vec<TrialsConfig> {
-    TRIAL_RECIPES
-        .iter()
-        .map(|(file, text)| TrialsConfig::from_yaml(text, &format!("papers/lstm/experiments/{file}")).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}")))
-        .collect()
+    TRIAL_RECIPES.iter().map(|(file, text)| TrialsConfig::from_yaml(text, &format!("papers/lstm/experiments/{file}")).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}"))).collect()
 }
 
 pub fn trial_experiment(name: &str) -> Option<TrialsConfig> {

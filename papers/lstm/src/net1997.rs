@@ -96,10 +96,7 @@ impl NetSpec {
         if !(self.init_range.is_finite() && self.init_range >= 0.0) {
             return bad("init_range", "must be a non-negative number".into());
         }
-        for (key, values, has_bias) in [
-            ("input_gate_bias", &self.input_gate_bias, self.bias.input_gates),
-            ("output_gate_bias", &self.output_gate_bias, self.bias.output_gates && self.output_gates),
-        ] {
+        for (key, values, has_bias) in [("input_gate_bias", &self.input_gate_bias, self.bias.input_gates), ("output_gate_bias", &self.output_gate_bias, self.bias.output_gates && self.output_gates)] {
             if !values.is_empty() && values.len() != self.blocks {
                 return bad(key, format!("lists {} values for {} blocks", values.len(), self.blocks));
             }
@@ -598,10 +595,7 @@ impl Net {
     pub fn error(&mut self, seq: &Sequence) -> f64 {
         self.forward(seq);
         let n_out = self.spec.outputs;
-        (0..seq.len)
-            .filter(|&t| seq.has_target[t])
-            .map(|t| (0..n_out).map(|k| 0.5 * (self.trace.out[t * n_out + k] - seq.targets[t * n_out + k]).powi(2)).sum::<f64>())
-            .sum()
+        (0..seq.len).filter(|&t| seq.has_target[t]).map(|t| (0..n_out).map(|k| 0.5 * (self.trace.out[t * n_out + k] - seq.targets[t * n_out + k]).powi(2)).sum::<f64>()).sum()
     }
 
     /// Largest |y − d| over the target steps of the last forward sequence, and the sum of squared

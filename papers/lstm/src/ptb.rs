@@ -119,10 +119,7 @@ const RECIPES: &[(&str, &str)] = &[
 ];
 
 pub fn experiments() -> Vec<PtbConfig> {
-    RECIPES
-        .iter()
-        .map(|(f, t)| PtbConfig::from_yaml(t, &format!("papers/lstm/experiments/{f}")).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}")))
-        .collect()
+    RECIPES.iter().map(|(f, t)| PtbConfig::from_yaml(t, &format!("papers/lstm/experiments/{f}")).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}"))).collect()
 }
 
 pub fn experiment(name: &str) -> Option<PtbConfig> {

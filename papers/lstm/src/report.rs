@@ -153,11 +153,15 @@ pub fn weights_table(recipes: &[TrialsConfig]) -> String {
 
 /// One line per trials run.
 pub fn trials_table(runs: &[TrialsRun]) -> String {
-    let mut s = String::from("| experiment | seed | trials | success | sequences to success, mean ± std [min–max] | test wrong (mean) | test MSE | wall time | sequences/s |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+    let mut s = String::from(
+        "| experiment | seed | trials | success | sequences to success, mean ± std [min–max] | test wrong (mean) | test MSE | wall time | sequences/s |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n",
+    );
     for r in runs {
         let Some(sm) = &r.manifest.summary else { continue };
         let seqs = match (sm.mean_sequences, sm.std_sequences, sm.min_sequences, sm.max_sequences) {
-            (Some(m), Some(sd), Some(lo), Some(hi)) => format!("{} ± {} [{}–{}]", group_digits(m.round() as usize), group_digits(sd.round() as usize), group_digits(lo as usize), group_digits(hi as usize)),
+            (Some(m), Some(sd), Some(lo), Some(hi)) => {
+                format!("{} ± {} [{}–{}]", group_digits(m.round() as usize), group_digits(sd.round() as usize), group_digits(lo as usize), group_digits(hi as usize))
+            }
             _ => "–".into(),
         };
         let _ = writeln!(
@@ -205,7 +209,18 @@ pub fn ptb_table(runs: &[PtbRun]) -> String {
     for r in runs {
         let m = &r.manifest;
         let Some(f) = &m.final_metrics else { continue };
-        let _ = writeln!(s, "| `{}` | {} | {} | {} | {:.1} | {:.1} | {:.0} | {} |", m.experiment, m.dataset, m.seed, f.epoch, f.valid_perplexity, f.test_perplexity, f.words_per_s, human_time(m.train_time_s));
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {:.1} | {:.1} | {:.0} | {} |",
+            m.experiment,
+            m.dataset,
+            m.seed,
+            f.epoch,
+            f.valid_perplexity,
+            f.test_perplexity,
+            f.words_per_s,
+            human_time(m.train_time_s)
+        );
     }
     s
 }
@@ -238,10 +253,20 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
         s.push_str(&trials_table(&trials));
         s.push_str("\nSequences/s counts training sequences over wall time with all trials running side by side (threads in each run's manifest).\n\n");
         for run in &trials {
-            let _ = writeln!(s, "<details><summary><code>{}</code> seed {}: every trial</summary>\n\n{}\nCommand: `{}`  \nRecord: `{}` (commit {}{}, {} threads, {}, {})\n\n</details>\n",
-                run.manifest.experiment, run.manifest.seed, per_trial_table(run), run.manifest.provenance.command,
-                run.path.strip_prefix(results_root).unwrap_or(&run.path).display(), &run.manifest.provenance.git_commit[..run.manifest.provenance.git_commit.len().min(10)],
-                if run.manifest.provenance.git_dirty { ", dirty" } else { "" }, run.manifest.threads, run.manifest.provenance.cpu, run.manifest.provenance.host);
+            let _ = writeln!(
+                s,
+                "<details><summary><code>{}</code> seed {}: every trial</summary>\n\n{}\nCommand: `{}`  \nRecord: `{}` (commit {}{}, {} threads, {}, {})\n\n</details>\n",
+                run.manifest.experiment,
+                run.manifest.seed,
+                per_trial_table(run),
+                run.manifest.provenance.command,
+                run.path.strip_prefix(results_root).unwrap_or(&run.path).display(),
+                &run.manifest.provenance.git_commit[..run.manifest.provenance.git_commit.len().min(10)],
+                if run.manifest.provenance.git_dirty { ", dirty" } else { "" },
+                run.manifest.threads,
+                run.manifest.provenance.cpu,
+                run.manifest.provenance.host
+            );
         }
     }
     s.push_str("## Weight counts\n\nCounted from the net each recipe builds (`harness layers EXPERIMENT`), beside the figure the paper states.\n\n");
@@ -371,7 +396,8 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     if runs.iter().any(|(run, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. }) && run.manifest.summary.as_ref().is_some_and(|sm| sm.success_rate_pct < 50.0)) {
         s.push_str(" Most exp. 1 trials learn the grammar but not the long-lag symbol.");
     }
-    let reber: Vec<f64> = runs.iter().filter(|(_, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. })).filter_map(|(run, _)| run.manifest.summary.as_ref().map(|sm| sm.sequences_per_s)).collect();
+    let reber: Vec<f64> =
+        runs.iter().filter(|(_, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. })).filter_map(|(run, _)| run.manifest.summary.as_ref().map(|sm| sm.sequences_per_s)).collect();
     if !reber.is_empty() {
         let threads = distinct(runs.iter().map(|(run, _)| run.manifest.threads.to_string()).collect());
         let (lo, hi) = (reber.iter().copied().fold(f64::INFINITY, f64::min), reber.iter().copied().fold(0.0, f64::max));

@@ -114,16 +114,7 @@ const E: u8 = 6;
 
 /// Reber's automaton (Cleeremans et al. 1989, the paper's Fig. 5): from each state, the two
 /// symbols that may follow and the states they lead to. State 0 expects B; state 7 is final.
-const REBER: [&[(u8, usize)]; 8] = [
-    &[(B, 1)],
-    &[(T, 2), (P, 3)],
-    &[(S, 2), (X, 4)],
-    &[(T, 3), (V, 5)],
-    &[(X, 3), (S, 6)],
-    &[(P, 4), (V, 6)],
-    &[(E, 7)],
-    &[],
-];
+const REBER: [&[(u8, usize)]; 8] = [&[(B, 1)], &[(T, 2), (P, 3)], &[(S, 2), (X, 4)], &[(T, 3), (V, 5)], &[(X, 3), (S, 6)], &[(P, 4), (V, 6)], &[(E, 7)], &[]];
 
 /// A random embedded Reber string: B, T|P, a Reber string, the same T|P, E. Each branch is taken
 /// with probability ½.

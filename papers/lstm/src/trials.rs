@@ -293,7 +293,8 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
     let mut net = Net::new(config.net.clone(), Weights::init(&config.net, &mut init_rng));
     let data = trial_data(config, trial);
     let lr = config.learning_rate;
-    let mut result = TrialResult { trial, success: false, sequences: 0, st1_sequences: None, test_wrong: 0, test_total: data.test.len() as u64, test_mse: f64::NAN, time_s: 0.0, steps: 0, note: String::new() };
+    let mut result =
+        TrialResult { trial, success: false, sequences: 0, st1_sequences: None, test_wrong: 0, test_total: data.test.len() as u64, test_mse: f64::NAN, time_s: 0.0, steps: 0, note: String::new() };
     let mut streak = 0u64;
     // Rolling squared errors of the last `window` sequences (Window rule).
     let mut recent: std::collections::VecDeque<f64> = Default::default();

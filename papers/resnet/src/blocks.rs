@@ -57,7 +57,6 @@ pub fn bn(channels: usize, device: &Device) -> BatchNorm {
     BatchNormConfig::new(channels).init(device)
 }
 
-
 /// A projection shortcut: 1×1 convolution with the block's stride, then BN (option B/C).
 #[derive(Module, Debug)]
 pub struct Projection {
@@ -104,11 +103,12 @@ impl Block {
         let BlockSpec { inputs, width, stride, .. } = spec;
         let outputs = spec.outputs();
         let reshapes = stride != 1 || inputs != outputs;
-        let project = spec.residual && match spec.shortcut {
-            ShortcutOption::A => false,
-            ShortcutOption::B => reshapes,
-            ShortcutOption::C => true,
-        };
+        let project = spec.residual
+            && match spec.shortcut {
+                ShortcutOption::A => false,
+                ShortcutOption::B => reshapes,
+                ShortcutOption::C => true,
+            };
         let downsample = project.then(|| Projection { conv: conv(inputs, outputs, 1, stride, device), bn: bn(outputs, device) });
         if spec.bottleneck {
             let (s1, s3) = match spec.bottleneck_stride {

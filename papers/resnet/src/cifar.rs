@@ -43,14 +43,7 @@ impl CifarResnet {
                 })
                 .collect()
         };
-        Self {
-            conv1: conv(3, 16, 3, 1, device),
-            bn1: bn(16, device),
-            layer1: stage(16, 16, 1),
-            layer2: stage(16, 32, 2),
-            layer3: stage(32, 64, 2),
-            fc: LinearConfig::new(64, classes).init(device),
-        }
+        Self { conv1: conv(3, 16, 3, 1, device), bn1: bn(16, device), layer1: stage(16, 16, 1), layer2: stage(16, 32, 2), layer3: stage(32, 64, 2), fc: LinearConfig::new(64, classes).init(device) }
     }
 
     pub fn depth(&self) -> usize {
@@ -69,14 +62,7 @@ impl CifarResnet {
                 let mut block_macs = 0;
                 x = block.forward(x, &mut block_macs);
                 let width = block.conv2.weight.dims()[0];
-                tap.layer_macs(
-                    &format!("layer{}.{i}", s + 1),
-                    &format!("[3×3, {width}] ×2, {}", block.shortcut_label()),
-                    &x,
-                    trainable_params(block),
-                    None,
-                    block_macs,
-                );
+                tap.layer_macs(&format!("layer{}.{i}", s + 1), &format!("[3×3, {width}] ×2, {}", block.shortcut_label()), &x, trainable_params(block), None, block_macs);
             }
         }
         pooled_classifier(x, &self.fc, tap)

@@ -57,8 +57,16 @@ pub const MODELS: &[ModelSpec] = &[
 #[derive(Debug, Clone, Copy)]
 pub enum Net {
     /// `n` blocks per stage (6n + 2 layers).
-    Cifar { n: usize, residual: bool },
-    Imagenet { depth: usize, residual: bool, shortcut: ShortcutOption, bottleneck_stride: BottleneckStride },
+    Cifar {
+        n: usize,
+        residual: bool,
+    },
+    Imagenet {
+        depth: usize,
+        residual: bool,
+        shortcut: ShortcutOption,
+        bottleneck_stride: BottleneckStride,
+    },
 }
 
 impl Net {
@@ -91,14 +99,9 @@ impl Net {
 
     pub fn imagenet_spec(&self, classes: usize) -> Option<ImagenetSpec> {
         match *self {
-            Net::Imagenet { depth, residual, shortcut, bottleneck_stride } => Some(ImagenetSpec {
-                architecture: imagenet::architecture(depth).expect("parsed depth is in Table 1"),
-                residual,
-                shortcut,
-                bottleneck_stride,
-                classes,
-                width: 1.0,
-            }),
+            Net::Imagenet { depth, residual, shortcut, bottleneck_stride } => {
+                Some(ImagenetSpec { architecture: imagenet::architecture(depth).expect("parsed depth is in Table 1"), residual, shortcut, bottleneck_stride, classes, width: 1.0 })
+            }
             Net::Cifar { .. } => None,
         }
     }
@@ -257,16 +260,7 @@ pub fn parameter_summary() -> String {
             _ => "–".into(),
         };
         let macs = if macs >= 1_000_000_000 { format!("{:.3} G", macs as f64 / 1e9) } else { format!("{:.1} M", macs as f64 / 1e6) };
-        s.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
-            m.name,
-            m.summary,
-            repro_common::report::group_digits(params),
-            paper_params(m.name),
-            macs,
-            table1,
-            torchvision(m.name)
-        ));
+        s.push_str(&format!("| `{}` | {} | {} | {} | {} | {} | {} |\n", m.name, m.summary, repro_common::report::group_digits(params), paper_params(m.name), macs, table1, torchvision(m.name)));
     }
     s
 }

@@ -119,12 +119,13 @@ impl Paper for VggPaper {
         match (folder.and_then(|f| f.protocol.as_ref()), &dataset.images) {
             (Some(protocol), Images::Folder(images)) => {
                 let f = folder.expect("protocol is in the folder section");
-                let files = images.split(&config.data.eval_split).ok_or_else(|| TrainError::Data(repro_common::data::DataError::Split {
-                    dataset: dataset.name.clone(),
-                    split: config.data.eval_split.clone(),
-                    reason: "not in the folder".into(),
-                }))?;
-                let files = match config.data.eval_limit { Some(n) => &files[..n.min(files.len())], None => files };
+                let files = images.split(&config.data.eval_split).ok_or_else(|| {
+                    TrainError::Data(repro_common::data::DataError::Split { dataset: dataset.name.clone(), split: config.data.eval_split.clone(), reason: "not in the folder".into() })
+                })?;
+                let files = match config.data.eval_limit {
+                    Some(n) => &files[..n.min(files.len())],
+                    None => files,
+                };
                 let norm = protocols::Normalise { mean: f.mean, std: f.std };
                 let model = burn::module::Module::valid(&model);
                 let (top1, top5) = protocols::evaluate(&model, files, protocol, norm, &device.clone().without_autodiff()).map_err(TrainError::from)?;

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use repro_common::data::DataError;
-use repro_common::engine::ImageClassifier;
 use repro_common::data::imagenet::{decode, resize_shorter};
+use repro_common::engine::ImageClassifier;
 
 use crate::model::Vgg;
 
@@ -47,17 +47,19 @@ pub fn grid_corners(w: u32, h: u32, crop: u32) -> Vec<(u32, u32)> {
 /// Class probabilities of one image under `protocol`.
 pub fn probabilities(model: &Vgg, image: &image::RgbImage, protocol: &Protocol, norm: Normalise, device: &Device) -> Tensor<2> {
     let mut total: Option<Tensor<2>> = None;
-    let mut add = |p: Tensor<2>| total = Some(match total.take() { Some(t) => t + p, None => p });
+    let mut add = |p: Tensor<2>| {
+        total = Some(match total.take() {
+            Some(t) => t + p,
+            None => p,
+        })
+    };
     let scales = protocol.scales();
     for &q in scales {
         let img = resize_shorter(image, q);
         let dense = || model.dense_probabilities(to_tensor(&img, norm, device), true);
         let crops = || {
             let (w, h) = img.dimensions();
-            let views: Vec<Tensor<4>> = grid_corners(w, h, 224)
-                .into_iter()
-                .map(|(x, y)| to_tensor(&image::imageops::crop_imm(&img, x, y, 224, 224).to_image(), norm, device))
-                .collect();
+            let views: Vec<Tensor<4>> = grid_corners(w, h, 224).into_iter().map(|(x, y)| to_tensor(&image::imageops::crop_imm(&img, x, y, 224, 224).to_image(), norm, device)).collect();
             let x = Tensor::cat(views, 0);
             let both = Tensor::cat(vec![x.clone(), x.flip([3])], 0);
             let n = both.dims()[0];

@@ -146,12 +146,20 @@ pub fn assert_learns(paper: &dyn Paper, recipe: &str, overrides: &[&str], task: 
     assert_eq!((manifest.status, manifest.epochs_completed), (RunStatus::Complete, config.epochs), "{:?}", manifest.stop_reason);
     let rows = load_metrics(run.path()).unwrap();
     for r in &rows {
-        eprintln!("{} epoch {}: lr {:.2e}, train loss {:.3}, train err {:.1}%, val loss {:.3}, val err {:.1}%", config.model, r.epoch, r.lr, r.train_loss, r.train_error_pct, r.test_loss, r.test_error_pct);
+        eprintln!(
+            "{} epoch {}: lr {:.2e}, train loss {:.3}, train err {:.1}%, val loss {:.3}, val err {:.1}%",
+            config.model, r.epoch, r.lr, r.train_loss, r.train_error_pct, r.test_loss, r.test_error_pct
+        );
     }
     let (first, last) = (rows.first().unwrap(), rows.last().unwrap());
     let error = last.test_error_pct;
     eprintln!("{}: final val error {error:.1}% on {} images, {seconds:.1} s of training", config.model, task.val_images());
     let chance_pct = 100.0 * (1.0 - 1.0 / CLASSES.len() as f64);
     Gate::below_chance(format!("{} validation error % on the pattern task", config.model), chance_pct, task.val_images(), 3.0).assert(error);
-    assert!(last.train_loss < first.train_loss && last.train_loss < chance_train_loss, "{}: the training loss did not fall (per epoch {:?}; a uniform guess scores {chance_train_loss:.3})", config.model, rows.iter().map(|r| r.train_loss).collect::<Vec<_>>());
+    assert!(
+        last.train_loss < first.train_loss && last.train_loss < chance_train_loss,
+        "{}: the training loss did not fall (per epoch {:?}; a uniform guess scores {chance_train_loss:.3})",
+        config.model,
+        rows.iter().map(|r| r.train_loss).collect::<Vec<_>>()
+    );
 }
