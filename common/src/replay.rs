@@ -38,18 +38,25 @@ impl Replay {
         self.checks.iter().filter_map(|(g, observed)| g.check(*observed).err()).collect()
     }
 
-    /// One line per gate: what, recorded, replayed, band, verdict.
+    /// One line per gate ([`describe`]).
     pub fn summary(&self) -> String {
-        let mut s = String::new();
-        for (g, observed) in &self.checks {
-            let verdict = match g.check(*observed) {
-                Ok(()) => "within the gate".to_string(),
-                Err(_) => "OUTSIDE the gate".to_string(),
-            };
-            s.push_str(&format!("{}: recorded {:.3}, replayed {:.3}, band [{:.3}, {:.3}] ({}): {verdict}\n", g.what, g.expected, observed, g.low, g.high, g.basis));
-        }
-        s
+        self.checks.iter().map(|(g, observed)| describe(g, *observed) + "\n").collect()
     }
+}
+
+/// One replayed number against its gate: `ok: what: recorded …, replayed …, band […] (basis)`,
+/// or `OUTSIDE: ` and the gate's failure message.
+pub fn describe(gate: &Gate, observed: f64) -> String {
+    match gate.check(observed) {
+        Ok(()) => format!("ok: {}: recorded {:.3}, replayed {:.3}, band [{:.3}, {:.3}] ({})", gate.what, gate.expected, observed, gate.low, gate.high, gate.basis),
+        Err(e) => format!("OUTSIDE: {e}"),
+    }
+}
+
+/// The gate of a replayed success rate (percent of `trials` independent trials that succeeded),
+/// like an error rate on that many items; higher is better.
+pub fn success_rate_gate(what: impl Into<String>, recorded_pct: f64, trials: usize) -> Gate {
+    Gate { lower_is_better: false, ..Gate::replayed_error_rate(what, recorded_pct, trials, K) }
 }
 
 /// The gates a replay of `recorded` must pass: its final evaluation error, measured on

@@ -49,6 +49,14 @@ pub fn follows_recipe(run: &Manifest, recipe: &ExperimentConfig) -> bool {
     numbers_only(&run.config) == numbers_only(recipe)
 }
 
+/// True when a run followed its shipped recipe on whatever dataset it names (`--dataset` or
+/// `reproduce --sample` changes only that): its numbers are the recipe's, on that data.
+pub fn follows_recipe_on_its_dataset(run: &Manifest, recipe: &ExperimentConfig) -> bool {
+    let mut recipe = recipe.clone();
+    recipe.data.dataset = run.config.data.dataset.clone();
+    follows_recipe(run, &recipe)
+}
+
 /// One claim against the runs that answer it.
 #[derive(Debug, Clone)]
 pub struct ClaimComparison {
@@ -500,12 +508,7 @@ pub fn readme_paper_results(paper: &dyn Paper, results_root: &Path) -> Result<St
     let recipes = paper.experiments();
     let runs = collect_runs(results_root, id)?;
     let recipe_of = |r: &RunRecord| recipes.iter().find(|e| e.name == r.manifest.experiment);
-    let on_own_dataset = |r: &RunRecord, recipe: &ExperimentConfig| {
-        let mut recipe = recipe.clone();
-        recipe.data.dataset = r.manifest.config.data.dataset.clone();
-        follows_recipe(&r.manifest, &recipe)
-    };
-    let counted: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete && recipe_of(r).is_some_and(|recipe| on_own_dataset(r, recipe))).collect();
+    let counted: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete && recipe_of(r).is_some_and(|recipe| follows_recipe_on_its_dataset(&r.manifest, recipe))).collect();
     if counted.is_empty() {
         return Ok(String::new());
     }

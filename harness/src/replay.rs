@@ -29,13 +29,8 @@ pub fn run(paths: &[PathBuf], place: &PlaceArgs, threads: Option<usize>) -> Resu
         eprintln!("replaying {} (into {})", dir.display(), scratch.path().display());
         let checks = if is_lstm_trials(dir) { replay_trials(dir, scratch.path(), threads)? } else { replay_run(dir, scratch.path(), place)? };
         for (gate, observed) in &checks {
-            match gate.check(*observed) {
-                Ok(()) => println!("ok: {}: recorded {:.3}, replayed {:.3}, band [{:.3}, {:.3}] ({})", gate.what, gate.expected, observed, gate.low, gate.high, gate.basis),
-                Err(e) => {
-                    outside += 1;
-                    println!("OUTSIDE: {e}");
-                }
-            }
+            outside += usize::from(gate.check(*observed).is_err());
+            println!("{}", replay::describe(gate, *observed));
         }
     }
     if outside > 0 {
@@ -67,7 +62,5 @@ fn replay_trials(dir: &Path, scratch: &Path, threads: Option<usize>) -> Result<V
     let replayed = trials::run(TrialsSpec { config: &recorded.config, run_dir: scratch.to_owned(), resume: false, threads, command: command_line() })?;
     let observed = replayed.summary.as_ref().map(|s| s.success_rate_pct).unwrap_or(f64::NAN);
     let what = format!("{} seed {}: success rate % over {} trials", recorded.experiment, recorded.seed, summary.trials);
-    let mut gate = Gate::replayed_error_rate(what, summary.success_rate_pct, summary.trials, K);
-    gate.lower_is_better = false;
-    Ok(vec![(gate, observed)])
+    Ok(vec![(replay::success_rate_gate(what, summary.success_rate_pct, summary.trials), observed)])
 }

@@ -65,7 +65,8 @@ fn by_hand<M: ImageClassifier>(model: &M, source: &dyn ImageSource) -> (f64, f64
             .collect();
         let probs: Vec<f64> = (0..classes).map(|k| log_probs.iter().map(|l| l[k].exp()).sum::<f64>() / views as f64).collect();
         loss -= if views == 1 { log_probs[0][label] } else { probs[label].max(1e-12).ln() };
-        wrong += probs.iter().any(|&p| p > probs[label]) as usize;
+        // As the engine counts: a tie with the true class is wrong.
+        wrong += probs.iter().enumerate().any(|(k, &p)| k != label && p >= probs[label]) as usize;
     }
     (loss / labels.len() as f64, 100.0 * wrong as f64 / labels.len() as f64)
 }

@@ -26,9 +26,13 @@ fn record(paper: &str, experiment: &str, dataset: &str, seed: u64) -> PathBuf {
 /// its replay must land inside the gate.
 fn replay_lenet(run: &Path) {
     let recorded = Manifest::load(run).unwrap();
-    // `reproduce --sample` runs the shipped recipe on the sample: the dataset is the one override.
-    let shipped = (&LenetPaper as &dyn Paper).experiment(&recorded.experiment).expect("a shipped recipe").with_overrides(&[format!("data.dataset={}", recorded.dataset)]).unwrap();
-    assert!(report::follows_recipe(&recorded, &shipped), "{}: the shipped recipe `{}` changed since this record was made: re-make it (and regenerate the write-up)", run.display(), shipped.name);
+    let shipped = (&LenetPaper as &dyn Paper).experiment(&recorded.experiment).expect("a shipped recipe");
+    assert!(
+        report::follows_recipe_on_its_dataset(&recorded, &shipped),
+        "{}: the shipped recipe `{}` changed since this record was made: re-make it (and regenerate the write-up)",
+        run.display(),
+        shipped.name
+    );
     let scratch = tempfile::tempdir().unwrap();
     let r = replay::replay(&LenetPaper, run, &cpu(), &sample(), scratch.path(), "test".into()).unwrap();
     eprint!("{}", r.summary());
@@ -61,9 +65,7 @@ fn lstm_1997_record_replays_exactly() {
     let scratch = tempfile::tempdir().unwrap();
     let replayed = trials::run(TrialsSpec { config: &recorded.config, run_dir: scratch.path().to_owned(), resume: false, threads: 2, command: "test".into() }).unwrap();
     let (was, now) = (recorded.summary.unwrap(), replayed.summary.unwrap());
-    let mut gate = repro_common::gate::Gate::replayed_error_rate("exp1-3x2-lr0.1 success rate % over 30 trials", was.success_rate_pct, was.trials, replay::K);
-    gate.lower_is_better = false;
-    gate.assert(now.success_rate_pct);
+    replay::success_rate_gate("exp1-3x2-lr0.1 success rate % over 30 trials", was.success_rate_pct, was.trials).assert(now.success_rate_pct);
     let per_trial = |dir: &Path| trials::load_trials(dir).unwrap().into_iter().map(|t| (t.trial, t.success, t.sequences, t.test_wrong)).collect::<Vec<_>>();
     assert_eq!(per_trial(&run), per_trial(scratch.path()), "same recipe, same seed: the f64 1997 net repeats trial for trial");
 }
