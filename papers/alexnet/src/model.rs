@@ -7,7 +7,7 @@
 //! 64-192-384-256-256 kernels, no groups, no LRN, conv1 padded by 2, adaptive 6×6 average
 //! pooling), so its published weights can be imported.
 
-use burn::module::{Module, Param, ParamId};
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, PaddingConfig2d};
@@ -76,7 +76,9 @@ pub struct Alexnet {
 
 fn set_bias_one(conv_bias: &mut Option<Param<Tensor<1>>>) {
     if let Some(b) = conv_bias.take() {
-        *conv_bias = Some(Param::initialized(ParamId::new(), Tensor::ones(b.dims(), &b.device())));
+        // `from_tensor` makes a trainable parameter; `Param::initialized` with a plain tensor
+        // would make one autodiff never tracks, and the bias would never train.
+        *conv_bias = Some(Param::from_tensor(Tensor::ones(b.dims(), &b.device())));
     }
 }
 
@@ -122,7 +124,7 @@ impl Alexnet {
             set_bias_one(&mut net.fc7.bias);
             for b in [&mut net.conv1.bias, &mut net.conv3.bias, &mut net.fc8.bias] {
                 if let Some(p) = b.take() {
-                    *b = Some(Param::initialized(ParamId::new(), Tensor::zeros(p.dims(), &p.device())));
+                    *b = Some(Param::from_tensor(Tensor::zeros(p.dims(), &p.device())));
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! `_bn` nets, not in the paper). §3.2's dense evaluation turns the FC layers into 7×7 and 1×1
 //! convolutions and averages the class-score map.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, PaddingConfig2d};
@@ -102,8 +102,10 @@ impl Vgg {
                     c = c.with_initializer(init);
                 }
                 let mut conv = c.init(device);
-                if spec.init_std.is_some() {
-                    conv.bias = conv.bias.map(|b| b.map(|t| t.zeros_like()));
+                if spec.init_std.is_some() && conv.bias.is_some() {
+                    // A new trainable parameter: mapping the old one to `zeros_like` would keep a
+                    // value autodiff does not track, and the biases would never train.
+                    conv.bias = Some(Param::from_tensor(Tensor::zeros([w], device)));
                 }
                 convs.push(conv);
                 if spec.batch_norm {
@@ -119,8 +121,8 @@ impl Vgg {
                 c = c.with_initializer(init);
             }
             let mut l = c.init(device);
-            if spec.init_std.is_some() {
-                l.bias = l.bias.map(|b| b.map(|t| t.zeros_like()));
+            if spec.init_std.is_some() && l.bias.is_some() {
+                l.bias = Some(Param::from_tensor(Tensor::zeros([o], device)));
             }
             l
         };
