@@ -1,28 +1,43 @@
-//! Device selection: the only place that knows about CUDA.
+//! Device selection: the only place that knows which GPU API (CUDA, Vulkan, wgpu) is in use.
+//! Everything else takes the [`Selected`] device it returns.
 
 use burn::tensor::Device;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
-    #[error("unknown device `{0}`; use cpu, cuda or cuda:N")]
+    #[error("unknown device `{0}`; use cpu, cuda, cuda:N, vulkan, vulkan:N, wgpu or wgpu:N")]
     Unknown(String),
     #[error("unknown CPU backend `{0}`; use flex (default, fastest) or ndarray")]
     UnknownBackend(String),
-    #[error("this harness was built without CUDA support; rebuild with `cargo build --release --features cuda` (the first such build downloads an LLVM bundle, so it needs network once)")]
+    #[error("this harness was built without CUDA support; rebuild with `cargo build --release --features cuda` (the first such build downloads an LLVM bundle, so it needs network once), or use `--features vulkan` and `--device vulkan`, which builds offline")]
     NoCuda,
+    #[error("this harness was built without the `{feature}` feature, so `--device {device}` is not available; rebuild with `cargo build --release --features {feature}` (builds offline; running needs a Vulkan driver and the loader, libvulkan1)")]
+    NoGraphics { feature: &'static str, device: String },
+    #[error("device `{device}` could not be opened: {reason}. Is a Vulkan driver installed? (`vulkaninfo --summary` lists the adapters; NVIDIA's driver ships its Vulkan ICD)")]
+    Unavailable { device: String, reason: String },
 }
 
 /// A resolved device with a description for the run manifest.
 #[derive(Debug, Clone)]
 pub struct Selected {
     pub device: Device,
-    /// `flex`, `ndarray` or `cuda`.
+    /// `flex`, `ndarray`, `cuda`, `vulkan` or `wgpu`.
     pub backend: String,
-    /// e.g. `cpu`, `cuda:0`.
+    /// e.g. `cpu`, `cuda:0`, `vulkan:0`; a GPU's adapter and driver follow it, as in
+    /// `vulkan (NVIDIA H200; driver NVIDIA 570.124.06)`.
     pub name: String,
 }
 
-/// Resolves `--device` (`cpu`, `cuda`, `cuda:N`) and `--backend` (`flex`, `ndarray`; CPU only).
+/// Resolves `--device` and `--backend` (`flex`, `ndarray`; CPU only).
+///
+/// - `cpu`: burn-flex (or ndarray) on the host.
+/// - `cuda`, `cuda:N`: the N-th CUDA device (a build with `--features cuda`).
+/// - `vulkan`: the default Vulkan adapter (a discrete GPU when there is one); `vulkan:N`: the
+///   N-th discrete GPU (a build with `--features vulkan`).
+/// - `wgpu`, `wgpu:N`: the same through whichever graphics API wgpu settles on (Vulkan, Metal,
+///   DX12; a build with `--features wgpu`).
+///
+/// A graphics device is opened here, so a missing driver is an error now, not a panic later.
 pub fn select(device: &str, backend: &str) -> Result<Selected, DeviceError> {
     let device = device.trim().to_ascii_lowercase();
     if device == "cpu" {
@@ -34,12 +49,16 @@ pub fn select(device: &str, backend: &str) -> Result<Selected, DeviceError> {
             other => Err(DeviceError::UnknownBackend(other.into())),
         };
     }
-    let index = match device.strip_prefix("cuda") {
-        Some("") => 0,
-        Some(rest) => rest.strip_prefix(':').and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| DeviceError::Unknown(device.clone()))?,
-        None => return Err(DeviceError::Unknown(device)),
+    let (api, rest) = device.split_once(':').map_or((device.as_str(), None), |(a, r)| (a, Some(r)));
+    let index = match rest {
+        None => None,
+        Some(n) => Some(n.parse::<usize>().map_err(|_| DeviceError::Unknown(device.clone()))?),
     };
-    cuda(index)
+    match api {
+        "cuda" => cuda(index.unwrap_or(0)),
+        "vulkan" | "wgpu" => graphics(api, index, &device),
+        _ => Err(DeviceError::Unknown(device)),
+    }
 }
 
 #[cfg(feature = "cuda")]
@@ -50,6 +69,96 @@ fn cuda(index: usize) -> Result<Selected, DeviceError> {
 #[cfg(not(feature = "cuda"))]
 fn cuda(_index: usize) -> Result<Selected, DeviceError> {
     Err(DeviceError::NoCuda)
+}
+
+/// Opens a wgpu device once per process (burn's runtime for a selector can be initialised only
+/// once) and keeps it for later calls.
+#[cfg(any(feature = "vulkan", feature = "wgpu"))]
+fn graphics(api: &str, index: Option<usize>, requested: &str) -> Result<Selected, DeviceError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    use burn::tensor::DeviceKind;
+    use burn::tensor::wgpu::WgpuBackend;
+
+    let graphics_api = match api {
+        #[cfg(feature = "vulkan")]
+        "vulkan" => WgpuBackend::Vulkan,
+        #[cfg(feature = "wgpu")]
+        "wgpu" => WgpuBackend::Auto,
+        _ => return Err(DeviceError::NoGraphics { feature: if api == "vulkan" { "vulkan" } else { "wgpu" }, device: requested.into() }),
+    };
+    static OPENED: OnceLock<Mutex<HashMap<String, Selected>>> = OnceLock::new();
+    let mut opened = OPENED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(selected) = opened.get(requested) {
+        return Ok(selected.clone());
+    }
+    let kind = index.map_or(DeviceKind::DefaultDevice, DeviceKind::DiscreteGpu);
+    // wgpu may panic inside a driver that is half there; report it as an error all the same.
+    let attempt = std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).graphics_api(graphics_api).init());
+    let device = match attempt {
+        Ok(Ok(device)) => device,
+        Ok(Err(e)) => return Err(DeviceError::Unavailable { device: requested.into(), reason: e.to_string() }),
+        Err(panic) => {
+            let reason = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the graphics runtime panicked".into());
+            return Err(DeviceError::Unavailable { device: requested.into(), reason });
+        }
+    };
+    let adapter = device.identity().map(|id| id.name).unwrap_or_else(|| "unknown adapter".into());
+    let driver = driver_of(&adapter, api == "vulkan");
+    let name = match driver {
+        Some(driver) => format!("{requested} ({adapter}; driver {driver})"),
+        None => format!("{requested} ({adapter})"),
+    };
+    let selected = Selected { device, backend: api.into(), name };
+    opened.insert(requested.into(), selected.clone());
+    Ok(selected)
+}
+
+/// The driver wgpu reports for the adapter named `adapter` (e.g. `NVIDIA 570.124.06`), for the
+/// manifest: two drivers can give one net different numbers.
+#[cfg(any(feature = "vulkan", feature = "wgpu"))]
+fn driver_of(adapter: &str, vulkan_only: bool) -> Option<String> {
+    use burn::tensor::wgpu::wgpu;
+    let backends = if vulkan_only { wgpu::Backends::VULKAN } else { wgpu::Backends::all() };
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..wgpu::InstanceDescriptor::new_without_display_handle() });
+    let adapters = block_on(instance.enumerate_adapters(backends));
+    adapters.iter().map(|a| a.get_info()).find(|info| info.name == adapter).map(|info| {
+        let driver = [info.driver.as_str(), info.driver_info.as_str()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+        if driver.is_empty() { "not reported".into() } else { driver }
+    })
+}
+
+/// Native wgpu futures are ready at once (or after a few polls); no async runtime is needed.
+#[cfg(any(feature = "vulkan", feature = "wgpu"))]
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut context) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[cfg(not(any(feature = "vulkan", feature = "wgpu")))]
+fn graphics(api: &str, _index: Option<usize>, requested: &str) -> Result<Selected, DeviceError> {
+    Err(DeviceError::NoGraphics { feature: if api == "vulkan" { "vulkan" } else { "wgpu" }, device: requested.into() })
+}
+
+/// Device memory burn's allocator holds now (bytes reserved by its pools, which grow to a run's
+/// peak and keep it for reuse); `None` for the CPU backends, which do not report it.
+pub fn device_memory_reserved(selected: &Selected) -> Option<u64> {
+    selected.device.memory_pool_usage().map(|usage| usage.bytes_reserved)
+}
+
+/// The process's peak resident memory (VmHWM) in bytes, where the OS reports it.
+pub fn host_peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A short description of the CPU for manifests.

@@ -119,7 +119,7 @@ fn read_index(run_dir: &Path) -> Result<Option<CheckpointIndex>, TrainError> {
     Ok(Some(index))
 }
 
-fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOptimizer {
+pub(crate) fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOptimizer {
     match *config {
         OptimizerConfig::Sgd { momentum, weight_decay } => {
             // burn's momentum defaults to dampening 0.1; the papers (and PyTorch) use none.

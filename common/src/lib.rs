@@ -10,6 +10,7 @@ pub mod gate;
 pub mod import;
 pub mod nn;
 pub mod paper;
+pub mod parity;
 pub mod progress;
 pub mod records;
 pub mod replay;

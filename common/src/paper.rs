@@ -6,8 +6,10 @@ use std::path::Path;
 use crate::claims::Claim;
 use crate::config::{ConfigError, ExperimentConfig};
 use crate::data::Dataset;
+use crate::data::source::HostBatch;
 use crate::device::Selected;
 use crate::engine::{Evaluation, TrainError, TrainSpec};
+use crate::parity::{Parity, PlantedFault};
 use crate::records::Manifest;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,9 @@ pub trait Paper: Sync {
     fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError>;
     /// Trains the model `spec.config.model` names.
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError>;
+    /// The same weights and `batch` on `reference` and `target` ([`crate::parity::compare`]), for
+    /// the net `config.model` names with `classes` outputs.
+    fn parity(&self, config: &ExperimentConfig, classes: usize, devices: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError>;
     /// Loss and errors of checkpointed weights on `config`'s evaluation split.
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError>;
     /// A compact parameter-count table for the write-up, for papers with too many models for

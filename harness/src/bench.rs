@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use repro_common::device;
+use repro_common::config::ExperimentConfig;
+use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
 use repro_common::paper::Paper;
 
@@ -17,7 +18,7 @@ pub struct BenchArgs {
     /// Backends to compare (cpu only): flex, ndarray.
     #[arg(long = "backend", default_values_t = ["flex".to_string()])]
     backends: Vec<String>,
-    /// cpu, cuda or cuda:N.
+    /// cpu, cuda, cuda:N, vulkan, vulkan:N, wgpu or wgpu:N.
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Batch size of the timed steps (default: the recipe's).
@@ -66,46 +67,10 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
             }
             for backend in &args.backends {
                 let selected = device::select(&args.device, backend)?;
-                // Synthetic data of the recipe's dataset's shape, in memory (an ImageNet recipe times
-                // the training step alone; `harness bench --loader` times its JPEG pipeline).
-                let dataset = recipe.data.dataset.as_str();
-                let (shape, classes, default_n) = match dataset {
-                    d if d.starts_with("cifar100") => ([3, 32, 32], 100, 1024),
-                    d if d.starts_with("cifar") => ([3, 32, 32], 10, 1024),
-                    "imagenet" | "ilsvrc2010" => {
-                        let crop = recipe.data.folder.as_ref().map(|f| f.crop).unwrap_or(224);
-                        ([3, crop, crop], 1000, 32)
-                    }
-                    _ => ([1, 28, 28], 10, 4096),
-                };
-                let n = args.images.unwrap_or(default_n);
-                let ds = repro_common::data::synthetic(dataset, classes, shape, n, n.min(256));
-                let mut overrides = vec!["epochs=2".to_string(), "seeds=[1]".into()];
-                match args.batch_size {
-                    Some(b) => overrides.push(format!("batch_size={b}")),
-                    None if recipe.batch_size > n => overrides.push(format!("batch_size={n}")),
-                    None => {}
-                }
-                let mut config = recipe.with_overrides(&overrides)?;
-                config.max_iterations = None;
-                config.data.train_split = "train".into();
-                config.data.eval_split = "test".into();
-                let run_dir = tmp.join(format!("{}-{backend}", recipe.name));
-                std::fs::create_dir_all(&run_dir)?;
-                let started = Instant::now();
-                let spec = TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &ds, run_dir, resume: false, command: "bench".into(), stop_after_epoch: None };
-                let manifest = paper.train(spec)?;
-                let Some(last) = manifest.final_metrics else { bail!("bench run of {} did not finish", recipe.name) };
+                let t = time_recipe(*paper, &recipe, &selected, args.batch_size, args.images, &tmp.join(format!("{}-{backend}", recipe.name)))?;
                 rows.push(format!(
                     "| `{}` | {} | {} / {} | {} | {:.1} | {:.3} | {:.1} |",
-                    recipe.name,
-                    recipe.model,
-                    selected.backend,
-                    selected.name,
-                    config.batch_size,
-                    last.train_img_per_s,
-                    config.batch_size as f64 / last.train_img_per_s,
-                    started.elapsed().as_secs_f64()
+                    recipe.name, recipe.model, selected.backend, selected.name, t.batch_size, t.img_per_s, t.s_per_step, t.wall_s
                 ));
             }
         }
@@ -117,6 +82,55 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
         println!("{r}");
     }
     Ok(())
+}
+
+/// One timed recipe: the second of two epochs of synthetic images of its input size.
+pub struct Timing {
+    pub batch_size: usize,
+    pub images: usize,
+    pub img_per_s: f64,
+    pub s_per_step: f64,
+    /// Both epochs and their evaluations.
+    pub wall_s: f64,
+}
+
+/// `[channels, rows, cols]`, classes and the default images per timed epoch of a recipe's data.
+pub fn input_of(recipe: &ExperimentConfig) -> ([usize; 3], usize, usize) {
+    match recipe.data.dataset.as_str() {
+        d if d.starts_with("cifar100") => ([3, 32, 32], 100, 1024),
+        d if d.starts_with("cifar") => ([3, 32, 32], 10, 1024),
+        "imagenet" | "ilsvrc2010" => {
+            let crop = recipe.data.folder.as_ref().map(|f| f.crop).unwrap_or(224);
+            ([3, crop, crop], 1000, 32)
+        }
+        _ => ([1, 28, 28], 10, 4096),
+    }
+}
+
+/// Trains `recipe` for two epochs on synthetic data of its input shape, in memory, through the
+/// real engine (an ImageNet recipe times the training step alone; `harness bench --loader` times
+/// its JPEG pipeline), so the figure includes batching, the optimizer step and the per-step
+/// read-back, as a real run does.
+pub fn time_recipe(paper: &dyn Paper, recipe: &ExperimentConfig, selected: &Selected, batch_size: Option<usize>, images: Option<usize>, run_dir: &std::path::Path) -> Result<Timing> {
+    let (shape, classes, default_n) = input_of(recipe);
+    let n = images.unwrap_or(default_n);
+    let ds = repro_common::data::synthetic(&recipe.data.dataset, classes, shape, n, n.min(256));
+    let mut overrides = vec!["epochs=2".to_string(), "seeds=[1]".into()];
+    match batch_size {
+        Some(b) => overrides.push(format!("batch_size={b}")),
+        None if recipe.batch_size > n => overrides.push(format!("batch_size={n}")),
+        None => {}
+    }
+    let mut config = recipe.with_overrides(&overrides)?;
+    config.max_iterations = None;
+    config.data.train_split = "train".into();
+    config.data.eval_split = "test".into();
+    std::fs::create_dir_all(run_dir)?;
+    let started = Instant::now();
+    let spec = TrainSpec { config: &config, seed: 1, selected, dataset: &ds, run_dir: run_dir.to_owned(), resume: false, command: "bench".into(), stop_after_epoch: None };
+    let manifest = paper.train(spec)?;
+    let Some(last) = manifest.final_metrics else { bail!("bench run of {} did not finish", recipe.name) };
+    Ok(Timing { batch_size: config.batch_size, images: n, img_per_s: last.train_img_per_s, s_per_step: config.batch_size as f64 / last.train_img_per_s, wall_s: started.elapsed().as_secs_f64() })
 }
 
 /// Images per second of the ImageNet loader alone: every item decoded and augmented on the

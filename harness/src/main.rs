@@ -4,6 +4,7 @@
 mod bench;
 mod lstm;
 mod replay;
+mod smoke;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ fn papers() -> Vec<&'static dyn Paper> {
 Each paper ships its recipes (experiments) and its published claims. `train` runs an experiment and\n\
 records it under results/<paper>/<experiment>/<dataset>/<run>/ (metrics.csv, manifest.yaml,\n\
 checkpoints); `compare` and `report` turn the records into a paper-vs-ours verdict per claim.",
-    after_help = "Start here:\n  harness reproduce lenet --sample     LeNet-5 on the bundled MNIST sample (no download)\n  harness list                         papers, models, experiments and claims\n  harness train lenet5 --data-dir DIR  the paper's MNIST run from a folder of IDX files\n  harness train lenet5 --dataset fashion-mnist --seeds 3\n  harness train cifar10-resnet20 --data-dir ~/cifar   ResNet-20, §4.2's recipe (a GPU job: --features cuda, --device cuda)\n  harness layers resnet50              a layer table with parameters and multiply-adds"
+    after_help = "Start here:\n  harness reproduce lenet --sample     LeNet-5 on the bundled MNIST sample (no download)\n  harness list                         papers, models, experiments and claims\n  harness train lenet5 --data-dir DIR  the paper's MNIST run from a folder of IDX files\n  harness train lenet5 --dataset fashion-mnist --seeds 3\n  harness train cifar10-resnet20 --data-dir ~/cifar   ResNet-20, §4.2's recipe (a GPU job: --features vulkan, --device vulkan)\n  harness smoke --device vulkan        is this GPU fit to train? parity with the CPU, a short run, img/s\n  harness layers resnet50              a layer table with parameters and multiply-adds"
 )]
 struct Cli {
     /// Where run records and write-ups go.
@@ -140,11 +141,24 @@ longer produces what the record says: re-make the record, or find the regression
     },
     /// Measure training-step throughput (images/s) of each model on the chosen device.
     Bench(bench::BenchArgs),
+    /// Check a device (a GPU above all) before trusting it with a reproduction: parity with the
+    /// CPU, a short ResNet-20 training, throughput and memory of four nets, as tables.
+    #[command(
+        long_about = "Check a device before trusting it with a reproduction.\n\n\
+1. Parity: LeNet-5, ResNet-20, ResNet-50 and VGG-16 built on the CPU, copied to the device, and run on\n   the same batch on both: class scores, training loss and one optimizer step must agree within the\n   tolerances in common/src/parity.rs.\n\
+2. A short ResNet-20 training on generated CIFAR-format files through the real loader and engine\n   must end well below chance.\n\
+3. Training throughput (img/s) and memory of the four nets on the device.\n\n\
+Exits non-zero when parity or the training fails. REPRO_PARITY_DEBUG=1 prints every weight's step on\n\
+both devices (which layer differs).",
+        after_help = "Examples:\n  cargo build --release -p harness --features vulkan && target/release/harness smoke --device vulkan --out smoke.md\n  harness smoke --device cpu --backend ndarray --quick     ndarray against flex, CI-sized"
+    )]
+    Smoke(smoke::SmokeArgs),
 }
 
 #[derive(Args, Clone)]
 struct PlaceArgs {
-    /// cpu, cuda or cuda:N (CUDA needs a build with `--features cuda`).
+    /// cpu, cuda, cuda:N, vulkan, vulkan:N, wgpu or wgpu:N (GPUs need a build with `--features
+    /// cuda`, `vulkan` or `wgpu`).
     #[arg(long, default_value = "cpu")]
     device: String,
     /// CPU backend: flex (fastest) or ndarray.
@@ -364,6 +378,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(&args, &papers()),
+        Command::Smoke(args) => smoke::run(&args, &papers()),
     }
 }
 
@@ -428,9 +443,10 @@ fn data_source(place: &PlaceArgs) -> DataSource {
 }
 
 /// How the user would type this invocation again.
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).map(|a| if a.contains([' ', '"', '\'']) { format!("'{a}'") } else { a }).collect();
-    let features = if cfg!(feature = "cuda") { " --features cuda" } else { "" };
+    let enabled: Vec<&str> = [("cuda", cfg!(feature = "cuda")), ("vulkan", cfg!(feature = "vulkan")), ("wgpu", cfg!(feature = "wgpu"))].into_iter().filter(|(_, on)| *on).map(|(f, _)| f).collect();
+    let features = if enabled.is_empty() { String::new() } else { format!(" --features {}", enabled.join(",")) };
     format!("cargo run --release -p harness{features} -- {}", args.join(" "))
 }
 

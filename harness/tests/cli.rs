@@ -31,6 +31,13 @@ fn errors_are_messages_not_panics() {
     assert_clean_failure(&harness(&["train", "lenet5", "--set", "epochz=2"], r), "unknown field `epochz`");
     assert_clean_failure(&harness(&["train", "lenet5", "--dataset", "cifar"], r), "cifar");
     assert_clean_failure(&harness(&["train", "lenet5", "--device", "cuda"], r), "--features cuda");
+    // Built without the GPU features (CI's build): the message names the feature to rebuild with.
+    if !cfg!(feature = "vulkan") {
+        assert_clean_failure(&harness(&["train", "lenet5", "--device", "vulkan"], r), "--features vulkan");
+        assert_clean_failure(&harness(&["smoke", "--device", "vulkan:1"], r), "--features vulkan");
+    }
+    assert_clean_failure(&harness(&["train", "lenet5", "--device", "vulkan:x"], r), "unknown device `vulkan:x`");
+    assert_clean_failure(&harness(&["train", "lenet5", "--device", "tpu"], r), "unknown device `tpu`");
     assert_clean_failure(&harness(&["train", "lenet5", "--data-dir", "/nonexistent/mnist"], r), "/nonexistent/mnist");
     let bad = r.join("bad.yaml");
     std::fs::write(&bad, "name: x\nunknown_key: 1\n").unwrap();

@@ -52,47 +52,9 @@ pub fn with_compute_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Sen
 /// The thread counts every training gate is checked at: CI machines have 1 or 2 cores free.
 pub const THREAD_COUNTS: [usize; 2] = [1, 2];
 
-/// Writes CIFAR-10 binary batches (`data_batch_1..5.bin`, `test_batch.bin`) into `dir`: records
-/// of 1 label byte and 3,072 pixels (R, G, B planes). Each class is a learnable pattern: a
-/// class-specific colour in a class-specific quadrant-and-stripe layout, plus noise, so short
-/// trainings have something to find. `per_batch` records per training batch file.
+/// Writes learnable CIFAR-10 binary batches into `dir` ([`repro_common::data::cifar::write_pattern_batches`]).
 pub fn write_cifar10(dir: &Path, per_batch: usize, test: usize, seed: u64) {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut record = |label: u8| -> Vec<u8> {
-        let mut r = vec![label];
-        let hue = [[230u8, 40, 40], [40, 230, 40], [40, 40, 230], [230, 230, 40], [230, 40, 230], [40, 230, 230], [240, 240, 240], [120, 60, 20], [20, 60, 120], [90, 90, 90]][label as usize];
-        for (c, &h) in hue.iter().enumerate() {
-            for y in 0..32usize {
-                for x in 0..32usize {
-                    let inside = match label % 5 {
-                        0 => y < 16,
-                        1 => x < 16,
-                        2 => (x + y) % 8 < 4,
-                        3 => (x / 4) % 2 == 0,
-                        _ => (y / 4) % 2 == 0,
-                    };
-                    let base = if inside { h as i32 } else { 128 - (c as i32 * 20) };
-                    r.push((base + rng.random_range(-40..=40)).clamp(0, 255) as u8);
-                }
-            }
-        }
-        r
-    };
-    let mut n = 0usize;
-    let mut batch = |count: usize| -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for _ in 0..count {
-            bytes.extend(record((n % 10) as u8));
-            n += 1;
-        }
-        bytes
-    };
-    std::fs::create_dir_all(dir).unwrap();
-    for i in 1..=5 {
-        std::fs::write(dir.join(format!("data_batch_{i}.bin")), batch(per_batch)).unwrap();
-    }
-    std::fs::write(dir.join("test_batch.bin"), batch(test)).unwrap();
+    repro_common::data::cifar::write_pattern_batches(dir, per_batch, test, seed).unwrap();
 }
 
 /// Writes a JPEG of `w × h` filled with `rgb` (a gradient on top keeps the encoder honest).

@@ -8,9 +8,8 @@ use repro_common::records::{RunStatus, load_metrics};
 use repro_resnet::ResnetPaper;
 use repro_tests::{THREAD_COUNTS, recipe, train, with_compute_threads, write_cifar10};
 
-/// 640 training and 200 test images, 4 epochs of batch 32 (80 updates): 0.02, then 0.002 for the
-/// last 20 so the BN running statistics settle (with so few updates they otherwise lag the weights).
-const SHORT: &[&str] = &["data.dataset=cifar10-layout", "epochs=4", "batch_size=32", "schedule.steps=[[0, 0.02], [60, 0.002]]"];
+/// 640 training and 200 test images, 4 epochs of batch 32 (80 updates; see `SHORT_RUN`).
+const SHORT: &[&str] = repro_resnet::SHORT_RUN;
 
 fn dataset() -> (tempfile::TempDir, data::Dataset) {
     let dir = tempfile::tempdir().unwrap();

@@ -67,7 +67,7 @@ impl ImageSource for InMemorySource {
 }
 
 /// A batch assembled on the host: `images` is `[items × views, c, h, w]` row-major.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HostBatch {
     pub images: Vec<f32>,
     pub labels: Vec<i64>,

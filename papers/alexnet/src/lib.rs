@@ -9,7 +9,9 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor};
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
+use repro_common::data::source::HostBatch;
 use repro_common::device::Selected;
+use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::engine::{self, Evaluation, TrainSpec};
 use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
 use repro_common::records::Manifest;
@@ -78,6 +80,11 @@ impl Paper for AlexnetPaper {
         let mut rows = Vec::new();
         Alexnet::new(spec, &device).logits(Tensor::zeros([1, 3, spec.input, spec.input], &device), &mut Tap::on(&mut rows));
         Ok(rows)
+    }
+
+    fn parity(&self, config: &ExperimentConfig, classes: usize, [reference, target]: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
+        let s = configured_spec(config, classes)?;
+        Ok(parity::compare(config, reference, target, batch, fault, |d| Alexnet::new(s, d))?)
     }
 
     fn train(&self, spec_: TrainSpec<'_>) -> Result<Manifest, PaperError> {

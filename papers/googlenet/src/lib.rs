@@ -10,7 +10,9 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor};
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
+use repro_common::data::source::HostBatch;
 use repro_common::device::Selected;
+use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::engine::{self, Evaluation, TrainSpec};
 use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
 use repro_common::records::Manifest;
@@ -100,6 +102,15 @@ impl Paper for GooglenetPaper {
             }
         }
         Ok(rows)
+    }
+
+    fn parity(&self, config: &ExperimentConfig, classes: usize, [reference, target]: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
+        let width = width(config)?;
+        let with_aux = aux(&config.model)?;
+        if config.model == "googlenet-torchvision" {
+            return Ok(parity::compare(config, reference, target, batch, fault, |d| torchvision::TorchvisionGooglenet::new(classes, d))?);
+        }
+        Ok(parity::compare(config, reference, target, batch, fault, |d| Googlenet::with_width(classes, with_aux, width, d))?)
     }
 
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {

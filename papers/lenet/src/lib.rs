@@ -10,7 +10,9 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor};
 use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
+use repro_common::data::source::HostBatch;
 use repro_common::device::Selected;
+use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::engine::{self, Evaluation, TrainSpec};
 use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap};
 use repro_common::records::Manifest;
@@ -90,6 +92,20 @@ impl Paper for LenetPaper {
             other => return Err(unknown(other)),
         }
         Ok(rows)
+    }
+
+    fn parity(&self, config: &ExperimentConfig, _classes: usize, [reference, target]: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
+        match config.model.as_str() {
+            "lenet5" => {
+                let j = map_j(config)?;
+                Ok(parity::compare(config, reference, target, batch, fault, |d| Lenet5::new(j, d))?)
+            }
+            "lenet5-modern" => {
+                options(config, &[])?;
+                Ok(parity::compare(config, reference, target, batch, fault, Lenet5Modern::new)?)
+            }
+            other => Err(unknown(other)),
+        }
     }
 
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {

@@ -12,7 +12,9 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor};
 use repro_common::config::ExperimentConfig;
 use repro_common::data::{Dataset, Images};
+use repro_common::data::source::HostBatch;
 use repro_common::device::Selected;
+use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::engine::{self, Evaluation, TrainError, TrainSpec};
 use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
 use repro_common::records::Manifest;
@@ -103,6 +105,11 @@ impl Paper for VggPaper {
         let mut rows = Vec::new();
         Vgg::new(spec(model, 1000)?, &device).logits(Tensor::zeros([1, 3, 224, 224], &device), &mut Tap::on(&mut rows));
         Ok(rows)
+    }
+
+    fn parity(&self, config: &ExperimentConfig, classes: usize, [reference, target]: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
+        let vgg = VggSpec { width: width_option(config)?, ..spec(&config.model, classes)? };
+        Ok(parity::compare(config, reference, target, batch, fault, |d| Vgg::new(vgg, d))?)
     }
 
     fn train(&self, s: TrainSpec<'_>) -> Result<Manifest, PaperError> {

@@ -1,0 +1,260 @@
+//! Device parity: the same weights and the same batch on two devices must give the same class
+//! scores, the same loss and the same optimizer step, within tolerances fixed here before any
+//! device ran. f32 kernels differ in summation order, and a GPU may choose other convolution and
+//! matrix algorithms, so exact equality is not expected; a wrong kernel, a transfer that drops or
+//! reorders data, or an optimizer state kept on the wrong device is far outside them.
+//!
+//! Each error is relative to the reference's own scale, so one tolerance serves LeNet-5's
+//! scores and VGG-16's: scores and loss to the largest |value| of the reference, the step to the
+//! largest change the reference's step made to any weight (the step itself is compared, not the
+//! weights it barely moved).
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+
+use crate::config::ExperimentConfig;
+use crate::data::source::HostBatch;
+use crate::device::Selected;
+use crate::engine::{ImageClassifier, TrainError, make_optimizer, to_device};
+
+/// Largest |Δ score| / largest |reference score|, in evaluation mode.
+pub const SCORES_TOLERANCE: f64 = 1e-3;
+/// |Δ loss| / |reference loss| of the training step.
+pub const LOSS_TOLERANCE: f64 = 1e-3;
+/// Largest |Δ weight after the step| / largest |reference step| over every weight. Backward
+/// passes through many batch norms amplify rounding: ResNet-50 (width 1/8, batch 2) measured
+/// 4.5e-3 between burn's two correct CPU backends (flex and ndarray), at conv1, the deepest point
+/// of the backward pass; ResNet-20 1.2e-6, VGG-16 8.6e-8. A frozen or wrong layer is O(1).
+pub const STEP_TOLERANCE: f64 = 5e-2;
+
+/// What a parity check measured (errors relative, as described above).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parity {
+    pub scores_error: f64,
+    pub loss_error: f64,
+    pub step_error: f64,
+    /// The weight (path in the module tree) whose step differs most between the devices.
+    pub worst_weight: String,
+    /// The reference's training loss on the batch.
+    pub loss: f64,
+    /// Weights compared after the step (buffers such as BN's running statistics included).
+    pub weights: usize,
+}
+
+impl Parity {
+    pub fn passes(&self) -> bool {
+        // NaN fails every comparison, as it should.
+        self.scores_error <= SCORES_TOLERANCE && self.loss_error <= LOSS_TOLERANCE && self.step_error <= STEP_TOLERANCE
+    }
+
+    /// Which measurements are outside their tolerance, e.g. `step 3.1e-1 > 1e-2`.
+    pub fn failures(&self) -> Vec<String> {
+        [("scores", self.scores_error, SCORES_TOLERANCE), ("loss", self.loss_error, LOSS_TOLERANCE), ("step", self.step_error, STEP_TOLERANCE)]
+            .into_iter()
+            .filter(|(_, e, tol)| !(e <= tol))
+            .map(|(what, e, tol)| if what == "step" { format!("{what} {e:.1e} > {tol:.0e} (most at `{}`)", self.worst_weight) } else { format!("{what} {e:.1e} > {tol:.0e}") })
+            .collect()
+    }
+}
+
+/// Planted faults, to prove the check catches what it is named after (`harness smoke
+/// --self-check`): a check that passes with one of these planted is no check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlantedFault {
+    /// The target's first layer's weights 1 % larger.
+    Weight,
+    /// The target's batch has two images swapped.
+    Batch,
+}
+
+/// Builds `init`'s net on `reference` (seeded), copies it to `target`, and runs on both: scores in
+/// evaluation mode, then one training step of the recipe's optimizer at its first learning rate
+/// (SDLM: a plain SGD step, its preconditioner being estimated from other samples). Dropout is
+/// switched off ([`without_dropout`]): its masks come from each device's own generator.
+pub fn compare<M: ImageClassifier>(config: &ExperimentConfig, reference: &Selected, target: &Selected, batch: &HostBatch, fault: Option<PlantedFault>, init: impl Fn(&Device) -> M) -> Result<Parity, TrainError> {
+    let ref_device = reference.device.clone().autodiff();
+    ref_device.seed(1);
+    let model_ref = without_dropout(init(&ref_device));
+    let target_device = target.device.clone().autodiff();
+    // Through a checkpoint file, as a resumed run loads one: a clone would share BN's running
+    // statistics with the reference (burn keeps them behind one shared cell).
+    let (mut model_target, _file) = copy_through_file(&model_ref, init(&target_device))?;
+    if fault == Some(PlantedFault::Weight) {
+        model_target = nudge_one_weight(model_target);
+    }
+    let target_batch = match fault {
+        Some(PlantedFault::Batch) => swapped(batch),
+        _ => batch.clone(),
+    };
+
+    let scores = |model: &M, batch: HostBatch, device: &Device| -> Vec<f32> {
+        let (x, _) = to_device(batch, &device.clone().without_autodiff());
+        floats(model.valid().scores(x))
+    };
+    let (s_ref, s_target) = (scores(&model_ref, batch.clone(), &ref_device), scores(&model_target, target_batch.clone(), &target_device));
+
+    let lr = config.schedule.lr(1, 0);
+    let before = weights(&model_ref);
+    let step = |model: M, batch: HostBatch, device: &Device| -> (f64, Vec<(String, Vec<f32>)>) {
+        let (x, y) = to_device(batch, device);
+        let (_, loss) = model.training_step(x, y);
+        let value = floats(loss.clone().detach())[0] as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let mut optimizer = make_optimizer(&config.optimizer);
+        let model = optimizer.step(lr, model, grads);
+        (value, weights(&model))
+    };
+    let (loss_ref, after_ref) = step(model_ref, batch.clone(), &ref_device);
+    let (loss_target, after_target) = step(model_target, target_batch, &target_device);
+
+    let scale = |v: &[f32]| v.iter().fold(0f64, |m, &x| m.max((x as f64).abs()));
+    let largest_gap = |a: &[f32], b: &[f32]| {
+        if a.len() != b.len() {
+            return f64::NAN;
+        }
+        a.iter().zip(b).fold(0f64, |m, (&x, &y)| {
+            let d = (x as f64 - y as f64).abs();
+            if d.is_nan() || m.is_nan() { f64::NAN } else { m.max(d) }
+        })
+    };
+    let relative = |gap: f64, scale: f64| gap / scale.max(f64::MIN_POSITIVE);
+    let step_scale = after_ref.iter().zip(&before).fold(0f64, |m, ((_, a), (_, b))| m.max(largest_gap(a, b)));
+    // The weight whose step differs most, named so a failure points at a layer.
+    let (mut step_gap, mut worst_weight) = (0f64, String::new());
+    for ((name, a), (_, b)) in after_ref.iter().zip(&after_target) {
+        let gap = largest_gap(a, b);
+        if !(gap <= step_gap) {
+            (step_gap, worst_weight) = (gap, name.clone());
+        }
+        if gap.is_nan() {
+            break;
+        }
+    }
+    if std::env::var_os("REPRO_PARITY_DEBUG").is_some() {
+        for (((name, a), (_, b)), (_, c)) in after_ref.iter().zip(&after_target).zip(&before) {
+            eprintln!("{name}: ref step {:.3e}, target step {:.3e}, gap {:.3e}", largest_gap(a, c), largest_gap(b, c), largest_gap(a, b));
+        }
+    }
+    if after_ref.len() != after_target.len() {
+        step_gap = f64::NAN;
+    }
+    Ok(Parity {
+        scores_error: relative(largest_gap(&s_ref, &s_target), scale(&s_ref)),
+        loss_error: relative((loss_ref - loss_target).abs(), loss_ref.abs()),
+        step_error: relative(step_gap, step_scale),
+        worst_weight,
+        loss: loss_ref,
+        weights: after_ref.iter().map(|(_, w)| w.len()).sum(),
+    })
+}
+
+/// `model` with every dropout layer's training flag cleared (it then passes its input through);
+/// batch norm and everything else keep training behaviour.
+pub fn without_dropout<M: Module>(model: M) -> M {
+    struct Off(Vec<String>);
+    impl burn::module::ModuleMapper for Off {
+        fn enter_module(&mut self, _name: &str, container_type: &str) {
+            self.0.push(container_type.to_owned());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.0.pop();
+        }
+        fn map_flag(&mut self, flag: Param<burn::module::Flag>) -> Param<burn::module::Flag> {
+            if self.0.last().is_some_and(|c| c == "Struct:Dropout") { flag.with_value(false) } else { flag }
+        }
+    }
+    model.map(&mut Off(Vec::new()))
+}
+
+/// A checkpoint file that is removed when dropped: burn may read a loaded file's tensors lazily,
+/// so it must outlive the model loaded from it.
+struct TempCheckpoint(std::path::PathBuf);
+
+impl Drop for TempCheckpoint {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn copy_through_file<M: Module>(from: &M, onto: M) -> Result<(M, TempCheckpoint), TrainError> {
+    static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = TempCheckpoint(std::env::temp_dir().join(format!("repro-parity-{}-{n}.bpk", std::process::id())));
+    let bad = |e: burn::store::RecordError| TrainError::Checkpoint { path: file.0.clone(), reason: e.to_string() };
+    from.clone().save_file(&file.0).map_err(bad)?;
+    let model = onto.try_load_file(&file.0).map_err(bad)?;
+    Ok((without_dropout(model), file))
+}
+
+fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
+}
+
+/// Every float parameter and buffer of `model` with its path (`layer1.0.conv1.weight`), in
+/// visiting order, on the host.
+fn weights<M: Module>(model: &M) -> Vec<(String, Vec<f32>)> {
+    struct Collect {
+        path: Vec<String>,
+        out: Vec<(String, Vec<f32>)>,
+    }
+    impl ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.out.push((self.path.join("."), floats(param.val())));
+        }
+    }
+    let mut collect = Collect { path: Vec::new(), out: Vec::new() };
+    model.visit(&mut collect);
+    collect.out
+}
+
+fn nudge_one_weight<M: Module>(model: M) -> M {
+    struct Nudge(bool);
+    impl burn::module::ModuleMapper for Nudge {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            if std::mem::replace(&mut self.0, true) {
+                return param;
+            }
+            param.map(|tensor| tensor.mul_scalar(1.01).detach().require_grad())
+        }
+    }
+    model.map(&mut Nudge(false))
+}
+
+fn swapped(batch: &HostBatch) -> HostBatch {
+    let mut out = batch.clone();
+    let per = out.images.len() / out.shape[0].max(1);
+    if out.shape[0] >= 2 {
+        let (first, second) = out.images.split_at_mut(per);
+        first.swap_with_slice(&mut second[..per]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Dropout, DropoutConfig};
+
+    #[derive(burn::module::Module, Debug)]
+    struct Net {
+        dropout: Dropout,
+    }
+
+    #[test]
+    fn without_dropout_passes_the_input_through_on_an_autodiff_device() {
+        let device = Device::flex().autodiff();
+        let net = Net { dropout: DropoutConfig::new(0.5).init() };
+        let x = Tensor::<2>::ones([8, 64], &device);
+        let dropped = floats(net.dropout.forward(x.clone()));
+        assert!(dropped.iter().any(|&v| v == 0.0), "dropout is on before");
+        let net = without_dropout(net);
+        assert_eq!(floats(net.dropout.forward(x)), vec![1.0; 8 * 64]);
+    }
+}
