@@ -9,9 +9,13 @@ pub enum DeviceError {
     Unknown(String),
     #[error("unknown CPU backend `{0}`; use flex (default, fastest) or ndarray")]
     UnknownBackend(String),
-    #[error("this harness was built without CUDA support; rebuild with `cargo build --release --features cuda` (the first such build downloads an LLVM bundle, so it needs network once), or use `--features vulkan` and `--device vulkan`, which builds offline")]
+    #[error(
+        "this harness was built without CUDA support; rebuild with `cargo build --release --features cuda` (the first such build downloads an LLVM bundle, so it needs network once), or use `--features vulkan` and `--device vulkan`, which builds offline"
+    )]
     NoCuda,
-    #[error("this harness was built without the `{feature}` feature, so `--device {device}` is not available; rebuild with `cargo build --release --features {feature}` (builds offline; running needs a Vulkan driver and the loader, libvulkan1)")]
+    #[error(
+        "this harness was built without the `{feature}` feature, so `--device {device}` is not available; rebuild with `cargo build --release --features {feature}` (builds offline; running needs a Vulkan driver and the loader, libvulkan1)"
+    )]
     NoGraphics { feature: &'static str, device: String },
     #[error("device `{device}` could not be opened: {reason}. Is a Vulkan driver installed? (`vulkaninfo --summary` lists the adapters; NVIDIA's driver ships its Vulkan ICD)")]
     Unavailable { device: String, reason: String },

@@ -53,7 +53,7 @@ pub struct SmokeArgs {
 enum Plant {
     /// The device's first layer's weights 1 % larger.
     Weight,
-    /// Two images of the device's batch swapped.
+    /// The first image of the device's batch zeroed.
     Batch,
 }
 

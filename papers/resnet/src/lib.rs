@@ -14,9 +14,9 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::Dataset;
 use repro_common::data::source::HostBatch;
 use repro_common::device::Selected;
-use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::engine::{self, Evaluation, TrainSpec};
 use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
+use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::records::Manifest;
 
 pub use blocks::{BottleneckStride, ShortcutOption};

@@ -11,12 +11,12 @@ use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
 use repro_common::config::ExperimentConfig;
-use repro_common::data::{Dataset, Images};
 use repro_common::data::source::HostBatch;
+use repro_common::data::{Dataset, Images};
 use repro_common::device::Selected;
-use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::engine::{self, Evaluation, TrainError, TrainSpec};
 use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
+use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::records::Manifest;
 
 pub use model::{Config, Vgg, VggSpec};
