@@ -159,6 +159,30 @@ impl<'a> Tap<'a> {
     }
 }
 
+/// Every float parameter and buffer of a module with its path in the module tree
+/// (`layer1.0.bn1.running_var`), in visiting order, copied to the host.
+pub fn named_weights<M: burn::module::Module>(module: &M) -> Vec<(String, Vec<f32>)> {
+    struct Collect {
+        path: Vec<String>,
+        out: Vec<(String, Vec<f32>)>,
+    }
+    impl burn::module::ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            let values = param.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data");
+            self.out.push((self.path.join("."), values));
+        }
+    }
+    let mut collect = Collect { path: Vec::new(), out: Vec::new() };
+    module.visit(&mut collect);
+    collect.out
+}
+
 /// Trainable parameters of a module: burn's `num_params` also counts buffers such as BN's
 /// running mean and variance, which the papers (and torchvision's counts) do not.
 pub fn trainable_params<M: burn::module::Module>(module: &M) -> usize {

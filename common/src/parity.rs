@@ -9,7 +9,7 @@
 //! largest change the reference's step made to any weight (the step itself is compared, not the
 //! weights it barely moved).
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 
@@ -17,6 +17,7 @@ use crate::config::ExperimentConfig;
 use crate::data::source::HostBatch;
 use crate::device::Selected;
 use crate::engine::{ImageClassifier, TrainError, make_optimizer, to_device};
+use crate::paper::named_weights;
 
 /// Largest |Δ score| / largest |reference score|, in evaluation mode.
 pub const SCORES_TOLERANCE: f64 = 1e-3;
@@ -102,7 +103,7 @@ pub fn compare<M: ImageClassifier>(
     let (s_ref, s_target) = (scores(&model_ref, batch.clone(), &ref_device), scores(&model_target, target_batch.clone(), &target_device));
 
     let lr = config.schedule.lr(1, 0);
-    let before = weights(&model_ref);
+    let before = named_weights(&model_ref);
     let step = |model: M, batch: HostBatch, device: &Device| -> (f64, Vec<(String, Vec<f32>)>) {
         let (x, y) = to_device(batch, device);
         let (_, loss) = model.training_step(x, y);
@@ -110,7 +111,7 @@ pub fn compare<M: ImageClassifier>(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let mut optimizer = make_optimizer(&config.optimizer);
         let model = optimizer.step(lr, model, grads);
-        (value, weights(&model))
+        (value, named_weights(&model))
     };
     let (loss_ref, after_ref) = step(model_ref, batch.clone(), &ref_device);
     let (loss_target, after_target) = step(model_target, target_batch, &target_device);
@@ -196,29 +197,6 @@ fn copy_through_file<M: Module>(from: &M, onto: M) -> Result<(M, TempCheckpoint)
 
 fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
-}
-
-/// Every float parameter and buffer of `model` with its path (`layer1.0.conv1.weight`), in
-/// visiting order, on the host.
-fn weights<M: Module>(model: &M) -> Vec<(String, Vec<f32>)> {
-    struct Collect {
-        path: Vec<String>,
-        out: Vec<(String, Vec<f32>)>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.out.push((self.path.join("."), floats(param.val())));
-        }
-    }
-    let mut collect = Collect { path: Vec::new(), out: Vec::new() };
-    model.visit(&mut collect);
-    collect.out
 }
 
 fn nudge_one_weight<M: Module>(model: M) -> M {

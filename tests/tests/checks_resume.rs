@@ -9,11 +9,11 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
+use burn::module::Module;
 use repro_common::config::ExperimentConfig;
 use repro_common::data::{self, DataSource, Dataset};
 use repro_common::engine;
+use repro_common::paper::named_weights;
 use repro_common::records::{RunStatus, load_metrics};
 use repro_resnet::{CifarResnet, ResnetPaper};
 use repro_tests::{cpu, recipe, train, write_cifar10};
@@ -37,28 +37,9 @@ fn short_resnet20(epochs: usize) -> ExperimentConfig {
 
 /// Every BN layer's running mean and variance, by module path (`layer1.0.bn1.running_var`).
 fn running_statistics<M: Module>(model: &M) -> Vec<(String, Vec<f32>)> {
-    #[derive(Default)]
-    struct Collect {
-        path: Vec<String>,
-        found: Vec<(String, Vec<f32>)>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if matches!(self.path.last().map(String::as_str), Some("running_mean" | "running_var")) {
-                self.found.push((self.path.join("."), param.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap()));
-            }
-        }
-    }
-    let mut c = Collect::default();
-    model.visit(&mut c);
-    assert!(!c.found.is_empty(), "the model has BN running statistics");
-    c.found
+    let found: Vec<_> = named_weights(model).into_iter().filter(|(path, _)| path.ends_with("running_mean") || path.ends_with("running_var")).collect();
+    assert!(!found.is_empty(), "the model has BN running statistics");
+    found
 }
 
 /// The running statistics a run's latest checkpoint holds.
