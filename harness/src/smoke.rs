@@ -118,13 +118,13 @@ pub fn run(args: &SmokeArgs, papers: &[&'static dyn Paper]) -> Result<()> {
             (true, false) => 4,
             (false, _) => 16,
         };
-        // Uniform pixels in [-2, 2) from a fixed seed, the same for both devices: no values tie
-        // (a tie in a max-pool window may send the gradient to either element, both correct).
         let mut config = recipe.clone();
         config.data.train_split = "train".into();
         config.data.eval_split = "test".into();
         // The net's input shape, after the recipe's preprocessing (LeNet-5 pads 28 to 32).
         let [c, h, w] = data::synthetic(&recipe.data.dataset, classes, shape, 1, 1).sources(&config.data)?.0.shape();
+        // Uniform pixels in [-2, 2) from a fixed seed, the same for both devices: no values tie
+        // (a tie in a max-pool window may send the gradient to either element, both correct).
         let batch = {
             use rand::{Rng, SeedableRng};
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
