@@ -37,8 +37,6 @@ pub struct Parity {
     pub step_error: f64,
     /// The weight (path in the module tree) whose step differs most between the devices.
     pub worst_weight: String,
-    /// The reference's training loss on the batch.
-    pub loss: f64,
     /// Weights compared after the step (buffers such as BN's running statistics included).
     pub weights: usize,
 }
@@ -89,7 +87,7 @@ pub fn compare<M: ImageClassifier>(
     // statistics with the reference (burn keeps them behind one shared cell).
     let (mut model_target, _file) = copy_through_file(&model_ref, init(&target_device))?;
     if fault == Some(PlantedFault::Weight) {
-        model_target = nudge_one_weight(model_target);
+        model_target = first_layer_scaled(model_target);
     }
     let target_batch = match fault {
         Some(PlantedFault::Batch) => first_image_zeroed(batch),
@@ -152,7 +150,6 @@ pub fn compare<M: ImageClassifier>(
         loss_error: relative((loss_ref - loss_target).abs(), loss_ref.abs()),
         step_error: relative(step_gap, step_scale),
         worst_weight,
-        loss: loss_ref,
         weights: after_ref.iter().map(|(_, w)| w.len()).sum(),
     })
 }
@@ -199,9 +196,9 @@ fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
 }
 
-fn nudge_one_weight<M: Module>(model: M) -> M {
-    struct Nudge(bool);
-    impl burn::module::ModuleMapper for Nudge {
+fn first_layer_scaled<M: Module>(model: M) -> M {
+    struct ScaleFirst(bool);
+    impl burn::module::ModuleMapper for ScaleFirst {
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
             if std::mem::replace(&mut self.0, true) {
                 return param;
@@ -209,7 +206,7 @@ fn nudge_one_weight<M: Module>(model: M) -> M {
             param.map(|tensor| tensor.mul_scalar(1.01).detach().require_grad())
         }
     }
-    model.map(&mut Nudge(false))
+    model.map(&mut ScaleFirst(false))
 }
 
 fn first_image_zeroed(batch: &HostBatch) -> HostBatch {
