@@ -1,6 +1,14 @@
 //! Published claims as data, and the verdict that compares them with runs.
+//!
+//! A verdict cannot flatter: a number measured under another rule than the paper's (its
+//! `rule:`) is never "reproduced", a number far better than published is flagged rather than
+//! counted as a reproduction, and a claim that only means something when another one holds
+//! (sequences to success, averaged over the successful trials) is not compared when it does not.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_yaml_ng::Value;
 
 /// One number a paper publishes, with the tolerance fixed before anything ran.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -28,6 +36,15 @@ pub struct Claim {
     /// Over several seeds, the paper's statistic: the mean (default) or the best run.
     #[serde(default, skip_serializing_if = "Statistic::is_mean")]
     pub statistic: Statistic,
+    /// The rule the paper measured the number under, as dotted keys of the experiment's recipe
+    /// (e.g. `trials: 30`, `stop.kind: window`). A run whose recipe differs on any key gets
+    /// [`Verdict::OtherRule`], whatever its number.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rule: BTreeMap<String, Value>,
+    /// Another claim (by id) that must hold for this one to be compared, e.g. the success rate
+    /// behind a mean over the successful trials; otherwise [`Verdict::NotComparable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<String>,
 }
 
 /// How a paper summarised several runs.
@@ -86,14 +103,30 @@ impl Metric {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// At least as good as the published number (to the precision it was printed with).
+    /// As good as the published number (to the precision it was printed with), and better by
+    /// no more than the tolerance.
     Reproduced,
     /// Worse, but by no more than the tolerance.
     WithinTolerance,
+    /// Better than published by more than the tolerance: usually an easier test than the
+    /// paper's, so it is not counted as a reproduction.
+    BetterThanPublished,
     /// Worse by more than the tolerance.
     NotReproduced,
+    /// Measured under a rule (stop rule, success test, trial count) other than the paper's.
+    OtherRule,
+    /// The claim it requires does not hold, so its number means something else than the
+    /// paper's (e.g. a mean over 1 successful trial of 30).
+    NotComparable,
     /// No completed run on the claim's dataset and split.
     NotRun,
+}
+
+impl Verdict {
+    /// Whether the number stands beside the paper's: what a claim's `requires` asks for.
+    pub fn holds(self) -> bool {
+        matches!(self, Verdict::Reproduced | Verdict::WithinTolerance | Verdict::BetterThanPublished)
+    }
 }
 
 impl std::fmt::Display for Verdict {
@@ -101,7 +134,10 @@ impl std::fmt::Display for Verdict {
         f.write_str(match self {
             Verdict::Reproduced => "reproduced",
             Verdict::WithinTolerance => "within tolerance",
+            Verdict::BetterThanPublished => "better than published",
             Verdict::NotReproduced => "NOT reproduced",
+            Verdict::OtherRule => "other rule",
+            Verdict::NotComparable => "not comparable",
             Verdict::NotRun => "not run",
         })
     }
@@ -139,13 +175,15 @@ pub fn printed_precision(value: f64) -> f64 {
     10f64.powi(-(decimals as i32))
 }
 
-/// Compares a claim with the final metric of each run (all seeds of one experiment on the
-/// claim's dataset and split).
+/// Compares a claim's number with the final metric of each run (all seeds of one experiment on
+/// the claim's dataset and split). The rule and the requirement are checked by [`judge`].
 pub fn verdict(claim: &Claim, runs: Option<&Summary>) -> Verdict {
     let Some(summary) = runs else { return Verdict::NotRun };
     // Positive shortfall = worse than published.
     let shortfall = if claim.metric.lower_is_better() { summary.mean - claim.published } else { claim.published - summary.mean };
-    if shortfall <= printed_precision(claim.published) / 2.0 {
+    if shortfall < -claim.tolerance {
+        Verdict::BetterThanPublished
+    } else if shortfall <= printed_precision(claim.published) / 2.0 {
         Verdict::Reproduced
     } else if shortfall <= claim.tolerance {
         Verdict::WithinTolerance
@@ -154,7 +192,92 @@ pub fn verdict(claim: &Claim, runs: Option<&Summary>) -> Verdict {
     }
 }
 
-/// Parses a paper's claims file, rejecting unknown keys.
+/// The verdict of a claim whose runs used the rules in `run_rules` (one per run, each its recipe
+/// [`flatten`]ed): [`Verdict::OtherRule`] when any differs from the paper's, else [`verdict`].
+pub fn judge(claim: &Claim, runs: Option<&Summary>, run_rules: &[BTreeMap<String, Value>]) -> Verdict {
+    match verdict(claim, runs) {
+        Verdict::NotRun => Verdict::NotRun,
+        _ if run_rules.iter().any(|r| !rule_differences(claim, r).is_empty()) => Verdict::OtherRule,
+        v => v,
+    }
+}
+
+/// Where a run's rule differs from the paper's, one line per key: `stop.window: paper 2000, run 13`.
+pub fn rule_differences(claim: &Claim, run_rule: &BTreeMap<String, Value>) -> Vec<String> {
+    claim
+        .rule
+        .iter()
+        .filter_map(|(key, paper)| match run_rule.get(key) {
+            Some(ours) if same_value(paper, ours) => None,
+            Some(ours) => Some(format!("{key}: paper {}, run {}", show(paper), show(ours))),
+            None => Some(format!("{key}: paper {}, run has no such setting", show(paper))),
+        })
+        .collect()
+}
+
+/// A claim whose `requires` does not hold becomes [`Verdict::NotComparable`] (a claim not run
+/// stays not run). `verdicts[i]` belongs to `claims[i]`.
+pub fn apply_requirements(claims: &[Claim], verdicts: &mut [Verdict]) {
+    let before = verdicts.to_vec();
+    for (claim, v) in claims.iter().zip(verdicts.iter_mut()) {
+        let Some(required) = &claim.requires else { continue };
+        let holds = claims.iter().position(|c| &c.id == required).is_some_and(|i| before[i].holds());
+        if *v != Verdict::NotRun && !holds {
+            *v = Verdict::NotComparable;
+        }
+    }
+}
+
+/// A serialisable value (a recipe) as dotted keys to leaves: `stop.kind`, `net.blocks`, …
+pub fn flatten(value: &impl Serialize) -> BTreeMap<String, Value> {
+    fn walk(prefix: &str, v: Value, out: &mut BTreeMap<String, Value>) {
+        match v {
+            Value::Mapping(m) => {
+                for (k, v) in m {
+                    let key = match &k {
+                        Value::String(s) => s.clone(),
+                        other => show(other),
+                    };
+                    walk(&if prefix.is_empty() { key } else { format!("{prefix}.{key}") }, v, out);
+                }
+            }
+            Value::Tagged(t) => walk(prefix, t.value, out),
+            leaf => {
+                out.insert(prefix.to_string(), leaf);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if let Ok(v) = serde_yaml_ng::to_value(value) {
+        walk("", v, &mut out);
+    }
+    out
+}
+
+/// Numbers compare by value (`30` = `30.0`), everything else as written.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_yaml_ng::to_string(other).map(|s| s.trim_end().to_string()).unwrap_or_default(),
+    }
+}
+
+/// Parses a paper's claims file, rejecting unknown keys and a `requires` that names no claim.
 pub fn parse_claims(yaml: &str, origin: &str) -> Result<Vec<Claim>, crate::config::ConfigError> {
-    serde_yaml_ng::from_str(yaml).map_err(|e| crate::config::ConfigError::Parse { origin: origin.into(), message: e.to_string() })
+    let claims: Vec<Claim> = serde_yaml_ng::from_str(yaml).map_err(|e| crate::config::ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+    for c in &claims {
+        if let Some(r) = &c.requires
+            && !claims.iter().any(|o| &o.id == r)
+        {
+            return Err(crate::config::ConfigError::Invalid { origin: origin.into(), key: format!("{}.requires", c.id), reason: format!("names no claim in this file: `{r}`") });
+        }
+    }
+    Ok(claims)
 }

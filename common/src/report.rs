@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::claims::{Claim, Metric, Statistic, Summary, Verdict, verdict};
+use crate::claims::{self, Claim, Metric, Statistic, Summary, Verdict};
 use crate::config::ExperimentConfig;
 use crate::paper::{LayerRow, Paper};
 use crate::records::{self, EpochMetrics, Manifest, RecordError, RunStatus};
@@ -67,10 +67,12 @@ pub struct ClaimComparison {
     pub runs: Vec<String>,
     /// Runs on the claim's dataset left out because their recipe was modified.
     pub excluded: Vec<String>,
+    /// Where the counted runs' rule differs from the paper's (why a verdict is "other rule").
+    pub rule_differences: Vec<String>,
 }
 
 pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig]) -> Vec<ClaimComparison> {
-    claims
+    let mut rows: Vec<ClaimComparison> = claims
         .iter()
         .map(|claim| {
             let recipe = recipes.iter().find(|r| r.name == claim.experiment);
@@ -102,15 +104,25 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
                     best.and_then(|b| Summary::of(vec![b]))
                 }
             };
+            let rules: Vec<_> = used.iter().map(|r| claims::flatten(&r.manifest.config)).collect();
+            let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
+            rule_differences.dedup();
             ClaimComparison {
                 claim: claim.clone(),
-                verdict: verdict(claim, summary.as_ref()),
+                verdict: claims::judge(claim, summary.as_ref(), &rules),
                 summary,
                 runs: used.iter().map(|r| r.path.clone()).collect(),
                 excluded: excluded.iter().map(|r| r.path.clone()).collect(),
+                rule_differences,
             }
         })
-        .collect()
+        .collect();
+    let mut verdicts: Vec<Verdict> = rows.iter().map(|r| r.verdict).collect();
+    claims::apply_requirements(claims, &mut verdicts);
+    for (row, v) in rows.iter_mut().zip(verdicts) {
+        row.verdict = v;
+    }
+    rows
 }
 
 /// Markdown table of the claims, as declared.
@@ -407,6 +419,9 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path) -> Result<Path
         }
         if !c.excluded.is_empty() {
             let _ = writeln!(s, "  `{}`: left out because their recipe was modified: {}.", c.claim.id, c.excluded.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
+        }
+        if !c.rule_differences.is_empty() {
+            let _ = writeln!(s, "  `{}`: measured under another rule than the paper's ({}).", c.claim.id, c.rule_differences.join("; "));
         }
     }
     s.push('\n');

@@ -22,6 +22,8 @@ pub const CITATION_2014: &str = "W. Zaremba, I. Sutskever, O. Vinyals. Recurrent
 
 /// How this implementation departs from the papers (also the write-up's last section).
 pub const DEVIATIONS: &str = include_str!("../DEVIATIONS.md");
+/// What the study of the paper's open choices found (the write-up's study section).
+pub const STUDY: &str = include_str!("../STUDY.md");
 /// The write-up's opening.
 pub const INTRO: &str = include_str!("../INTRO.md");
 
@@ -33,10 +35,23 @@ const TRIAL_RECIPES: &[(&str, &str)] = &[
     ("exp1-3x2-lr0.5.yaml", include_str!("../experiments/exp1-3x2-lr0.5.yaml")),
     ("exp2a.yaml", include_str!("../experiments/exp2a.yaml")),
     ("exp2b.yaml", include_str!("../experiments/exp2b.yaml")),
+    ("exp2c-q50.yaml", include_str!("../experiments/exp2c-q50.yaml")),
     ("exp2c-q100.yaml", include_str!("../experiments/exp2c-q100.yaml")),
+    ("exp2c-q200.yaml", include_str!("../experiments/exp2c-q200.yaml")),
+    ("exp2c-q500.yaml", include_str!("../experiments/exp2c-q500.yaml")),
+    ("exp2c-q1000.yaml", include_str!("../experiments/exp2c-q1000.yaml")),
+    ("exp2c-q1000-p500.yaml", include_str!("../experiments/exp2c-q1000-p500.yaml")),
+    ("exp2c-q1000-p200.yaml", include_str!("../experiments/exp2c-q1000-p200.yaml")),
+    ("exp2c-q1000-p100.yaml", include_str!("../experiments/exp2c-q1000-p100.yaml")),
+    ("exp2c-q1000-p50.yaml", include_str!("../experiments/exp2c-q1000-p50.yaml")),
     ("exp3a-t100-n3.yaml", include_str!("../experiments/exp3a-t100-n3.yaml")),
+    ("exp3a-t100-n1.yaml", include_str!("../experiments/exp3a-t100-n1.yaml")),
+    ("exp3a-t1000-n3.yaml", include_str!("../experiments/exp3a-t1000-n3.yaml")),
     ("exp3b-t100-n3.yaml", include_str!("../experiments/exp3b-t100-n3.yaml")),
+    ("exp3b-t100-n1.yaml", include_str!("../experiments/exp3b-t100-n1.yaml")),
+    ("exp3b-t1000-n1.yaml", include_str!("../experiments/exp3b-t1000-n1.yaml")),
     ("exp3c-t100-n3.yaml", include_str!("../experiments/exp3c-t100-n3.yaml")),
+    ("exp3c-t100-n1.yaml", include_str!("../experiments/exp3c-t100-n1.yaml")),
     ("exp4-t100.yaml", include_str!("../experiments/exp4-t100.yaml")),
     ("exp4-t500.yaml", include_str!("../experiments/exp4-t500.yaml")),
     ("exp4-t1000.yaml", include_str!("../experiments/exp4-t1000.yaml")),

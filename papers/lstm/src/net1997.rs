@@ -9,6 +9,9 @@
 //! y_c(t) = y_out_j(t) · h(s_c(t))                     h(x) = 2σ(x) − 1  ∈ [−1, 1]
 //! ```
 //!
+//! (the ranges of §4's text; `net.g`/`net.h` choose others: Table 10's legend swaps them, and
+//! exp. 2a/2b use g = σ, h = identity).
+//!
 //! Gates and output units are logistic sigmoids. Cells and gates read the inputs and (when
 //! `recurrent`) every cell's and gate's previous output; output units read the cells (and the
 //! inputs, when `input_to_output`). The error is ½Σ(y_k − d_k)² over the time steps with targets.
@@ -53,10 +56,62 @@ pub struct NetSpec {
     /// Initial output-gate bias of each block (empty: drawn like every other weight).
     #[serde(default)]
     pub output_gate_bias: Vec<f64>,
+    /// Gate biases not listed above are drawn from [−r, r] instead of `init_range` (Table 10's
+    /// "r": [−0.1, 0.1], for exp. 1's input gates where the other weights use ±0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_bias_range: Option<f64>,
+    /// The cell input squashing g (default: §4's g ∈ [−2, 2]).
+    #[serde(default = "Squash::default_g")]
+    pub g: Squash,
+    /// The cell output squashing h (default: §4's h ∈ [−1, 1]).
+    #[serde(default = "Squash::default_h")]
+    pub h: Squash,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// A squashing function of the cell: the logistic sigmoid σ scaled to a range, or none.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Squash {
+    /// σ(x) ∈ [0, 1].
+    Logistic,
+    /// 2σ(x) − 1 ∈ [−1, 1].
+    LogisticPm1,
+    /// 4σ(x) − 2 ∈ [−2, 2].
+    LogisticPm2,
+    /// x.
+    Identity,
+}
+
+impl Squash {
+    fn default_g() -> Self {
+        Squash::LogisticPm2
+    }
+    fn default_h() -> Self {
+        Squash::LogisticPm1
+    }
+    #[inline]
+    pub fn value(self, x: f64) -> f64 {
+        match self {
+            Squash::Logistic => sigmoid(x),
+            Squash::LogisticPm1 => 2.0 * sigmoid(x) - 1.0,
+            Squash::LogisticPm2 => 4.0 * sigmoid(x) - 2.0,
+            Squash::Identity => x,
+        }
+    }
+    #[inline]
+    pub fn derivative(self, x: f64) -> f64 {
+        let s = sigmoid(x);
+        match self {
+            Squash::Logistic => s * (1.0 - s),
+            Squash::LogisticPm1 => 2.0 * s * (1.0 - s),
+            Squash::LogisticPm2 => 4.0 * s * (1.0 - s),
+            Squash::Identity => 1.0,
+        }
+    }
 }
 
 /// Which kinds of unit have a bias weight.
@@ -95,6 +150,9 @@ impl NetSpec {
         }
         if !(self.init_range.is_finite() && self.init_range >= 0.0) {
             return bad("init_range", "must be a non-negative number".into());
+        }
+        if self.gate_bias_range.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
+            return bad("gate_bias_range", "must be a non-negative number".into());
         }
         for (key, values, has_bias) in [("input_gate_bias", &self.input_gate_bias, self.bias.input_gates), ("output_gate_bias", &self.output_gate_bias, self.bias.output_gates && self.output_gates)] {
             if !values.is_empty() && values.len() != self.blocks {
@@ -184,6 +242,13 @@ impl Weights {
         }
         let bias_col = spec.hidden_sources() - 1;
         let cells = spec.cells();
+        if let Some(r) = spec.gate_bias_range {
+            for u in cells..spec.hidden_units() {
+                if spec.hidden_biased(u) {
+                    w.hidden[u * spec.hidden_sources() + bias_col] = rng.random_range(-r..=r);
+                }
+            }
+        }
         for (j, b) in spec.input_gate_bias.iter().enumerate() {
             w.hidden[(cells + j) * spec.hidden_sources() + bias_col] = *b;
         }
@@ -237,6 +302,9 @@ pub struct Sequence {
     /// `len × n_out`; only rows with `has_target` mean anything.
     pub targets: Vec<f64>,
     pub has_target: Vec<bool>,
+    /// The success and misclassification tests judge the target steps from this one on (exp.
+    /// 2b trains on every step but judges only the sequence end); 0 for most tasks.
+    pub judged_from: usize,
 }
 
 #[inline]
@@ -370,11 +438,11 @@ impl Net {
         for c in 0..n_c {
             let j = c / spb;
             let prev = if t == 0 { 0.0 } else { tr.state[(t - 1) * n_c + c] };
-            let s = prev + y[n_c + j] * (4.0 * sigmoid(net[c]) - 2.0);
+            let s = prev + y[n_c + j] * sp.g.value(net[c]);
             tr.net_c[t * n_c + c] = net[c];
             tr.state[t * n_c + c] = s;
             let gate = if sp.output_gates { y[n_c + b + j] } else { 1.0 };
-            y[c] = gate * (2.0 * sigmoid(s) - 1.0);
+            y[c] = gate * sp.h.value(s);
         }
         let mut osrc = [0.0; 256];
         let mut osrc_heap;
@@ -418,10 +486,10 @@ impl Net {
             let y = &tr.hidden[t * n_h..(t + 1) * n_h];
             for c in 0..n_c {
                 let j = c / spb;
-                let sg = sigmoid(tr.net_c[t * n_c + c]);
+                let net_c = tr.net_c[t * n_c + c];
                 let y_in = y[n_c + j];
-                let a = y_in * 4.0 * sg * (1.0 - sg);
-                let g = (4.0 * sg - 2.0) * y_in * (1.0 - y_in);
+                let a = y_in * sp.g.derivative(net_c);
+                let g = sp.g.value(net_c) * y_in * (1.0 - y_in);
                 for ((dc, dg), s) in d_cell[c * hs..(c + 1) * hs].iter_mut().zip(&mut d_gate[c * hs..(c + 1) * hs]).zip(src) {
                     *dc += a * s;
                     *dg += g * s;
@@ -452,10 +520,9 @@ impl Net {
             for c in 0..n_c {
                 let j = c / spb;
                 let s = tr.state[t * n_c + c];
-                let hs_ = 2.0 * sigmoid(s) - 1.0;
                 let gate = if sp.output_gates { y[n_c + b + j] } else { 1.0 };
-                e_out[j] += e_y[c] * hs_;
-                let e_s = e_y[c] * gate * 2.0 * sigmoid(s) * (1.0 - sigmoid(s));
+                e_out[j] += e_y[c] * sp.h.value(s);
+                let e_s = e_y[c] * gate * sp.h.derivative(s);
                 for (g, d) in self.grads.hidden[c * hs..(c + 1) * hs].iter_mut().zip(&d_cell[c * hs..(c + 1) * hs]) {
                     *g += e_s * d;
                 }
@@ -521,17 +588,15 @@ impl Net {
             for c in 0..n_c {
                 let j = c / spb;
                 let s = tr.state[t * n_c + c];
-                let hs_ = 2.0 * sigmoid(s) - 1.0;
-                let dh = 2.0 * sigmoid(s) * (1.0 - sigmoid(s));
                 let gate = if sp.output_gates { y[n_c + b + j] } else { 1.0 };
                 if sp.output_gates {
-                    e_y[n_c + b + j] += e_y[c] * hs_;
+                    e_y[n_c + b + j] += e_y[c] * sp.h.value(s);
                 }
-                ds[c] = e_y[c] * gate * dh + ds_next[c];
-                let sg = sigmoid(tr.net_c[t * n_c + c]);
+                ds[c] = e_y[c] * gate * sp.h.derivative(s) + ds_next[c];
+                let net_c = tr.net_c[t * n_c + c];
                 let y_in = y[n_c + j];
-                delta[c] = ds[c] * y_in * 4.0 * sg * (1.0 - sg);
-                e_y[n_c + j] += ds[c] * (4.0 * sg - 2.0);
+                delta[c] = ds[c] * y_in * sp.g.derivative(net_c);
+                e_y[n_c + j] += ds[c] * sp.g.value(net_c);
             }
             for j in 0..b {
                 let yi = y[n_c + j];
@@ -598,12 +663,12 @@ impl Net {
         (0..seq.len).filter(|&t| seq.has_target[t]).map(|t| (0..n_out).map(|k| 0.5 * (self.trace.out[t * n_out + k] - seq.targets[t * n_out + k]).powi(2)).sum::<f64>()).sum()
     }
 
-    /// Largest |y − d| over the target steps of the last forward sequence, and the sum of squared
-    /// errors with the number of target values.
+    /// Largest |y − d| over the judged target steps of the last forward sequence, and the sum of
+    /// squared errors with the number of target values there.
     pub fn last_errors(&self, seq: &Sequence) -> (f64, f64, usize) {
         let n_out = self.spec.outputs;
         let (mut max, mut sq, mut n) = (0.0f64, 0.0, 0);
-        for t in (0..seq.len).filter(|&t| seq.has_target[t]) {
+        for t in (seq.judged_from..seq.len).filter(|&t| seq.has_target[t]) {
             for k in 0..n_out {
                 let e = (self.trace.out[t * n_out + k] - seq.targets[t * n_out + k]).abs();
                 max = max.max(e);

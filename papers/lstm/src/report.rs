@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use repro_common::claims::{Claim, Metric, Summary, Verdict, verdict};
+use repro_common::claims::{self, Claim, Metric, Summary, Verdict};
 use repro_common::records::{self, RecordError, RunStatus};
 use repro_common::report::{group_digits, human_time};
 
@@ -60,6 +60,50 @@ fn follows_ptb_recipe(run: &PtbConfig, recipe: &PtbConfig) -> bool {
     &a == recipe
 }
 
+/// How a run's recipe differs from the shipped one, as `key=value` pairs (seed and prose aside).
+pub fn variant_of(run: &TrialsConfig, recipe: &TrialsConfig) -> Vec<String> {
+    let ours = claims::flatten(run);
+    let shipped = claims::flatten(recipe);
+    let show = |v: Option<&serde_yaml_ng::Value>| match v {
+        Some(serde_yaml_ng::Value::String(s)) => s.clone(),
+        Some(v) => serde_yaml_ng::to_string(v).map(|s| s.trim_end().to_string()).unwrap_or_default(),
+        None => "unset".into(),
+    };
+    let mut keys: Vec<&String> = ours.keys().chain(shipped.keys()).filter(|k| *k != "seed" && *k != "description" && !k.starts_with("sources.")).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().filter(|k| ours.get(*k) != shipped.get(*k)).map(|k| format!("{k}={}", show(ours.get(k)))).collect()
+}
+
+/// The study of §2: every run of a modified shipped recipe, beside the shipped recipe's own runs,
+/// as "variant → success rate, sequences to success".
+pub fn study_table(runs: &[TrialsRun]) -> String {
+    let recipes = crate::trial_experiments();
+    let mut rows: Vec<(usize, String, &TrialsRun)> = Vec::new();
+    for run in runs {
+        let Some((i, recipe)) = recipes.iter().enumerate().find(|(_, r)| r.name == run.manifest.experiment) else { continue };
+        let variant = variant_of(&run.manifest.config, recipe);
+        rows.push((i, if variant.is_empty() { "(the shipped recipe)".into() } else { variant.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(" ") }, run));
+    }
+    // Only experiments that have variants make a study.
+    let studied: Vec<usize> = rows.iter().filter(|(_, v, _)| !v.starts_with('(')).map(|(i, _, _)| *i).collect();
+    rows.retain(|(i, _, _)| studied.contains(i));
+    rows.sort_by(|a, b| (a.0, !a.1.starts_with('('), &a.1).cmp(&(b.0, !b.1.starts_with('('), &b.1)));
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("| experiment | variant | seed | success | sequences to success, mean ± std | test wrong (mean, successful trials) |\n|---|---|---:|---:|---|---:|\n");
+    for (_, variant, run) in rows {
+        let Some(sm) = &run.manifest.summary else { continue };
+        let seqs = match (sm.mean_sequences, sm.std_sequences) {
+            (Some(m), Some(sd)) => format!("{} ± {}", group_digits(m.round() as usize), group_digits(sd.round() as usize)),
+            _ => "–".into(),
+        };
+        let _ = writeln!(s, "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {:.1} of {} |", run.manifest.experiment, variant, run.manifest.seed, sm.successes, sm.trials, sm.success_rate_pct, seqs, sm.mean_test_wrong, sm.test_total);
+    }
+    s
+}
+
 /// One claim against the runs that answer it.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -67,16 +111,19 @@ pub struct Row {
     pub summary: Option<Summary>,
     pub verdict: Verdict,
     pub runs: Vec<PathBuf>,
+    /// Where the counted runs' rule differs from the paper's.
+    pub rule_differences: Vec<String>,
 }
 
 pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Row> {
     let trial_recipes = crate::trial_experiments();
     let ptb_recipes = crate::ptb::experiments();
-    claims
+    let mut rows: Vec<Row> = claims
         .iter()
         .map(|claim| {
             let mut values = Vec::new();
             let mut runs = Vec::new();
+            let mut rules = Vec::new();
             if let Some(recipe) = trial_recipes.iter().find(|r| r.name == claim.experiment) {
                 for run in trials.iter().filter(|r| r.manifest.experiment == claim.experiment && follows_trials_recipe(&r.manifest.config, recipe)) {
                     let Some(s) = &run.manifest.summary else { continue };
@@ -89,6 +136,7 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Ro
                     if let Some(v) = value {
                         values.push(v);
                         runs.push(run.path.clone());
+                        rules.push(claims::flatten(&run.manifest.config));
                     }
                 }
             } else if let Some(recipe) = ptb_recipes.iter().find(|r| r.name == claim.experiment) {
@@ -100,12 +148,21 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Ro
                     };
                     values.push(value);
                     runs.push(run.path.clone());
+                    rules.push(claims::flatten(&run.manifest.config));
                 }
             }
             let summary = Summary::of(values);
-            Row { claim: claim.clone(), verdict: verdict(claim, summary.as_ref()), summary, runs }
+            let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
+            rule_differences.dedup();
+            Row { claim: claim.clone(), verdict: claims::judge(claim, summary.as_ref(), &rules), summary, runs, rule_differences }
         })
-        .collect()
+        .collect();
+    let mut verdicts: Vec<Verdict> = rows.iter().map(|r| r.verdict).collect();
+    claims::apply_requirements(claims, &mut verdicts);
+    for (row, v) in rows.iter_mut().zip(verdicts) {
+        row.verdict = v;
+    }
+    rows
 }
 
 fn fmt_value(metric: Metric, v: f64) -> String {
@@ -115,6 +172,22 @@ fn fmt_value(metric: Metric, v: f64) -> String {
         Metric::TestWrong | Metric::Perplexity => format!("{v:.1}"),
         _ => format!("{v:.2}"),
     }
+}
+
+/// Why a verdict is "other rule" or "not comparable", one line per such claim.
+fn verdict_notes(rows: &[Row]) -> String {
+    let mut s = String::new();
+    for r in rows {
+        if !r.rule_differences.is_empty() {
+            let _ = writeln!(s, "- `{}`: measured under another rule than the paper's ({}).", r.claim.id, r.rule_differences.join("; "));
+        }
+        if r.verdict == Verdict::NotComparable
+            && let Some(required) = &r.claim.requires
+        {
+            let _ = writeln!(s, "- `{}`: not comparable, because `{required}` does not hold (a mean over the trials that succeeded says little when most did not).", r.claim.id);
+        }
+    }
+    s
 }
 
 pub fn comparison_table(rows: &[Row]) -> String {
@@ -230,7 +303,7 @@ pub fn compare_text(results_root: &Path) -> Result<String, RecordError> {
     let (trials, ptb) = collect(results_root)?;
     let rows = compare(&crate::claims(), &trials, &ptb);
     let not_run = rows.iter().filter(|r| r.verdict == Verdict::NotRun).count();
-    Ok(format!("lstm — paper vs ours\n\n{}\n{} claim(s), {} not run.\n", comparison_table(&rows), rows.len(), not_run))
+    Ok(format!("lstm — paper vs ours\n\n{}\n{}{} claim(s), {} not run.\n", comparison_table(&rows), verdict_notes(&rows), rows.len(), not_run))
 }
 
 /// Writes `results/lstm/README.md`.
@@ -245,6 +318,11 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
     s.push_str("\n## Paper vs ours\n\n");
     s.push_str("Each claim is compared with the runs of the shipped recipe (any seed); runs of modified recipes are listed below but never compared. Tolerances are in `papers/lstm/claims.yaml`, fixed before any run.\n\n");
     s.push_str(&comparison_table(&rows));
+    let notes = verdict_notes(&rows);
+    if !notes.is_empty() {
+        s.push('\n');
+        s.push_str(&notes);
+    }
     let _ = writeln!(s, "\n{} claims; {} not run.\n", rows.len(), rows.iter().filter(|r| r.verdict == Verdict::NotRun).count());
     s.push_str("## 1997 experiments: the runs\n\n");
     if trials.is_empty() {
@@ -268,6 +346,14 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
                 run.manifest.provenance.host
             );
         }
+    }
+    let study = study_table(&trials);
+    if !study.is_empty() {
+        s.push_str("## The study: variants of the shipped recipes\n\nEach row is a recorded run of the shipped trial runner with the recipe changed by `--set` (the variant column lists every key that differs). Such runs never answer a claim; they show what the paper's open choices do.\n\n");
+        s.push_str(&study);
+        s.push('\n');
+        s.push_str(crate::STUDY);
+        s.push('\n');
     }
     s.push_str("## Weight counts\n\nCounted from the net each recipe builds (`harness layers EXPERIMENT`), beside the figure the paper states.\n\n");
     s.push_str(&weights_table(&recipes));

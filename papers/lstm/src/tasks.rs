@@ -11,17 +11,23 @@ use crate::net1997::Sequence;
 #[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
 pub enum Task {
     /// Exp. 1: predict the next symbol of embedded Reber strings (local 7-symbol coding).
-    EmbeddedReber { train_strings: usize, test_strings: usize },
+    /// Trial `i` trains and tests on data set `i mod data_sets` (§5.1: "3 different, randomly
+    /// generated pairs of training and test sets. With each such pair we run 10 trials").
+    /// `targets`: what the net is trained to output (the paper: "predict the next symbol"; it is
+    /// silent on the coding). Tests always judge against the legal next symbols.
+    EmbeddedReber { train_strings: usize, test_strings: usize, data_sets: usize, targets: ReberTargets },
     /// Exp. 2a (`noise: false`): the two sequences (x, a1, …, a_{p−1}, x) and (y, a1, …, y),
     /// next-symbol prediction at every step. Exp. 2b (`noise: true`): the middle elements are
-    /// random a_i, so only the last symbol is predictable and only it has a target.
+    /// random a_i, so only the last symbol is predictable; every step is a target, only the
+    /// last is judged.
     LongLag { p: usize, noise: bool },
-    /// Exp. 2c: b, then x or y, then `q` random symbols from a1…a_p, then the trigger e; at e the
-    /// net must say x or y (two output units). p + 4 input symbols.
+    /// Exp. 2c: b, then x or y, then `q` random symbols from a1…a_p, then more with probability
+    /// 9/10 each, then the trigger e; at e the net must say x or y (two output units). p + 4
+    /// input symbols.
     VeryLongLag { p: usize, q: usize },
-    /// Exp. 3: one real-valued channel; the first `n` elements carry the class, the rest of the
-    /// `t` elements are Gaussian noise (mean 0, variance 0.2). 3a: the signal is ±1 and the
-    /// target 1/0. 3b: the signal is noisy too. 3c: targets 0.8/0.2 with N(0, 0.1²) target noise.
+    /// Exp. 3: one real-valued channel of length T to T + T/10; the first `n` elements carry the
+    /// class, the rest are Gaussian noise (mean 0, variance 0.2). 3a: the signal is ±1 and the
+    /// target 1/0. 3b: the signal is noisy too. 3c: targets 0.2/0.8 with N(0, 0.1) target noise.
     NoiseAndSignal { variant: NoiseVariant, t: usize, n: usize },
     /// Exp. 4: pairs (value in [−1, 1], marker); two marked values X1, X2; target at the end
     /// 0.5 + (X1 + X2)/4.
@@ -31,6 +37,17 @@ pub enum Task {
     /// Exp. 6: classify the temporal order of `relevant` (2 or 3) X/Y symbols hidden among random
     /// distractors; 2^relevant classes.
     TemporalOrder { relevant: usize },
+}
+
+/// Training targets of exp. 1.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReberTargets {
+    /// Every legal next symbol's unit is 1 (several at a branch).
+    LegalNext,
+    /// Only the symbol that actually follows is 1 (outputs then estimate the branch
+    /// probabilities, and the legal symbols are the most active).
+    NextSymbol,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -56,7 +73,9 @@ impl Task {
 
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            Task::EmbeddedReber { train_strings, test_strings } if train_strings == 0 || test_strings == 0 => Err("train_strings and test_strings must be at least 1".into()),
+            Task::EmbeddedReber { train_strings, test_strings, data_sets, .. } if train_strings == 0 || test_strings == 0 || data_sets == 0 => {
+                Err("train_strings, test_strings and data_sets must be at least 1".into())
+            }
             Task::LongLag { p, .. } if p < 2 => Err("p must be at least 2".into()),
             Task::VeryLongLag { p, q } if p < 1 || q < 1 => Err("p and q must be at least 1".into()),
             Task::NoiseAndSignal { t, n, .. } if n == 0 || n >= t => Err("need 1 <= n < t".into()),
@@ -66,13 +85,24 @@ impl Task {
         }
     }
 
-    /// One sequence (Reber strings come from [`embedded_reber_sequence`] via the trial's pools).
+    /// One training sequence (Reber strings come from [`embedded_reber_sequence`] via the
+    /// trial's pools).
     pub fn sample(&self, rng: &mut impl Rng) -> Sequence {
+        self.generate(rng, false)
+    }
+
+    /// One test sequence: as [`Task::sample`], but where the training targets are noisy (exp.
+    /// 3c) the target is the noise-free one, which §5.3 judges the outputs against.
+    pub fn sample_test(&self, rng: &mut impl Rng) -> Sequence {
+        self.generate(rng, true)
+    }
+
+    fn generate(&self, rng: &mut impl Rng, clean_target: bool) -> Sequence {
         match *self {
             Task::EmbeddedReber { .. } => embedded_reber_sequence(rng),
             Task::LongLag { p, noise } => long_lag(p, noise, rng),
             Task::VeryLongLag { p, q } => very_long_lag(p, q, rng),
-            Task::NoiseAndSignal { variant, t, n } => noise_and_signal(variant, t, n, rng),
+            Task::NoiseAndSignal { variant, t, n } => noise_and_signal(variant, t, n, clean_target, rng),
             Task::Adding { t } => marked_pair(t, false, rng),
             Task::Multiplication { t } => marked_pair(t, true, rng),
             Task::TemporalOrder { relevant } => temporal_order(relevant, rng),
@@ -88,7 +118,7 @@ fn one_hot(out: &mut [f64], i: usize) {
 /// Builds a sequence from input rows and optional target rows.
 fn sequence(n_in: usize, n_out: usize, steps: Vec<(Vec<f64>, Option<Vec<f64>>)>) -> Sequence {
     let len = steps.len();
-    let mut s = Sequence { len, inputs: Vec::with_capacity(len * n_in), targets: vec![0.0; len * n_out], has_target: vec![false; len] };
+    let mut s = Sequence { len, inputs: Vec::with_capacity(len * n_in), targets: vec![0.0; len * n_out], has_target: vec![false; len], judged_from: 0 };
     for (t, (x, d)) in steps.into_iter().enumerate() {
         debug_assert_eq!(x.len(), n_in);
         s.inputs.extend(x);
@@ -170,12 +200,20 @@ pub fn accepts_embedded_reber(s: &[u8]) -> bool {
 
 /// Inputs: every symbol but the last; targets: the legal next symbols (several may be 1).
 pub fn reber_sequence(s: &[u8]) -> Sequence {
+    reber_sequence_with(s, ReberTargets::LegalNext)
+}
+
+/// As [`reber_sequence`], with the chosen training targets.
+pub fn reber_sequence_with(s: &[u8], targets: ReberTargets) -> Sequence {
     let legal = embedded_reber_legal_next(s);
     let steps = (0..s.len() - 1)
         .map(|t| {
             let mut x = vec![0.0; 7];
             x[s[t] as usize] = 1.0;
-            let d = (0..7).map(|k| f64::from((legal[t] >> k) & 1)).collect();
+            let d = match targets {
+                ReberTargets::LegalNext => (0..7).map(|k| f64::from((legal[t] >> k) & 1)).collect(),
+                ReberTargets::NextSymbol => (0..7).map(|k| f64::from(u8::from(k == s[t + 1]))).collect(),
+            };
             (x, Some(d))
         })
         .collect();
@@ -188,7 +226,9 @@ pub fn embedded_reber_sequence(rng: &mut impl Rng) -> Sequence {
 
 // ---- Experiment 2 ---------------------------------------------------------------------------
 
-/// Symbols 0..p−1 are a1…a_{p−1}; p−1 is x and p is y (p + 1 symbols).
+/// Symbols 0..p−1 are a1…a_{p−1}; p−1 is x and p is y (p + 1 symbols). Every next symbol is a
+/// target (§5.2, also in 2b: "Again, every next sequence element has to be predicted"); in 2b
+/// only the last one is predictable, and only it is judged.
 fn long_lag(p: usize, noise: bool, rng: &mut impl Rng) -> Sequence {
     let n = p + 1;
     let first = if rng.random_bool(0.5) { p - 1 } else { p };
@@ -201,25 +241,30 @@ fn long_lag(p: usize, noise: bool, rng: &mut impl Rng) -> Sequence {
         .map(|t| {
             let mut x = vec![0.0; n];
             one_hot(&mut x, symbols[t]);
-            let last = t == symbols.len() - 2;
-            let target = (!noise || last).then(|| {
-                let mut d = vec![0.0; n];
-                one_hot(&mut d, symbols[t + 1]);
-                d
-            });
-            (x, target)
+            let mut d = vec![0.0; n];
+            one_hot(&mut d, symbols[t + 1]);
+            (x, Some(d))
         })
         .collect();
-    sequence(n, n, steps)
+    let mut seq = sequence(n, n, steps);
+    if noise {
+        seq.judged_from = seq.len - 1;
+    }
+    seq
 }
 
-/// Symbols 0..p are a1…a_p, then b, e, x, y.
+/// Symbols 0..p are a1…a_p, then b, e, x, y. §5.2: a prefix b, x|y and q random distractors,
+/// then each further element is a distractor with probability 9/10 or the trigger e with
+/// probability 1/10; at e the net must say x or y.
 fn very_long_lag(p: usize, q: usize, rng: &mut impl Rng) -> Sequence {
     let n = p + 4;
     let (b, e, x, y) = (p, p + 1, p + 2, p + 3);
     let class = rng.random_bool(0.5);
     let mut symbols = vec![b, if class { x } else { y }];
     symbols.extend((0..q).map(|_| rng.random_range(0..p)));
+    while rng.random_bool(0.9) {
+        symbols.push(rng.random_range(0..p));
+    }
     symbols.push(e);
     let last = symbols.len() - 1;
     let steps = symbols
@@ -243,10 +288,15 @@ pub fn normal(rng: &mut impl Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
-fn noise_and_signal(variant: NoiseVariant, t: usize, n: usize, rng: &mut impl Rng) -> Sequence {
+/// §5.3: length uniform in [T, T + T/10]; the first `n` elements carry the class (±1, plus
+/// noise in 3b/3c), the rest are N(0, 0.2) noise; the target at the end is 1/0 (3a, 3b) or
+/// 0.2/0.8 with N(0, 0.1) target noise (3c: "variance 0.1; st.dev. 0.32"), noise-free when
+/// `clean_target`.
+fn noise_and_signal(variant: NoiseVariant, t: usize, n: usize, clean_target: bool, rng: &mut impl Rng) -> Sequence {
+    let len = rng.random_range(t..=t + t / 10);
     let class1 = rng.random_bool(0.5);
     let sd = 0.2f64.sqrt();
-    let steps = (0..t)
+    let steps = (0..len)
         .map(|i| {
             let x = if i < n {
                 let signal = if class1 { 1.0 } else { -1.0 };
@@ -257,9 +307,12 @@ fn noise_and_signal(variant: NoiseVariant, t: usize, n: usize, rng: &mut impl Rn
             } else {
                 sd * normal(rng)
             };
-            let target = (i == t - 1).then(|| match variant {
+            let target = (i == len - 1).then(|| match variant {
                 NoiseVariant::A | NoiseVariant::B => vec![if class1 { 1.0 } else { 0.0 }],
-                NoiseVariant::C => vec![if class1 { 0.8 } else { 0.2 } + 0.1 * normal(rng)],
+                NoiseVariant::C => {
+                    let mean = if class1 { 0.2 } else { 0.8 };
+                    vec![if clean_target { mean } else { mean + 0.1f64.sqrt() * normal(rng) }]
+                }
             });
             (vec![x], target)
         })
@@ -270,13 +323,14 @@ fn noise_and_signal(variant: NoiseVariant, t: usize, n: usize, rng: &mut impl Rn
 // ---- Experiments 4 and 5 --------------------------------------------------------------------
 
 /// The marked-pair sequence of §5.4: length uniform in [T, T + T/10]; one mark among the first
-/// ten elements and one among the first T/2 − 1 (distinct); the first and last elements carry
-/// marker −1 when unmarked; when the first element is marked its value counts as zero.
+/// ten elements, the other among "the first T/2 − 1 still unmarked pairs" (so at index T/2 − 1
+/// at the latest: Table 7's minimal lag T/2); the first and last elements carry marker −1 when
+/// unmarked. A marked first element's value is set to 0 (exp. 4) or 1.0 (exp. 5, §5.5).
 fn marked_pair(t: usize, multiply: bool, rng: &mut impl Rng) -> Sequence {
     let len = rng.random_range(t..=t + t / 10);
     let first = rng.random_range(0..10);
     let second = loop {
-        let i = rng.random_range(0..t / 2 - 1);
+        let i = rng.random_range(0..t / 2);
         if i != first {
             break i;
         }
@@ -287,10 +341,8 @@ fn marked_pair(t: usize, multiply: bool, rng: &mut impl Rng) -> Sequence {
     markers[len - 1] = -1.0;
     markers[first] = 1.0;
     markers[second] = 1.0;
-    for i in [first, second] {
-        if i == 0 {
-            values[0] = 0.0;
-        }
+    if first == 0 || second == 0 {
+        values[0] = if multiply { 1.0 } else { 0.0 };
     }
     let (x1, x2) = (values[first], values[second]);
     let target = if multiply { x1 * x2 } else { 0.5 + (x1 + x2) / 4.0 };

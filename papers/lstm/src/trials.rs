@@ -65,18 +65,35 @@ pub enum Update {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
 pub enum StopRule {
-    /// Exp. 1: every output unit on the right side of 0.5 at every step of every training and
-    /// every test string. The full check runs once the last `window` training strings were
-    /// predicted correctly on-line.
-    AllStringsCorrect { window: u64 },
-    /// Exp. 2, 4, 5, 6: the last `window` training sequences all had every target output within
-    /// `max_abs_error`, and (when set) their mean squared error is below `mean_sq_error_below`.
-    /// Then `test_sequences` fresh sequences are counted wrong or right with the same threshold.
-    Window { window: u64, max_abs_error: f64, mean_sq_error_below: Option<f64>, test_sequences: usize },
-    /// Exp. 3: every `every` sequences, test on `test_sequences` fresh ones. ST1: none is
-    /// misclassified (|error| ≥ `max_abs_error`); ST2: ST1 and mean absolute error below
-    /// `st2_mean_abs_error`. Training stops at ST2.
-    PeriodicTest { every: u64, test_sequences: usize, max_abs_error: f64, st2_mean_abs_error: f64 },
+    /// Exp. 1: every symbol of every training and every test string predicted correctly, by
+    /// `symbol_test`. The full check runs once the last `window` training strings were predicted
+    /// correctly on-line.
+    AllStringsCorrect { window: u64, symbol_test: SymbolTest },
+    /// Exp. 2, 4, 5, 6: among the `window` most recent training sequences, fewer than
+    /// `fewer_wrong_than` had a judged output `max_abs_error` or more away, and (when set) their
+    /// mean error E (Eq. 16: Σ_k (d_k − y_k)² over the sequence's target steps) is below
+    /// `mean_error_below`. The count of sequences to success ends with the window
+    /// (`counts_window: true`) or stops where it began (exp. 2: "after training, during 10,000
+    /// successive … sequences", with means below 10,000). Then `test_sequences` fresh sequences
+    /// are counted wrong or right with the same threshold.
+    Window { window: u64, max_abs_error: f64, fewer_wrong_than: u64, mean_error_below: Option<f64>, counts_window: bool, test_sequences: usize },
+    /// Exp. 3: every `every` sequences, test on the trial's `test_sequences` sequences (drawn
+    /// once). ST1: fewer than `fewer_wrong_than` are misclassified (|error| ≥ `max_abs_error`
+    /// against the noise-free target); ST2: ST1 and a mean absolute error below
+    /// `st2_mean_abs_error`. Training stops at ST2; then `final_test_sequences` others give the
+    /// fraction misclassified.
+    PeriodicTest { every: u64, test_sequences: usize, max_abs_error: f64, fewer_wrong_than: u64, st2_mean_abs_error: f64, final_test_sequences: usize },
+}
+
+/// When a predicted Reber symbol counts as correct (exp. 1).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SymbolTest {
+    /// §5.1's words: "the most active output units correspond to the possible next symbols":
+    /// at every step, each legal next symbol's unit is more active than every other unit.
+    MostActive,
+    /// Stricter: every output unit on the right side of 0.5 (legal symbols above, others below).
+    Threshold,
 }
 
 impl TrialsConfig {
@@ -236,37 +253,88 @@ fn trial_rng(seed: u64, trial: usize, stream: u64) -> ChaCha8Rng {
     rng
 }
 
-/// The trial's fixed training and test sets, where the task has them (exp. 1), else its test set.
+/// The trial's fixed training and test sets, where the task has them (exp. 1), else its test
+/// set, and the set the stopping test uses (exp. 3; exp. 1: the training strings with the
+/// legal next symbols as targets, index for index).
 struct TrialData {
     train_pool: Option<Vec<Sequence>>,
+    stop_set: Vec<Sequence>,
     test: Vec<Sequence>,
 }
 
 fn trial_data(config: &TrialsConfig, trial: usize) -> TrialData {
     let mut test_rng = trial_rng(config.seed, trial, 2);
     match (&config.task, &config.stop) {
-        (Task::EmbeddedReber { train_strings, test_strings }, _) => {
-            let mut pool_rng = trial_rng(config.seed, trial, 3);
+        (Task::EmbeddedReber { train_strings, test_strings, data_sets, targets }, _) => {
+            // The data set's own streams: trials on one data set share it.
+            let set = trial % data_sets;
+            let mut pool_rng = trial_rng(config.seed, set, 3);
+            let mut test_rng = trial_rng(config.seed, set, 2);
+            let train: Vec<Vec<u8>> = (0..*train_strings).map(|_| tasks::embedded_reber_string(&mut pool_rng)).collect();
+            // §5.1: the test strings are others than the training strings.
+            let seen: std::collections::HashSet<&Vec<u8>> = train.iter().collect();
+            let mut test = Vec::with_capacity(*test_strings);
+            while test.len() < *test_strings {
+                let s = tasks::embedded_reber_string(&mut test_rng);
+                if !seen.contains(&s) {
+                    test.push(tasks::reber_sequence(&s));
+                }
+            }
             TrialData {
-                train_pool: Some((0..*train_strings).map(|_| tasks::embedded_reber_sequence(&mut pool_rng)).collect()),
-                test: (0..*test_strings).map(|_| tasks::embedded_reber_sequence(&mut test_rng)).collect(),
+                train_pool: Some(train.iter().map(|s| tasks::reber_sequence_with(s, *targets)).collect()),
+                // The same strings with the legal next symbols, which the success test reads.
+                stop_set: train.iter().map(|s| tasks::reber_sequence(s)).collect(),
+                test,
             }
         }
-        (task, StopRule::Window { test_sequences, .. } | StopRule::PeriodicTest { test_sequences, .. }) => {
-            TrialData { train_pool: None, test: (0..*test_sequences).map(|_| task.sample(&mut test_rng)).collect() }
+        (task, StopRule::Window { test_sequences, .. }) => TrialData { train_pool: None, stop_set: vec![], test: (0..*test_sequences).map(|_| task.sample_test(&mut test_rng)).collect() },
+        (task, StopRule::PeriodicTest { test_sequences, final_test_sequences, .. }) => {
+            let mut final_rng = trial_rng(config.seed, trial, 3);
+            TrialData {
+                train_pool: None,
+                stop_set: (0..*test_sequences).map(|_| task.sample_test(&mut test_rng)).collect(),
+                test: (0..*final_test_sequences).map(|_| task.sample_test(&mut final_rng)).collect(),
+            }
         }
         (_, StopRule::AllStringsCorrect { .. }) => unreachable!("validated: all_strings_correct goes with embedded_reber"),
     }
 }
 
-/// Counts test sequences with any target output `max_abs_error` or more away; returns (wrong,
-/// mean squared error, mean absolute error).
-fn test_set(net: &mut Net, set: &[Sequence], max_abs_error: f64) -> (u64, f64, f64) {
+/// Whether the last forward sequence predicted every Reber symbol correctly.
+fn symbols_correct(net: &Net, seq: &Sequence, test: SymbolTest) -> bool {
+    let n_out = net.spec.outputs;
+    (0..seq.len).filter(|&t| seq.has_target[t]).all(|t| {
+        let (out, target) = (net.trace.output(t, n_out), &seq.targets[t * n_out..(t + 1) * n_out]);
+        match test {
+            SymbolTest::Threshold => out.iter().zip(target).all(|(y, d)| (y - d).abs() < 0.5),
+            SymbolTest::MostActive => {
+                let legal_min = out.iter().zip(target).filter(|(_, d)| **d == 1.0).map(|(y, _)| *y).fold(f64::INFINITY, f64::min);
+                let other_max = out.iter().zip(target).filter(|(_, d)| **d != 1.0).map(|(y, _)| *y).fold(f64::NEG_INFINITY, f64::max);
+                legal_min > other_max
+            }
+        }
+    })
+}
+
+/// How a test sequence is judged wrong: any target output `max_abs_error` or more away, or a
+/// Reber symbol mispredicted.
+#[derive(Clone, Copy)]
+enum Judge {
+    AbsError(f64),
+    Symbols(SymbolTest),
+}
+
+/// Counts wrong test sequences; returns (wrong, mean squared error, mean absolute error).
+fn test_set(net: &mut Net, set: &[Sequence], judge: Judge) -> (u64, f64, f64) {
     let (mut wrong, mut sq, mut abs, mut n) = (0, 0.0, 0.0, 0usize);
     for seq in set {
         net.forward(seq);
         let (max, s, k) = net.last_errors(seq);
-        if max >= max_abs_error {
+        let is_wrong = match judge {
+            Judge::AbsError(limit) => max >= limit,
+            Judge::Symbols(test) => !symbols_correct(net, seq, test),
+        };
+        if is_wrong {
             wrong += 1;
         }
         sq += s;
@@ -296,19 +364,23 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
     let mut result =
         TrialResult { trial, success: false, sequences: 0, st1_sequences: None, test_wrong: 0, test_total: data.test.len() as u64, test_mse: f64::NAN, time_s: 0.0, steps: 0, note: String::new() };
     let mut streak = 0u64;
-    // Rolling squared errors of the last `window` sequences (Window rule).
-    let mut recent: std::collections::VecDeque<f64> = Default::default();
-    let mut recent_sum = 0.0;
+    // The last `window` sequences' mean squared errors and whether each was wrong (Window rule).
+    let mut recent: std::collections::VecDeque<(f64, bool)> = Default::default();
+    let (mut recent_sum, mut recent_wrong) = (0.0, 0u64);
     let mut fresh;
     for n in 1..=config.max_sequences {
+        let mut pick = 0;
         let seq: &Sequence = match &data.train_pool {
-            Some(pool) => &pool[rng.random_range(0..pool.len())],
+            Some(pool) => {
+                pick = rng.random_range(0..pool.len());
+                &pool[pick]
+            }
             None => {
                 fresh = config.task.sample(&mut rng);
                 &fresh
             }
         };
-        let (max_err, sq, count) = match config.update {
+        let (max_err, sq, _) = match config.update {
             Update::Sequence => {
                 net.forward(seq);
                 let e = net.last_errors(seq);
@@ -331,12 +403,11 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
             }
         }
         match &config.stop {
-            StopRule::AllStringsCorrect { window } => {
-                streak = if max_err < 0.5 { streak + 1 } else { 0 };
+            StopRule::AllStringsCorrect { window, symbol_test } => {
+                streak = if symbols_correct(&net, &data.stop_set[pick], *symbol_test) { streak + 1 } else { 0 };
                 if streak >= *window {
-                    let pool = data.train_pool.as_ref().expect("reber has a pool");
-                    let (train_wrong, _, _) = test_set(&mut net, pool, 0.5);
-                    let (test_wrong, mse, _) = test_set(&mut net, &data.test, 0.5);
+                    let (train_wrong, _, _) = test_set(&mut net, &data.stop_set, Judge::Symbols(*symbol_test));
+                    let (test_wrong, mse, _) = test_set(&mut net, &data.test, Judge::Symbols(*symbol_test));
                     if train_wrong == 0 && test_wrong == 0 {
                         result.success = true;
                         result.test_wrong = 0;
@@ -346,24 +417,30 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
                     streak = 0;
                 }
             }
-            StopRule::Window { window, max_abs_error, mean_sq_error_below, .. } => {
-                let mse = sq / count.max(1) as f64;
-                recent.push_back(mse);
-                recent_sum += mse;
+            StopRule::Window { window, max_abs_error, fewer_wrong_than, mean_error_below, counts_window, .. } => {
+                let wrong = max_err >= *max_abs_error;
+                recent.push_back((sq, wrong));
+                recent_sum += sq;
+                recent_wrong += u64::from(wrong);
                 if recent.len() as u64 > *window {
-                    recent_sum -= recent.pop_front().unwrap_or(0.0);
+                    let (old_mse, old_wrong) = recent.pop_front().unwrap_or_default();
+                    recent_sum -= old_mse;
+                    recent_wrong -= u64::from(old_wrong);
                 }
-                streak = if max_err < *max_abs_error { streak + 1 } else { 0 };
-                let mean_ok = mean_sq_error_below.is_none_or(|limit| recent.len() as u64 >= *window && recent_sum / *window as f64 <= limit);
-                if streak >= *window && mean_ok {
+                let full = recent.len() as u64 >= *window;
+                let mean_ok = mean_error_below.is_none_or(|limit| recent_sum / (*window as f64) < limit);
+                if full && recent_wrong < *fewer_wrong_than && mean_ok {
                     result.success = true;
+                    if !counts_window {
+                        result.sequences = n - window;
+                    }
                     break;
                 }
             }
-            StopRule::PeriodicTest { every, max_abs_error, st2_mean_abs_error, .. } => {
+            StopRule::PeriodicTest { every, max_abs_error, fewer_wrong_than, st2_mean_abs_error, .. } => {
                 if n % every == 0 {
-                    let (wrong, _, mae) = test_set(&mut net, &data.test, *max_abs_error);
-                    if wrong == 0 {
+                    let (wrong, _, mae) = test_set(&mut net, &data.stop_set, Judge::AbsError(*max_abs_error));
+                    if wrong < *fewer_wrong_than {
                         result.st1_sequences.get_or_insert(n);
                         if mae < *st2_mean_abs_error {
                             result.success = true;
@@ -377,14 +454,14 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
     progress.sequences.fetch_add(result.sequences % 1024, Ordering::Relaxed);
     // Final test of the trained net.
     match &config.stop {
-        StopRule::AllStringsCorrect { .. } if !result.success => {
-            let (wrong, mse, _) = test_set(&mut net, &data.test, 0.5);
+        StopRule::AllStringsCorrect { symbol_test, .. } if !result.success => {
+            let (wrong, mse, _) = test_set(&mut net, &data.test, Judge::Symbols(*symbol_test));
             result.test_wrong = wrong;
             result.test_mse = mse;
         }
         StopRule::AllStringsCorrect { .. } => {}
         StopRule::Window { max_abs_error, .. } | StopRule::PeriodicTest { max_abs_error, .. } => {
-            let (wrong, mse, _) = test_set(&mut net, &data.test, *max_abs_error);
+            let (wrong, mse, _) = test_set(&mut net, &data.test, Judge::AbsError(*max_abs_error));
             result.test_wrong = wrong;
             result.test_mse = mse;
         }
