@@ -122,6 +122,9 @@ pub enum Verdict {
     NotRun,
 }
 
+/// What each verdict means, for the write-ups.
+pub const VERDICT_LEGEND: &str = "Verdicts: **reproduced** (as good as published to its printed precision, and better by no more than the tolerance); **within tolerance** (worse by no more than the tolerance); **better than published** (by more than the tolerance: usually an easier test, so not a reproduction); **NOT reproduced**; **other rule** (the record was measured under a stop rule, success test or trial count other than the paper's); **not comparable** (a mean over the successful trials, when the success rate it depends on does not hold); **not run**.";
+
 impl Verdict {
     /// Whether the number stands beside the paper's: what a claim's `requires` asks for.
     pub fn holds(self) -> bool {

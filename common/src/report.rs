@@ -389,7 +389,7 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path) -> Result<Path
     let _ = writeln!(s, "- **Software:** burn {}, repro {}; every run's commit, config, dataset checksums and command are in its `manifest.yaml`.", records::BURN_VERSION, env!("CARGO_PKG_VERSION"));
     let _ = writeln!(s, "- **Throughput** columns are measured during the runs and include whatever else the machine was doing; `harness bench` measures it alone.\n");
 
-    let _ = writeln!(s, "## The paper's numbers against ours\n");
+    let _ = writeln!(s, "## The paper's numbers against ours\n\n{}\n", claims::VERDICT_LEGEND);
     s.push_str(&comparison_table(&comparisons));
     s.push('\n');
     // Claims not run, grouped by the command that would answer them.

@@ -1,6 +1,8 @@
 //! The claims as declared, and the verdict rule.
 
-use repro_common::claims::{Claim, Metric, Summary, Verdict, printed_precision, verdict};
+use std::collections::BTreeMap;
+
+use repro_common::claims::{Claim, Metric, Summary, Verdict, apply_requirements, flatten, judge, printed_precision, rule_differences, verdict};
 use repro_common::paper::Paper;
 use repro_common::report::claims_table;
 use repro_lenet::LenetPaper;
@@ -31,6 +33,8 @@ fn error_claim(published: f64, tolerance: f64) -> Claim {
         tolerance,
         tolerance_reason: "r".into(),
         statistic: Default::default(),
+        rule: BTreeMap::new(),
+        requires: None,
     }
 }
 
@@ -44,10 +48,80 @@ fn verdicts_follow_the_published_precision_and_tolerance() {
     assert_eq!(verdict(&c, s(&[1.10]).as_ref()), Verdict::WithinTolerance);
     assert_eq!(verdict(&c, s(&[1.20]).as_ref()), Verdict::NotReproduced);
     assert_eq!(verdict(&c, s(&[1.0, 1.3]).as_ref()), Verdict::WithinTolerance, "the mean over seeds decides");
+    assert_eq!(verdict(&c, s(&[0.75]).as_ref()), Verdict::Reproduced, "better, but within the tolerance");
+    assert_eq!(verdict(&c, s(&[0.70]).as_ref()), Verdict::BetterThanPublished, "better by more than the tolerance");
     let mut acc = error_claim(90.5, 1.0);
     acc.metric = Metric::TestAccuracyPct;
     assert_eq!(verdict(&acc, s(&[89.9]).as_ref()), Verdict::WithinTolerance);
     assert_eq!(verdict(&acc, s(&[91.0]).as_ref()), Verdict::Reproduced);
+    assert_eq!(verdict(&acc, s(&[92.0]).as_ref()), Verdict::BetterThanPublished);
+}
+
+/// A recipe-like record, as the rule check sees it (dotted keys).
+#[derive(serde::Serialize)]
+struct Recipe {
+    trials: usize,
+    stop: Stop,
+}
+#[derive(serde::Serialize)]
+struct Stop {
+    kind: &'static str,
+    window: u64,
+    fewer_wrong_than: u64,
+}
+
+fn trials_claim(id: &str, metric: Metric, published: f64, tolerance: f64, requires: Option<&str>) -> Claim {
+    let mut c = error_claim(published, tolerance);
+    c.id = id.into();
+    c.metric = metric;
+    c.requires = requires.map(String::from);
+    c.rule = [("trials", serde_yaml_ng::Value::from(10)), ("stop.kind", "window".into()), ("stop.window", 2000.into()), ("stop.fewer_wrong_than", 13.into())].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    c
+}
+
+/// Every verdict, each reached by a hand-made record: the number against the tolerance, the
+/// rule the record was measured under against the paper's, and the claim a mean over the
+/// successful trials requires.
+#[test]
+fn every_verdict_from_a_hand_made_record() {
+    let paper_rule = flatten(&Recipe { trials: 10, stop: Stop { kind: "window", window: 2000, fewer_wrong_than: 13 } });
+    let consecutive = flatten(&Recipe { trials: 10, stop: Stop { kind: "window", window: 13, fewer_wrong_than: 1 } });
+    let three_trials = flatten(&Recipe { trials: 3, stop: Stop { kind: "window", window: 2000, fewer_wrong_than: 13 } });
+    let cases: Vec<(&str, Claim, Option<Summary>, Vec<BTreeMap<String, serde_yaml_ng::Value>>)> = vec![
+        ("no record", trials_claim("a", Metric::TestWrong, 14.0, 13.0, None), None, vec![]),
+        ("as published", trials_claim("b", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![paper_rule.clone()]),
+        ("worse within the tolerance", trials_claim("c", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![20.0]), vec![paper_rule.clone()]),
+        ("worse beyond it", trials_claim("d", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![40.0]), vec![paper_rule.clone()]),
+        ("far better (an easier test?)", trials_claim("e", Metric::TestWrong, 140.0, 13.0, None), Summary::of(vec![3.0]), vec![paper_rule.clone()]),
+        ("13 consecutive instead of fewer than 13 of 2000", trials_claim("f", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![consecutive.clone()]),
+        ("3 trials instead of 10", trials_claim("g", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![three_trials]),
+        ("one of two seeds under another rule", trials_claim("h", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0, 14.0]), vec![paper_rule.clone(), consecutive]),
+        ("success rate 10% of 100%", trials_claim("rate", Metric::SuccessRatePct, 100.0, 10.0, None), Summary::of(vec![10.0]), vec![paper_rule.clone()]),
+        ("its mean over 1 successful trial", trials_claim("mean", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
+        ("success rate 100%", trials_claim("rate2", Metric::SuccessRatePct, 100.0, 10.0, None), Summary::of(vec![100.0]), vec![paper_rule.clone()]),
+        ("its mean over 10 successful trials", trials_claim("mean2", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate2")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
+        ("requires a claim not run", trials_claim("mean3", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("a")), Summary::of(vec![70000.0]), vec![paper_rule]),
+    ];
+    let claims: Vec<Claim> = cases.iter().map(|c| c.1.clone()).collect();
+    let mut verdicts: Vec<Verdict> = cases.iter().map(|(_, claim, summary, rules)| judge(claim, summary.as_ref(), rules)).collect();
+    apply_requirements(&claims, &mut verdicts);
+    let mut table = String::from("| record | claim | ours | verdict | rule differences |\n|---|---|---|---|---|\n");
+    for ((what, claim, summary, rules), v) in cases.iter().zip(&verdicts) {
+        let differences: Vec<String> = rules.iter().flat_map(|r| rule_differences(claim, r)).collect();
+        let ours = summary.as_ref().map(|s| s.display(0)).unwrap_or_else(|| "–".into());
+        table.push_str(&format!("| {what} | `{}` {} {} | {ours} | {v} | {} |\n", claim.id, claim.metric.label(), claim.published, differences.join("; ")));
+    }
+    for v in [Verdict::NotRun, Verdict::Reproduced, Verdict::WithinTolerance, Verdict::NotReproduced, Verdict::BetterThanPublished, Verdict::OtherRule, Verdict::NotComparable] {
+        assert!(verdicts.contains(&v), "no case reaches `{v}`:\n{table}");
+    }
+    insta::assert_snapshot!(table);
+}
+
+#[test]
+fn a_requires_that_names_no_claim_is_rejected() {
+    let text = "- id: x\n  paper: p\n  source: s\n  description: d\n  experiment: e\n  dataset: generated\n  split: test\n  metric: test_wrong\n  published: 1.0\n  tolerance: 1\n  tolerance_reason: r\n  requires: y\n";
+    let e = repro_common::claims::parse_claims(text, "claims.yaml").unwrap_err().to_string();
+    assert!(e.contains("claims.yaml") && e.contains("x.requires") && e.contains("`y`"), "{e}");
 }
 
 #[test]
