@@ -75,7 +75,10 @@ fn trials_claim(id: &str, metric: Metric, published: f64, tolerance: f64, requir
     c.id = id.into();
     c.metric = metric;
     c.requires = requires.map(String::from);
-    c.rule = [("trials", serde_yaml_ng::Value::from(10)), ("stop.kind", "window".into()), ("stop.window", 2000.into()), ("stop.fewer_wrong_than", 13.into())].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    c.rule = [("trials", serde_yaml_ng::Value::from(10)), ("stop.kind", "window".into()), ("stop.window", 2000.into()), ("stop.fewer_wrong_than", 13.into())]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     c
 }
 

@@ -326,3 +326,64 @@ fn bad_recipes_are_rejected_with_the_key() {
     let err = TrialsConfig::from_yaml("name: x\n", "inline").unwrap_err().to_string();
     assert!(err.contains("inline"), "{err}");
 }
+
+/// Exp. 5's rule, "less than n_seq of the 2000 most recent training sequences lead to absolute
+/// errors exceeding 0.04": 13 wrong sequences at the start hold the stop back until the first of
+/// them leaves the 2,000-sequence window, however many correct ones follow in a row (the
+/// consecutive-window misreading would stop after 13).
+#[test]
+fn exp5_stop_counts_wrong_sequences_among_the_2000_most_recent() {
+    use repro_lstm::trials::RecentSequences;
+    let mut recent = RecentSequences::new(2000, 13, None);
+    let met: Vec<bool> = (0..2100).map(|i| recent.push(0.0, i < 13)).collect();
+    assert_eq!(met.iter().position(|&m| m), Some(2000), "met once only 12 of the last 2000 are wrong");
+    // Not before the window is full, even with no error at all.
+    let mut recent = RecentSequences::new(2000, 13, None);
+    assert!(!(0..1999).any(|_| recent.push(0.0, false)));
+    assert!(recent.push(0.0, false));
+    // Exp. 6's "average training error below 0.1" binds on its own.
+    let mut recent = RecentSequences::new(3, 1, Some(0.1));
+    assert!(!(0..5).any(|_| recent.push(0.2, false)), "all correct, but the mean error is 0.2");
+    assert!(!recent.push(0.0, false), "mean 0.13");
+    assert!(recent.push(0.0, false), "mean 0.07");
+    // The shipped exp. 5 recipes state the paper's rule.
+    for (name, n_seq) in [("exp5-nseq140", 140), ("exp5-nseq13", 13)] {
+        match repro_lstm::trial_experiment(name).unwrap().stop {
+            repro_lstm::trials::StopRule::Window { window, fewer_wrong_than, max_abs_error, .. } => assert_eq!((window, fewer_wrong_than, max_abs_error), (2000, n_seq, 0.04), "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+/// Exp. 1's success test, "the output unit(s) corresponding to the possible next symbol(s)
+/// is(are) always the most active ones", against the stricter 0.5 threshold.
+#[test]
+fn exp1_symbol_test_is_most_active_not_a_threshold() {
+    use repro_lstm::trials::{SymbolTest, symbol_correct};
+    let legal = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let below_half = [0.4, 0.3, 0.1, 0.0, 0.2, 0.0, 0.1];
+    assert!(symbol_correct(&below_half, &legal, SymbolTest::MostActive));
+    assert!(!symbol_correct(&below_half, &legal, SymbolTest::Threshold));
+    let an_illegal_one_wins = [0.9, 0.3, 0.4, 0.0, 0.0, 0.0, 0.0];
+    assert!(!symbol_correct(&an_illegal_one_wins, &legal, SymbolTest::MostActive));
+    assert!(!symbol_correct(&an_illegal_one_wins, &legal, SymbolTest::Threshold));
+    let confident = [0.9, 0.8, 0.1, 0.0, 0.2, 0.0, 0.1];
+    assert!(symbol_correct(&confident, &legal, SymbolTest::MostActive) && symbol_correct(&confident, &legal, SymbolTest::Threshold));
+}
+
+/// Exp. 1's test strings are others than the training strings (§5.1), and 3 data sets serve 30
+/// trials.
+#[test]
+fn exp1_test_strings_exclude_the_training_strings() {
+    let recipe = repro_lstm::trial_experiment("exp1-3x2-lr0.5").unwrap();
+    assert!(matches!(recipe.task, Task::EmbeddedReber { data_sets: 3, train_strings: 256, test_strings: 256, .. }));
+    for trial in [0, 1, 2, 3] {
+        let (train, test) = repro_lstm::trials::reber_data_set(&recipe, trial);
+        assert_eq!((train.len(), test.len()), (256, 256));
+        assert!(test.iter().all(|s| !train.contains(s)), "trial {trial}: a test string was in the training set");
+        // Short strings are common, so an independent draw would repeat some: the check can fail.
+        assert!(train.iter().filter(|s| s.len() <= 9).count() > 10);
+    }
+    assert_eq!(repro_lstm::trials::reber_data_set(&recipe, 0), repro_lstm::trials::reber_data_set(&recipe, 3), "trials 0 and 3 share data set 0");
+    assert_ne!(repro_lstm::trials::reber_data_set(&recipe, 0), repro_lstm::trials::reber_data_set(&recipe, 1));
+}

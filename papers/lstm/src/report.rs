@@ -99,7 +99,11 @@ pub fn study_table(runs: &[TrialsRun]) -> String {
             (Some(m), Some(sd)) => format!("{} ± {}", group_digits(m.round() as usize), group_digits(sd.round() as usize)),
             _ => "–".into(),
         };
-        let _ = writeln!(s, "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {:.1} of {} |", run.manifest.experiment, variant, run.manifest.seed, sm.successes, sm.trials, sm.success_rate_pct, seqs, sm.mean_test_wrong, sm.test_total);
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {:.1} of {} |",
+            run.manifest.experiment, variant, run.manifest.seed, sm.successes, sm.trials, sm.success_rate_pct, seqs, sm.mean_test_wrong, sm.test_total
+        );
     }
     s
 }
@@ -329,7 +333,10 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
     let mut not_run: Vec<&str> = rows.iter().filter(|r| r.verdict == Verdict::NotRun && recipes.iter().any(|e| e.name == r.claim.experiment)).map(|r| r.claim.experiment.as_str()).collect();
     not_run.dedup();
     if !not_run.is_empty() {
-        let _ = writeln!(s, "\n**Not run** where these records were made (too long for the 2-core CPU of the session that made them; `harness bench --experiment NAME` measures the speed on yours), with the command that runs each:\n");
+        let _ = writeln!(
+            s,
+            "\n**Not run** where these records were made (too long for the 2-core CPU of the session that made them; `harness bench --experiment NAME` measures the speed on yours), with the command that runs each:\n"
+        );
         for e in not_run {
             let _ = writeln!(s, "- `{e}`: `cargo run --release -p harness -- train {e}`");
         }

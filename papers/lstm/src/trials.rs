@@ -262,29 +262,36 @@ struct TrialData {
     test: Vec<Sequence>,
 }
 
+/// Exp. 1: the (training, test) strings of trial `trial`'s data set, `trial mod data_sets`; the
+/// test strings are others than the training strings (§5.1).
+pub fn reber_data_set(config: &TrialsConfig, trial: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let Task::EmbeddedReber { train_strings, test_strings, data_sets, .. } = config.task else { return (vec![], vec![]) };
+    // The data set's own streams: trials on one data set share it.
+    let set = trial % data_sets;
+    let mut pool_rng = trial_rng(config.seed, set, 3);
+    let mut test_rng = trial_rng(config.seed, set, 2);
+    let train: Vec<Vec<u8>> = (0..train_strings).map(|_| tasks::embedded_reber_string(&mut pool_rng)).collect();
+    let seen: std::collections::HashSet<&Vec<u8>> = train.iter().collect();
+    let mut test = Vec::with_capacity(test_strings);
+    while test.len() < test_strings {
+        let s = tasks::embedded_reber_string(&mut test_rng);
+        if !seen.contains(&s) {
+            test.push(s);
+        }
+    }
+    (train, test)
+}
+
 fn trial_data(config: &TrialsConfig, trial: usize) -> TrialData {
     let mut test_rng = trial_rng(config.seed, trial, 2);
     match (&config.task, &config.stop) {
-        (Task::EmbeddedReber { train_strings, test_strings, data_sets, targets }, _) => {
-            // The data set's own streams: trials on one data set share it.
-            let set = trial % data_sets;
-            let mut pool_rng = trial_rng(config.seed, set, 3);
-            let mut test_rng = trial_rng(config.seed, set, 2);
-            let train: Vec<Vec<u8>> = (0..*train_strings).map(|_| tasks::embedded_reber_string(&mut pool_rng)).collect();
-            // §5.1: the test strings are others than the training strings.
-            let seen: std::collections::HashSet<&Vec<u8>> = train.iter().collect();
-            let mut test = Vec::with_capacity(*test_strings);
-            while test.len() < *test_strings {
-                let s = tasks::embedded_reber_string(&mut test_rng);
-                if !seen.contains(&s) {
-                    test.push(tasks::reber_sequence(&s));
-                }
-            }
+        (Task::EmbeddedReber { targets, .. }, _) => {
+            let (train, test) = reber_data_set(config, trial);
             TrialData {
                 train_pool: Some(train.iter().map(|s| tasks::reber_sequence_with(s, *targets)).collect()),
                 // The same strings with the legal next symbols, which the success test reads.
                 stop_set: train.iter().map(|s| tasks::reber_sequence(s)).collect(),
-                test,
+                test: test.iter().map(|s| tasks::reber_sequence(s)).collect(),
             }
         }
         (task, StopRule::Window { test_sequences, .. }) => TrialData { train_pool: None, stop_set: vec![], test: (0..*test_sequences).map(|_| task.sample_test(&mut test_rng)).collect() },
@@ -303,17 +310,52 @@ fn trial_data(config: &TrialsConfig, trial: usize) -> TrialData {
 /// Whether the last forward sequence predicted every Reber symbol correctly.
 fn symbols_correct(net: &Net, seq: &Sequence, test: SymbolTest) -> bool {
     let n_out = net.spec.outputs;
-    (0..seq.len).filter(|&t| seq.has_target[t]).all(|t| {
-        let (out, target) = (net.trace.output(t, n_out), &seq.targets[t * n_out..(t + 1) * n_out]);
-        match test {
-            SymbolTest::Threshold => out.iter().zip(target).all(|(y, d)| (y - d).abs() < 0.5),
-            SymbolTest::MostActive => {
-                let legal_min = out.iter().zip(target).filter(|(_, d)| **d == 1.0).map(|(y, _)| *y).fold(f64::INFINITY, f64::min);
-                let other_max = out.iter().zip(target).filter(|(_, d)| **d != 1.0).map(|(y, _)| *y).fold(f64::NEG_INFINITY, f64::max);
-                legal_min > other_max
-            }
+    (0..seq.len).filter(|&t| seq.has_target[t]).all(|t| symbol_correct(net.trace.output(t, n_out), &seq.targets[t * n_out..(t + 1) * n_out], test))
+}
+
+/// One step of exp. 1: `target` marks the legal next symbols with 1.
+pub fn symbol_correct(out: &[f64], target: &[f64], test: SymbolTest) -> bool {
+    match test {
+        SymbolTest::Threshold => out.iter().zip(target).all(|(y, d)| (y - d).abs() < 0.5),
+        SymbolTest::MostActive => {
+            let legal_min = out.iter().zip(target).filter(|(_, d)| **d == 1.0).map(|(y, _)| *y).fold(f64::INFINITY, f64::min);
+            let other_max = out.iter().zip(target).filter(|(_, d)| **d != 1.0).map(|(y, _)| *y).fold(f64::NEG_INFINITY, f64::max);
+            legal_min > other_max
         }
-    })
+    }
+}
+
+/// The `window` most recent training sequences (exp. 2, 4, 5, 6): how many were wrong and their
+/// mean error E, and whether the stopping rule is met.
+pub struct RecentSequences {
+    window: u64,
+    fewer_wrong_than: u64,
+    mean_error_below: Option<f64>,
+    recent: std::collections::VecDeque<(f64, bool)>,
+    sum: f64,
+    wrong: u64,
+}
+
+impl RecentSequences {
+    pub fn new(window: u64, fewer_wrong_than: u64, mean_error_below: Option<f64>) -> Self {
+        Self { window, fewer_wrong_than, mean_error_below, recent: Default::default(), sum: 0.0, wrong: 0 }
+    }
+
+    /// Adds one training sequence (its error E and whether it was wrong); true when, over the
+    /// last `window` (and only once that many were seen), fewer than `fewer_wrong_than` were
+    /// wrong and (when set) the mean E is below `mean_error_below`.
+    pub fn push(&mut self, error: f64, wrong: bool) -> bool {
+        self.recent.push_back((error, wrong));
+        self.sum += error;
+        self.wrong += u64::from(wrong);
+        if self.recent.len() as u64 > self.window {
+            let (old_error, old_wrong) = self.recent.pop_front().unwrap_or_default();
+            self.sum -= old_error;
+            self.wrong -= u64::from(old_wrong);
+        }
+        let full = self.recent.len() as u64 >= self.window;
+        full && self.wrong < self.fewer_wrong_than && self.mean_error_below.is_none_or(|limit| self.sum / (self.window as f64) < limit)
+    }
 }
 
 /// How a test sequence is judged wrong: any target output `max_abs_error` or more away, or a
@@ -364,9 +406,10 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
     let mut result =
         TrialResult { trial, success: false, sequences: 0, st1_sequences: None, test_wrong: 0, test_total: data.test.len() as u64, test_mse: f64::NAN, time_s: 0.0, steps: 0, note: String::new() };
     let mut streak = 0u64;
-    // The last `window` sequences' mean squared errors and whether each was wrong (Window rule).
-    let mut recent: std::collections::VecDeque<(f64, bool)> = Default::default();
-    let (mut recent_sum, mut recent_wrong) = (0.0, 0u64);
+    let mut recent = match &config.stop {
+        StopRule::Window { window, fewer_wrong_than, mean_error_below, .. } => Some(RecentSequences::new(*window, *fewer_wrong_than, *mean_error_below)),
+        _ => None,
+    };
     let mut fresh;
     for n in 1..=config.max_sequences {
         let mut pick = 0;
@@ -417,19 +460,9 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
                     streak = 0;
                 }
             }
-            StopRule::Window { window, max_abs_error, fewer_wrong_than, mean_error_below, counts_window, .. } => {
-                let wrong = max_err >= *max_abs_error;
-                recent.push_back((sq, wrong));
-                recent_sum += sq;
-                recent_wrong += u64::from(wrong);
-                if recent.len() as u64 > *window {
-                    let (old_mse, old_wrong) = recent.pop_front().unwrap_or_default();
-                    recent_sum -= old_mse;
-                    recent_wrong -= u64::from(old_wrong);
-                }
-                let full = recent.len() as u64 >= *window;
-                let mean_ok = mean_error_below.is_none_or(|limit| recent_sum / (*window as f64) < limit);
-                if full && recent_wrong < *fewer_wrong_than && mean_ok {
+            StopRule::Window { window, max_abs_error, counts_window, .. } => {
+                let met = recent.as_mut().is_some_and(|r| r.push(sq, max_err >= *max_abs_error));
+                if met {
                     result.success = true;
                     if !counts_window {
                         result.sequences = n - window;
