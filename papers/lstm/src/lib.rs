@@ -71,7 +71,7 @@ pub fn trial_experiment(name: &str) -> Option<TrialsConfig> {
 }
 
 /// The experiments `harness reproduce lstm` runs by default: those that fit a CPU in minutes.
-pub const DEFAULT_TRIALS: &[&str] = &["exp1-4x1-lr0.5", "exp1-3x2-lr0.5", "exp4-t100"];
+pub const DEFAULT_TRIALS: &[&str] = &["exp1-4x1-lr0.5", "exp1-3x2-lr0.5", "exp4-t100", "exp6a"];
 
 /// Both papers' published numbers.
 pub fn claims() -> Vec<Claim> {
