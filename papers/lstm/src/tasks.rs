@@ -27,7 +27,8 @@ pub enum Task {
     VeryLongLag { p: usize, q: usize },
     /// Exp. 3: one real-valued channel of length T to T + T/10; the first `n` elements carry the
     /// class, the rest are Gaussian noise (mean 0, variance 0.2). 3a: the signal is ±1 and the
-    /// target 1/0. 3b: the signal is noisy too. 3c: targets 0.2/0.8 with N(0, 0.1) target noise.
+    /// target 1/0. 3b: the signal is noisy too. 3c: as 3a, but targets 0.2/0.8 with N(0, 0.1)
+    /// target noise.
     NoiseAndSignal { variant: NoiseVariant, t: usize, n: usize },
     /// Exp. 4: pairs (value in [−1, 1], marker); two marked values X1, X2; target at the end
     /// 0.5 + (X1 + X2)/4.
@@ -289,7 +290,7 @@ pub fn normal(rng: &mut impl Rng) -> f64 {
 }
 
 /// §5.3: length uniform in [T, T + T/10]; the first `n` elements carry the class (±1, plus
-/// noise in 3b/3c), the rest are N(0, 0.2) noise; the target at the end is 1/0 (3a, 3b) or
+/// N(0, 0.2) noise in 3b), the rest are N(0, 0.2) noise; the target at the end is 1/0 (3a, 3b) or
 /// 0.2/0.8 with N(0, 0.1) target noise (3c: "variance 0.1; st.dev. 0.32"), noise-free when
 /// `clean_target`.
 fn noise_and_signal(variant: NoiseVariant, t: usize, n: usize, clean_target: bool, rng: &mut impl Rng) -> Sequence {
@@ -301,8 +302,9 @@ fn noise_and_signal(variant: NoiseVariant, t: usize, n: usize, clean_target: boo
             let x = if i < n {
                 let signal = if class1 { 1.0 } else { -1.0 };
                 match variant {
-                    NoiseVariant::A => signal,
-                    NoiseVariant::B | NoiseVariant::C => signal + sd * normal(rng),
+                    // 3c is "like in Task 3a" but for its targets: the signal is noise-free.
+                    NoiseVariant::A | NoiseVariant::C => signal,
+                    NoiseVariant::B => signal + sd * normal(rng),
                 }
             } else {
                 sd * normal(rng)

@@ -130,6 +130,14 @@ impl TrialsConfig {
         if self.trials == 0 {
             return invalid("trials", "must be at least 1".into());
         }
+        match &self.stop {
+            StopRule::Window { window, test_sequences, .. } if *window == 0 || *test_sequences == 0 => return invalid("stop", "window and test_sequences must be at least 1".into()),
+            StopRule::PeriodicTest { every, test_sequences, final_test_sequences, .. } if *every == 0 || *test_sequences == 0 || *final_test_sequences == 0 => {
+                return invalid("stop", "every, test_sequences and final_test_sequences must be at least 1".into());
+            }
+            StopRule::AllStringsCorrect { window, .. } if *window == 0 => return invalid("stop.window", "must be at least 1".into()),
+            _ => {}
+        }
         if self.max_sequences == 0 {
             return invalid("max_sequences", "must be at least 1".into());
         }
