@@ -33,6 +33,11 @@ pub struct Claim {
     pub tolerance: f64,
     /// Why this tolerance.
     pub tolerance_reason: String,
+    /// Largest acceptable margin on the better side (default: `tolerance`); beyond it the
+    /// verdict is [`Verdict::BetterThanPublished`]. Counts whose tolerance allows twice the
+    /// published number flag half of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub better_tolerance: Option<f64>,
     /// Over several seeds, the paper's statistic: the mean (default) or the best run.
     #[serde(default, skip_serializing_if = "Statistic::is_mean")]
     pub statistic: Statistic,
@@ -184,7 +189,7 @@ pub fn verdict(claim: &Claim, runs: Option<&Summary>) -> Verdict {
     let Some(summary) = runs else { return Verdict::NotRun };
     // Positive shortfall = worse than published.
     let shortfall = if claim.metric.lower_is_better() { summary.mean - claim.published } else { claim.published - summary.mean };
-    if shortfall < -claim.tolerance {
+    if shortfall < -claim.better_tolerance.unwrap_or(claim.tolerance) {
         Verdict::BetterThanPublished
     } else if shortfall <= printed_precision(claim.published) / 2.0 {
         Verdict::Reproduced
@@ -218,14 +223,16 @@ pub fn rule_differences(claim: &Claim, run_rule: &BTreeMap<String, Value>) -> Ve
         .collect()
 }
 
-/// A claim whose `requires` does not hold becomes [`Verdict::NotComparable`] (a claim not run
-/// stays not run). `verdicts[i]` belongs to `claims[i]`.
+/// A claim whose `requires` does not hold becomes [`Verdict::NotComparable`]: also when it has
+/// no number of its own because the required claim failed (no trial succeeded, so there is no
+/// mean over the successful ones). A claim stays not run while its requirement is not run.
+/// `verdicts[i]` belongs to `claims[i]`.
 pub fn apply_requirements(claims: &[Claim], verdicts: &mut [Verdict]) {
     let before = verdicts.to_vec();
     for (claim, v) in claims.iter().zip(verdicts.iter_mut()) {
         let Some(required) = &claim.requires else { continue };
-        let holds = claims.iter().position(|c| &c.id == required).is_some_and(|i| before[i].holds());
-        if *v != Verdict::NotRun && !holds {
+        let Some(r) = claims.iter().position(|c| &c.id == required).map(|i| before[i]) else { continue };
+        if !r.holds() && (*v != Verdict::NotRun || r != Verdict::NotRun) {
             *v = Verdict::NotComparable;
         }
     }

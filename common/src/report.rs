@@ -106,6 +106,7 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
             };
             let rules: Vec<_> = used.iter().map(|r| claims::flatten(&r.manifest.config)).collect();
             let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
+            rule_differences.sort();
             rule_differences.dedup();
             ClaimComparison {
                 claim: claim.clone(),

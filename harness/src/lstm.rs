@@ -85,13 +85,13 @@ fn train_trials(recipe: &TrialsConfig, run: &RunArgs, results: &Path) -> Result<
         let m = trials::run(TrialsSpec { config: &config, run_dir: run_dir.clone(), resume, threads, command: command_line() })?;
         let s = m.summary.as_ref().expect("complete runs have a summary");
         eprintln!(
-            "{} seed {seed}: {}/{} trials succeeded ({:.0}%), sequences to success {} ; {} wrong of {} test on average; {} ({} sequences/s) -> {}",
+            "{} seed {seed}: {}/{} trials succeeded ({:.0}%), sequences to success {}; {} wrong of {} test on average over those; {} ({} sequences/s) -> {}",
             config.name,
             s.successes,
             s.trials,
             s.success_rate_pct,
             s.mean_sequences.map(|m| format!("{} ± {}", group_digits(m.round() as usize), group_digits(s.std_sequences.unwrap_or(0.0).round() as usize))).unwrap_or_else(|| "–".into()),
-            format_args!("{:.1}", s.mean_test_wrong),
+            if s.successes > 0 { format!("{:.1}", s.mean_test_wrong) } else { "–".into() },
             s.test_total,
             human_time(m.wall_time_s),
             group_digits(s.sequences_per_s.round() as usize),

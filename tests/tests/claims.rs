@@ -35,6 +35,7 @@ fn error_claim(published: f64, tolerance: f64) -> Claim {
         statistic: Default::default(),
         rule: BTreeMap::new(),
         requires: None,
+        better_tolerance: None,
     }
 }
 
@@ -82,6 +83,14 @@ fn trials_claim(id: &str, metric: Metric, published: f64, tolerance: f64, requir
     c
 }
 
+/// A count claim as shipped: up to twice the published number within tolerance, below half of
+/// it better than published.
+fn halved(id: &str, metric: Metric, published: f64, requires: Option<&str>) -> Claim {
+    let mut c = trials_claim(id, metric, published, published, requires);
+    c.better_tolerance = Some(published / 2.0);
+    c
+}
+
 /// Every verdict, each reached by a hand-made record: the number against the tolerance, the
 /// rule the record was measured under against the paper's, and the claim a mean over the
 /// successful trials requires.
@@ -103,7 +112,10 @@ fn every_verdict_from_a_hand_made_record() {
         ("its mean over 1 successful trial", trials_claim("mean", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
         ("success rate 100%", trials_claim("rate2", Metric::SuccessRatePct, 100.0, 10.0, None), Summary::of(vec![100.0]), vec![paper_rule.clone()]),
         ("its mean over 10 successful trials", trials_claim("mean2", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate2")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
-        ("requires a claim not run", trials_claim("mean3", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("a")), Summary::of(vec![70000.0]), vec![paper_rule]),
+        ("requires a claim not run", trials_claim("mean3", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("a")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
+        ("no trial succeeded, so no mean", trials_claim("mean4", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate")), None, vec![]),
+        ("a tenth of the paper's count", halved("fast", Metric::SequencesToSuccess, 74000.0, Some("rate2")), Summary::of(vec![7400.0]), vec![paper_rule.clone()]),
+        ("60% of the paper's count", halved("fast2", Metric::SequencesToSuccess, 74000.0, Some("rate2")), Summary::of(vec![44400.0]), vec![paper_rule]),
     ];
     let claims: Vec<Claim> = cases.iter().map(|c| c.1.clone()).collect();
     let mut verdicts: Vec<Verdict> = cases.iter().map(|(_, claim, summary, rules)| judge(claim, summary.as_ref(), rules)).collect();

@@ -268,6 +268,23 @@ fn weight_counts_equal_the_papers() {
     insta::assert_snapshot!("lstm1997_weight_counts", repro_lstm::report::weights_table(&recipes));
 }
 
+/// Each claim states the paper's rule, and the shipped recipe follows it: no verdict of a shipped
+/// recipe is "other rule" because the claims file and the recipe disagree.
+#[test]
+fn shipped_recipes_follow_the_rules_their_claims_state() {
+    let recipes = repro_lstm::trial_experiments();
+    for claim in repro_lstm::claims().iter().filter(|c| !c.id.starts_with("ptb-")) {
+        let recipe = recipes.iter().find(|r| r.name == claim.experiment).unwrap_or_else(|| panic!("{}: no recipe `{}`", claim.id, claim.experiment));
+        assert!(!claim.rule.is_empty(), "{}: states no rule", claim.id);
+        let differences = repro_common::claims::rule_differences(claim, &repro_common::claims::flatten(recipe));
+        assert!(differences.is_empty(), "{}: {differences:?}", claim.id);
+    }
+    // The check can fail: the old exp. 5 reading (13 consecutive correct) differs.
+    let claim = repro_lstm::claims().into_iter().find(|c| c.id == "exp5-nseq13-sequences").unwrap();
+    let old = repro_lstm::trial_experiment("exp5-nseq13").unwrap().with_overrides(&["stop.window=13".into(), "stop.fewer_wrong_than=1".into()]).unwrap();
+    assert_eq!(repro_common::claims::rule_differences(&claim, &repro_common::claims::flatten(&old)).len(), 2);
+}
+
 #[test]
 fn claims_table() {
     let rows = repro_lstm::report::compare(&repro_lstm::claims(), &[], &[]);

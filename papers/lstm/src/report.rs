@@ -160,6 +160,7 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Ro
             }
             let summary = Summary::of(values);
             let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
+            rule_differences.sort();
             rule_differences.dedup();
             Row { claim: claim.clone(), verdict: claims::judge(claim, summary.as_ref(), &rules), summary, runs, rule_differences }
         })
@@ -234,7 +235,7 @@ pub fn weights_table(recipes: &[TrialsConfig]) -> String {
 /// One line per trials run.
 pub fn trials_table(runs: &[TrialsRun]) -> String {
     let mut s = String::from(
-        "| experiment | seed | trials | success | sequences to success, mean ± std [min–max] | test wrong (mean) | test MSE | wall time | sequences/s |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n",
+        "| experiment | seed | trials | success | sequences to success, mean ± std [min–max] | test wrong, mean of successful trials | their test MSE | wall time | sequences/s |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n",
     );
     for r in runs {
         let Some(sm) = &r.manifest.summary else { continue };
@@ -246,7 +247,7 @@ pub fn trials_table(runs: &[TrialsRun]) -> String {
         };
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {:.1} of {} | {:.4} | {} | {} |",
+            "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {} of {} | {} | {} | {} |",
             r.manifest.experiment,
             r.manifest.seed,
             sm.trials,
@@ -254,9 +255,9 @@ pub fn trials_table(runs: &[TrialsRun]) -> String {
             sm.trials,
             sm.success_rate_pct,
             seqs,
-            sm.mean_test_wrong,
+            if sm.successes > 0 { format!("{:.1}", sm.mean_test_wrong) } else { "–".into() },
             sm.test_total,
-            sm.mean_test_mse,
+            if sm.successes > 0 { format!("{:.4}", sm.mean_test_mse) } else { "–".into() },
             human_time(r.manifest.wall_time_s),
             group_digits(sm.sequences_per_s.round() as usize)
         );
@@ -478,7 +479,8 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
         }
         let mut ours = format!("{}/{} within {}", sm.successes, sm.trials, group_digits(run.manifest.config.max_sequences as usize));
         if claim_value(Metric::TestWrong).is_some() {
-            let _ = write!(ours, "; {} wrong of {}", whole_or_tenths(sm.mean_test_wrong), group_digits(sm.test_total as usize));
+            let wrong = if sm.successes > 0 { whole_or_tenths(sm.mean_test_wrong) } else { "–".into() };
+            let _ = write!(ours, "; {wrong} wrong of {}", group_digits(sm.test_total as usize));
         }
         let _ = write!(ours, "; {}", sm.mean_sequences.map(|m| fmt_value(Metric::SequencesToSuccess, m)).unwrap_or_else(|| "–".into()));
         let verdicts: Vec<String> = own.iter().map(|r| format!("{}: {}", r.claim.metric.label(), r.verdict)).collect();
