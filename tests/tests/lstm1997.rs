@@ -410,3 +410,35 @@ fn exp1_test_strings_exclude_the_training_strings() {
     assert_eq!(repro_lstm::trials::reber_data_set(&recipe, 0), repro_lstm::trials::reber_data_set(&recipe, 3), "trials 0 and 3 share data set 0");
     assert_ne!(repro_lstm::trials::reber_data_set(&recipe, 0), repro_lstm::trials::reber_data_set(&recipe, 1));
 }
+
+/// Exp. 2a's sequential construction: with the cells held back the outputs read only the inputs
+/// and no cell or gate weight learns; adding them restores their initial output weights.
+#[test]
+fn held_back_cells_neither_act_nor_learn_until_added() {
+    let spec = spec(true, true, true);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let init = Weights::init(&spec, &mut rng);
+    let seq = random_sequence(&mut rng, 6);
+    let mut net = Net::new(spec.clone(), init.clone());
+    net.hold_back_cells();
+    let before = net.weights.hidden.clone();
+    net.realtime(&seq, Some(0.5));
+    assert_eq!(net.weights.hidden, before, "no cell or gate weight learns while held back");
+    let outputs = |net: &mut Net| {
+        net.forward(&seq);
+        (0..seq.len).flat_map(|t| net.trace.output(t, 2).to_vec()).collect::<Vec<f64>>()
+    };
+    let a = outputs(&mut net);
+    net.weights.hidden.iter_mut().for_each(|w| *w *= -3.0);
+    assert_eq!(a, outputs(&mut net), "the outputs do not read the held-back cells");
+    net.weights.hidden = before.clone();
+    net.add_cells();
+    assert!(!net.cells_held_back());
+    let os = spec.cells() + spec.inputs + 1;
+    for k in 0..2 {
+        assert_eq!(net.weights.output[k * os..k * os + spec.cells()], init.output[k * os..k * os + spec.cells()], "the cells start with their initial output weights");
+    }
+    let before = net.weights.hidden.clone();
+    net.realtime(&seq, Some(0.5));
+    assert_ne!(net.weights.hidden, before, "once added, they learn");
+}

@@ -348,13 +348,49 @@ pub struct Net {
     masks: Masks,
     pub trace: Trace,
     grads: Weights,
+    /// While the cells are held back (exp. 2a's sequential construction): the output weights
+    /// from the cells they will start with.
+    held_back: Option<Vec<f64>>,
 }
 
 impl Net {
     pub fn new(spec: NetSpec, weights: Weights) -> Self {
         let masks = Masks::new(&spec);
         let grads = Weights::zeros(&spec);
-        Self { spec, weights, masks, trace: Trace::default(), grads }
+        Self { spec, weights, masks, trace: Trace::default(), grads, held_back: None }
+    }
+
+    /// Starts without the memory cells (§5.2, exp. 2a: "Memory cell and input gate are added once
+    /// the error has stopped decreasing"): the outputs do not read the cells, and no cell or gate
+    /// weight learns, until [`Net::add_cells`].
+    pub fn hold_back_cells(&mut self) {
+        let (n_c, os) = (self.spec.cells(), self.spec.output_sources());
+        let mut held = Vec::with_capacity(self.spec.outputs * n_c);
+        for k in 0..self.spec.outputs {
+            for c in 0..n_c {
+                held.push(self.weights.output[k * os + c]);
+                self.weights.output[k * os + c] = 0.0;
+                self.masks.output[k * os + c] = 0.0;
+            }
+        }
+        self.masks.hidden.fill(0.0);
+        self.held_back = Some(held);
+    }
+
+    /// Adds the held-back cells with their initial weights.
+    pub fn add_cells(&mut self) {
+        let Some(held) = self.held_back.take() else { return };
+        let (n_c, os) = (self.spec.cells(), self.spec.output_sources());
+        for k in 0..self.spec.outputs {
+            for c in 0..n_c {
+                self.weights.output[k * os + c] = held[k * n_c + c];
+            }
+        }
+        self.masks = Masks::new(&self.spec);
+    }
+
+    pub fn cells_held_back(&self) -> bool {
+        self.held_back.is_some()
     }
 
     /// Runs a sequence from the reset state (activations and cell states zero, §5), keeping the

@@ -44,6 +44,10 @@ pub struct TrialsConfig {
     #[serde(default)]
     pub update: Update,
     pub trials: usize,
+    /// Exp. 2a/2b's sequential construction: start without the memory cells and add them "once
+    /// the error has stopped decreasing" (§5.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_cells: Option<Plateau>,
     /// Base seed; trial `i` draws its weights and data from streams derived from (seed, i).
     pub seed: u64,
     /// A trial that has not met its success test after this many sequences failed.
@@ -51,6 +55,15 @@ pub struct TrialsConfig {
     pub stop: StopRule,
     /// Where each choice comes from: a section of the paper, or why we chose it.
     pub sources: BTreeMap<String, String>,
+}
+
+/// When the error has stopped decreasing: the mean error E over a block of `block` sequences is
+/// less than `min_decrease` (a fraction) below the previous block's.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Plateau {
+    pub block: u64,
+    pub min_decrease: f64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -129,6 +142,11 @@ impl TrialsConfig {
         }
         if self.trials == 0 {
             return invalid("trials", "must be at least 1".into());
+        }
+        if let Some(p) = self.add_cells
+            && (p.block == 0 || !(0.0..1.0).contains(&p.min_decrease))
+        {
+            return invalid("add_cells", "needs block >= 1 and 0 <= min_decrease < 1".into());
         }
         match &self.stop {
             StopRule::Window { window, test_sequences, .. } if *window == 0 || *test_sequences == 0 => return invalid("stop", "window and test_sequences must be at least 1".into()),
@@ -411,6 +429,11 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
     let mut net = Net::new(config.net.clone(), Weights::init(&config.net, &mut init_rng));
     let data = trial_data(config, trial);
     let lr = config.learning_rate;
+    // Sequential construction: (this block's summed error, the previous block's mean).
+    let mut plateau = config.add_cells.map(|p| (p, 0.0, f64::INFINITY));
+    if plateau.is_some() {
+        net.hold_back_cells();
+    }
     let mut result =
         TrialResult { trial, success: false, sequences: 0, st1_sequences: None, test_wrong: 0, test_total: data.test.len() as u64, test_mse: f64::NAN, time_s: 0.0, steps: 0, note: String::new() };
     let mut streak = 0u64;
@@ -446,6 +469,19 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
         };
         result.sequences = n;
         result.steps += seq.len as u64;
+        if let Some((rule, sum, previous)) = plateau.as_mut() {
+            *sum += sq;
+            if n % rule.block == 0 {
+                let mean = *sum / rule.block as f64;
+                if mean >= *previous * (1.0 - rule.min_decrease) {
+                    net.add_cells();
+                    result.note = format!("cells added after {n} sequences");
+                    plateau = None;
+                } else {
+                    (*sum, *previous) = (0.0, mean);
+                }
+            }
+        }
         if n % 1024 == 0 {
             progress.sequences.fetch_add(1024, Ordering::Relaxed);
             if !net.weights.flat().iter().all(|w| w.is_finite()) {
@@ -507,8 +543,9 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
             result.test_mse = mse;
         }
     }
-    if !result.success && result.note.is_empty() {
-        result.note = format!("no success within {} sequences", config.max_sequences);
+    if !result.success {
+        let budget = format!("no success within {} sequences", config.max_sequences);
+        result.note = if result.note.is_empty() { budget } else { format!("{}; {budget}", result.note) };
     }
     result.time_s = start.elapsed().as_secs_f64();
     progress.finished.fetch_add(1, Ordering::Relaxed);
