@@ -99,7 +99,8 @@ fn every_verdict_from_a_hand_made_record() {
     let paper_rule = flatten(&Recipe { trials: 10, stop: Stop { kind: "window", window: 2000, fewer_wrong_than: 13 } });
     let consecutive = flatten(&Recipe { trials: 10, stop: Stop { kind: "window", window: 13, fewer_wrong_than: 1 } });
     let three_trials = flatten(&Recipe { trials: 3, stop: Stop { kind: "window", window: 2000, fewer_wrong_than: 13 } });
-    let cases: Vec<(&str, Claim, Option<Summary>, Vec<BTreeMap<String, serde_yaml_ng::Value>>)> = vec![
+    type Rule = BTreeMap<String, serde_yaml_ng::Value>;
+    let cases: Vec<(&str, Claim, Option<Summary>, Vec<Rule>)> = vec![
         ("no record", trials_claim("a", Metric::TestWrong, 14.0, 13.0, None), None, vec![]),
         ("as published", trials_claim("b", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![paper_rule.clone()]),
         ("worse within the tolerance", trials_claim("c", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![20.0]), vec![paper_rule.clone()]),
