@@ -137,7 +137,8 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Ro
                     let value = match claim.metric {
                         Metric::SuccessRatePct => Some(s.success_rate_pct),
                         Metric::SequencesToSuccess => s.mean_sequences,
-                        Metric::TestWrong => Some(s.mean_test_wrong),
+                        // A mean over no successful trial is no number.
+                        Metric::TestWrong => (s.successes > 0).then_some(s.mean_test_wrong),
                         _ => None,
                     };
                     if let Some(v) = value {
