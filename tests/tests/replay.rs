@@ -49,23 +49,23 @@ fn lenet_records_replay_within_their_gates() {
     }
 }
 
-/// An LSTM 1997 record (exp. 1, 3 blocks of 2 cells, lr 0.1, 30 trials): the success rate over
-/// its trials, gated like an error rate on 30 items. The 1997 net is plain f64 code with a fixed
-/// order of operations, so on any x86-64 CPU the replay should in fact be exact: that is
-/// asserted too, per trial.
+/// An LSTM 1997 record (exp. 6a, the temporal-order task, 20 trials; one of the rows that
+/// reproduces): the success rate over its trials, gated like an error rate on 20 items. The 1997
+/// net is plain f64 code with a fixed order of operations, so on any x86-64 CPU the replay should
+/// in fact be exact: that is asserted too, per trial.
 #[test]
 fn lstm_1997_record_replays_exactly() {
     use repro_lstm::trials::{self, TrialsManifest, TrialsSpec};
-    let run = record("lstm", "exp1-3x2-lr0.1", "generated", 1);
+    let run = record("lstm", "exp6a", "generated", 1);
     let recorded = TrialsManifest::load(&run).unwrap();
-    let shipped = repro_lstm::trial_experiment("exp1-3x2-lr0.1").unwrap();
+    let shipped = repro_lstm::trial_experiment("exp6a").unwrap();
     let mut as_recorded = recorded.config.clone();
     as_recorded.seed = shipped.seed;
     assert_eq!(as_recorded, shipped, "{}: the shipped recipe changed since this record was made: re-make it", run.display());
     let scratch = tempfile::tempdir().unwrap();
     let replayed = trials::run(TrialsSpec { config: &recorded.config, run_dir: scratch.path().to_owned(), resume: false, threads: 2, command: "test".into() }).unwrap();
     let (was, now) = (recorded.summary.unwrap(), replayed.summary.unwrap());
-    replay::success_rate_gate("exp1-3x2-lr0.1 success rate % over 30 trials", was.success_rate_pct, was.trials).assert(now.success_rate_pct);
+    replay::success_rate_gate("exp6a success rate % over 20 trials", was.success_rate_pct, was.trials).assert(now.success_rate_pct);
     let per_trial = |dir: &Path| trials::load_trials(dir).unwrap().into_iter().map(|t| (t.trial, t.success, t.sequences, t.test_wrong)).collect::<Vec<_>>();
     assert_eq!(per_trial(&run), per_trial(scratch.path()), "same recipe, same seed: the f64 1997 net repeats trial for trial");
 }
