@@ -245,6 +245,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
                 let curvature = model.gauss_newton_diagonal(x).ok_or_else(|| TrainError::NoCurvature(config.model.clone()))?;
                 let p = crate::sdlm::Preconditioner::new(&model, curvature, mu);
                 progress::log(Some(&bar), &format!("{label} epoch {epoch}: SDLM step sizes η/(μ+h) from {:.1e} to {:.1e} (η = {lr:.1e})", lr * p.min_factor, lr * p.max_factor));
+                save_curvature(&run_dir, epoch, p.stats(epoch, lr))?;
                 Some(p)
             }
             _ => None,
@@ -359,6 +360,16 @@ fn resume_from_checkpoint<M: Module>(run_dir: &Path, model: M, optimizer: burn::
     manifest.epochs_completed = index.epoch;
     manifest.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
     Ok((model, optimizer, (manifest, rows, index.iteration)))
+}
+
+/// Adds one pass's curvature statistics to the run's `curvature.csv`, dropping rows of this and
+/// later passes (left by a run that stopped before its checkpoint and was resumed).
+fn save_curvature(run_dir: &Path, epoch: usize, stats: Vec<crate::sdlm::CurvatureStats>) -> Result<(), TrainError> {
+    let path = run_dir.join(records::CURVATURE_FILE);
+    let mut rows: Vec<crate::sdlm::CurvatureStats> = if path.is_file() { records::load_csv(&path)? } else { Vec::new() };
+    rows.retain(|r| r.epoch < epoch);
+    rows.extend(stats);
+    Ok(records::save_csv(&path, &rows)?)
 }
 
 /// The manifest of a new run: everything known before training starts.

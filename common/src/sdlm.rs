@@ -13,6 +13,7 @@
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 
 /// A copy of `model` whose every float parameter `W` is replaced by `W²`, as a fresh leaf that
 /// tracks gradients, under the same parameter id. Gradients of the twin's surrogate forward
@@ -36,6 +37,26 @@ pub fn carry<const D: usize>(x: Tensor<D>, path: Tensor<D>) -> Tensor<D> {
     x.detach().powi_scalar(2) + path.clone() - path.detach()
 }
 
+/// One parameter tensor's curvature estimate at the start of a pass, as `curvature.csv`
+/// records it: what the step sizes `η/(μ + h_kk)` were and how many `h_kk` fell below `μ` (those
+/// weights get nearly the largest step `η/μ` whatever their curvature).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvatureStats {
+    pub epoch: usize,
+    /// The parameter's path in the model (`c5.weight`).
+    pub parameter: String,
+    pub count: usize,
+    pub h_min: f64,
+    pub h_median: f64,
+    pub h_max: f64,
+    /// Share of the parameter's `h_kk` below `μ`.
+    pub share_below_mu: f64,
+    /// The pass's global rate η and the step sizes it gives: `η/(μ + h_max)` .. `η/(μ + h_min)`.
+    pub eta: f64,
+    pub step_min: f64,
+    pub step_max: f64,
+}
+
 /// The per-weight factors `1 / (μ + h_kk)` of one pass. Multiplying each gradient by its factor
 /// and taking a plain SGD step of rate `η` is the SDLM update.
 pub struct Preconditioner {
@@ -44,6 +65,9 @@ pub struct Preconditioner {
     /// (the paper reports about 7e-5 to 0.016 in its first pass).
     pub min_factor: f64,
     pub max_factor: f64,
+    /// Per parameter tensor, in the model's order: its path and its `h_kk`, sorted.
+    curvatures: Vec<(String, Vec<f64>)>,
+    mu: f64,
 }
 
 impl Preconditioner {
@@ -52,20 +76,56 @@ impl Preconditioner {
         struct Factors {
             curvature: GradientsParams,
             out: Preconditioner,
-            mu: f64,
+            path: Vec<String>,
         }
         impl ModuleVisitor for Factors {
+            fn enter_module(&mut self, name: &str, _container_type: &str) {
+                self.path.push(name.to_string());
+            }
+            fn exit_module(&mut self, _name: &str, _container_type: &str) {
+                self.path.pop();
+            }
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
                 let Some(h) = self.curvature.remove::<D>(param.id) else { return };
-                let factor = h.detach().add_scalar(self.mu).recip();
-                self.out.min_factor = self.out.min_factor.min(factor.clone().min().into_scalar::<f64>());
-                self.out.max_factor = self.out.max_factor.max(factor.clone().max().into_scalar::<f64>());
+                let h = h.detach();
+                let mut values = h.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("curvature values");
+                values.sort_by(f64::total_cmp);
+                let factor = h.add_scalar(self.out.mu).recip();
+                if let (Some(lo), Some(hi)) = (values.first(), values.last()) {
+                    self.out.min_factor = self.out.min_factor.min(1.0 / (self.out.mu + hi));
+                    self.out.max_factor = self.out.max_factor.max(1.0 / (self.out.mu + lo));
+                }
+                self.out.curvatures.push((self.path.join("."), values));
                 self.out.factors.register(param.id, factor);
             }
         }
-        let mut visitor = Factors { curvature, mu, out: Preconditioner { factors: GradientsParams::new(), min_factor: f64::INFINITY, max_factor: 0.0 } };
+        let out = Preconditioner { factors: GradientsParams::new(), min_factor: f64::INFINITY, max_factor: 0.0, curvatures: Vec::new(), mu };
+        let mut visitor = Factors { curvature, out, path: Vec::new() };
         model.visit(&mut visitor);
         visitor.out
+    }
+
+    /// Per parameter tensor: its curvature and step-size statistics at global rate `eta`.
+    pub fn stats(&self, epoch: usize, eta: f64) -> Vec<CurvatureStats> {
+        self.curvatures
+            .iter()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(parameter, h)| {
+                let (lo, hi) = (h[0], h[h.len() - 1]);
+                CurvatureStats {
+                    epoch,
+                    parameter: parameter.clone(),
+                    count: h.len(),
+                    h_min: lo,
+                    h_median: h[h.len() / 2],
+                    h_max: hi,
+                    share_below_mu: h.iter().filter(|&&v| v < self.mu).count() as f64 / h.len() as f64,
+                    eta,
+                    step_min: eta / (self.mu + hi),
+                    step_max: eta / (self.mu + lo),
+                }
+            })
+            .collect()
     }
 
     /// Scales each of `model`'s gradients by its factor.

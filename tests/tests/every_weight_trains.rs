@@ -63,7 +63,7 @@ fn every_weight_of_every_net_gets_a_gradient() {
             missing.push(format!("{net}: {}", m.join(", ")));
         }
     };
-    check("lenet5", weights_without_gradient(Lenet5::new(1.0, &d), 1, 32, 10));
+    check("lenet5", weights_without_gradient(Lenet5::new(1.0, repro_lenet::InitRange::PAPER, &d), 1, 32, 10));
     check("lenet5-modern", weights_without_gradient(Lenet5Modern::new(&d), 1, 32, 10));
     check("resnet20", weights_without_gradient(CifarResnet::new(3, true, 10, &d), 3, 32, 10));
     let r50 = repro_resnet::Net::parse("resnet50").unwrap().imagenet_spec(10).unwrap();

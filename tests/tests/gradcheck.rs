@@ -137,7 +137,7 @@ fn map_loss_gradient_and_value() {
 fn sdlm_second_derivatives_follow_appendix_c() {
     use repro_common::engine::ImageClassifier;
     use repro_common::nn::scaled_tanh_derivative_squared as d2;
-    let model = repro_lenet::Lenet5::new(10.0, &device());
+    let model = repro_lenet::Lenet5::new(10.0, repro_lenet::InitRange::PAPER, &device());
     let n = 3;
     let x = random([n, 1, 32, 32]);
     let h = model.gauss_newton_diagonal(x.clone()).expect("LeNet-5 provides its curvature");

@@ -25,10 +25,25 @@ pub const C3_CONNECTIONS: [&[usize]; 16] = [
     &[0, 1, 2, 3, 4, 5],
 ];
 
-/// Appendix A: weights uniform in ±2.4/F_i, F_i the fan-in of the unit.
-fn lecun_uniform(fan_in: usize) -> Initializer {
-    let b = 2.4 / fan_in as f64;
-    Initializer::Uniform { min: -b, max: b }
+/// The initial weight range: uniform in ±`range`/F_i^`fan_in_power`, F_i the fan-in of the unit
+/// the connection belongs to. Appendix A's is ±2.4/F_i ([`InitRange::PAPER`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InitRange {
+    pub range: f64,
+    pub fan_in_power: f64,
+}
+
+impl InitRange {
+    pub const PAPER: Self = Self { range: 2.4, fan_in_power: 1.0 };
+
+    pub fn bound(&self, fan_in: usize) -> f64 {
+        self.range / (fan_in as f64).powf(self.fan_in_power)
+    }
+
+    fn uniform(&self, fan_in: usize) -> Initializer {
+        let b = self.bound(fan_in);
+        Initializer::Uniform { min: -b, max: b }
+    }
 }
 
 #[derive(Module, Debug)]
@@ -46,16 +61,16 @@ pub struct Lenet5 {
 }
 
 impl Lenet5 {
-    pub fn new(map_j: f64, device: &Device) -> Self {
-        let conv = |cin: usize, cout: usize| Conv2dConfig::new([cin, cout], [5, 5]).with_initializer(lecun_uniform(cin * 25)).init(device);
+    pub fn new(map_j: f64, init: InitRange, device: &Device) -> Self {
+        let conv = |cin: usize, cout: usize| Conv2dConfig::new([cin, cout], [5, 5]).with_initializer(init.uniform(cin * 25)).init(device);
         let table: Vec<Vec<usize>> = C3_CONNECTIONS.iter().map(|c| c.to_vec()).collect();
         Self {
             c1: conv(1, 6),
-            s2: TrainableSubsampling::new(6, 2, &lecun_uniform(4), device),
-            c3: SparseConv2d::new(6, &table, 5, |fan_in| 2.4 / fan_in as f64, device),
-            s4: TrainableSubsampling::new(16, 2, &lecun_uniform(4), device),
+            s2: TrainableSubsampling::new(6, 2, &init.uniform(4), device),
+            c3: SparseConv2d::new(6, &table, 5, |fan_in| init.bound(fan_in), device),
+            s4: TrainableSubsampling::new(16, 2, &init.uniform(4), device),
             c5: conv(16, 120),
-            f6: LinearConfig::new(120, 84).with_initializer(lecun_uniform(120)).init(device),
+            f6: LinearConfig::new(120, 84).with_initializer(init.uniform(120)).init(device),
             output: EuclideanRbf::new(rbf_codes::codes(), 10, device),
             map_j,
         }

@@ -17,7 +17,7 @@ use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Ta
 use repro_common::parity::{self, Parity, PlantedFault};
 use repro_common::records::Manifest;
 
-pub use lenet5::Lenet5;
+pub use lenet5::{InitRange, Lenet5};
 pub use modern::Lenet5Modern;
 
 pub const CITATION: &str = "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. Gradient-Based Learning Applied to Document Recognition. Proc. IEEE 86(11):2278–2324, 1998";
@@ -60,13 +60,18 @@ fn options(config: &ExperimentConfig, allowed: &[&str]) -> Result<(), PaperError
     }
 }
 
-fn map_j(config: &ExperimentConfig) -> Result<f64, PaperError> {
-    options(config, &["map_j"])?;
-    let j = config.model_options.get("map_j").copied().unwrap_or(DEFAULT_MAP_J);
-    if !j.is_finite() {
-        return Err(PaperError::BadOption { key: "map_j".into(), reason: "must be a finite number".into() });
+/// `lenet5`'s options: the MAP criterion's `j` and the initial weight range.
+pub fn lenet5_options(config: &ExperimentConfig) -> Result<(f64, InitRange), PaperError> {
+    options(config, &["map_j", "init_range", "init_fan_in_power"])?;
+    let get = |key: &str, default: f64| -> Result<f64, PaperError> {
+        let value = config.model_options.get(key).copied().unwrap_or(default);
+        if value.is_finite() { Ok(value) } else { Err(PaperError::BadOption { key: key.into(), reason: "must be a finite number".into() }) }
+    };
+    let init = InitRange { range: get("init_range", InitRange::PAPER.range)?, fan_in_power: get("init_fan_in_power", InitRange::PAPER.fan_in_power)? };
+    if init.range <= 0.0 {
+        return Err(PaperError::BadOption { key: "init_range".into(), reason: format!("must be positive, not {}", init.range) });
     }
-    Ok(j)
+    Ok((get("map_j", DEFAULT_MAP_J)?, init))
 }
 
 fn unknown(name: &str) -> PaperError {
@@ -84,7 +89,7 @@ impl Paper for LenetPaper {
         let mut rows = Vec::new();
         match model {
             "lenet5" => {
-                Lenet5::new(DEFAULT_MAP_J, &device).penalties(input, &mut Tap::on(&mut rows));
+                Lenet5::new(DEFAULT_MAP_J, InitRange::PAPER, &device).penalties(input, &mut Tap::on(&mut rows));
             }
             "lenet5-modern" => {
                 Lenet5Modern::new(&device).logits(input, &mut Tap::on(&mut rows));
@@ -97,8 +102,8 @@ impl Paper for LenetPaper {
     fn parity(&self, config: &ExperimentConfig, _classes: usize, [reference, target]: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
         match config.model.as_str() {
             "lenet5" => {
-                let j = map_j(config)?;
-                Ok(parity::compare(config, reference, target, batch, fault, |d| Lenet5::new(j, d))?)
+                let (j, init) = lenet5_options(config)?;
+                Ok(parity::compare(config, reference, target, batch, fault, |d| Lenet5::new(j, init, d))?)
             }
             "lenet5-modern" => {
                 options(config, &[])?;
@@ -111,8 +116,8 @@ impl Paper for LenetPaper {
     fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
         match spec.config.model.as_str() {
             "lenet5" => {
-                let j = map_j(spec.config)?;
-                Ok(engine::train(spec, |d| Lenet5::new(j, d))?)
+                let (j, init) = lenet5_options(spec.config)?;
+                Ok(engine::train(spec, |d| Lenet5::new(j, init, d))?)
             }
             "lenet5-modern" => {
                 options(spec.config, &[])?;
@@ -127,7 +132,8 @@ impl Paper for LenetPaper {
         let device = &selected.device;
         match config.model.as_str() {
             "lenet5" => {
-                let model = engine::load_weights(Lenet5::new(map_j(config)?, device), weights)?;
+                let (j, init) = lenet5_options(config)?;
+                let model = engine::load_weights(Lenet5::new(j, init, device), weights)?;
                 Ok(engine::evaluate(&model, set.as_ref(), device)?)
             }
             "lenet5-modern" => {
