@@ -138,3 +138,34 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     assert!(ckpt.ends_with("epoch-0001.model.bpk"));
     assert_eq!(load_metrics(dir.path()).unwrap().len(), 1, "the metrics of the good epoch are kept");
 }
+
+/// An SDLM run writes each pass's curvature statistics (`curvature.csv`), one row per parameter
+/// tensor, and a resumed run replaces the rows of a pass it trains again instead of repeating them.
+#[test]
+fn sdlm_runs_record_each_passs_curvature_once() {
+    use repro_common::sdlm::CurvatureStats;
+    let ds = sample();
+    let config = recipe(&LenetPaper, "lenet5", &["data.dataset=mnist-sample", "epochs=2", "data.train_limit=300", "optimizer.hessian_samples=100"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(repro_common::records::CURVATURE_FILE);
+    let first = train(&LenetPaper, &config, 1, &ds, dir.path(), false, Some(1));
+    assert_eq!(first.epochs_completed, 1);
+    let pass1: Vec<CurvatureStats> = repro_common::records::load_csv(&file).unwrap();
+    let names: Vec<&str> = pass1.iter().map(|c| c.parameter.as_str()).collect();
+    assert_eq!(names, ["c1.weight", "c1.bias", "s2.coefficient", "s2.bias", "c3.kernels", "c3.bias", "s4.coefficient", "s4.bias", "c5.weight", "c5.bias", "f6.weight", "f6.bias"]);
+    assert_eq!(pass1.iter().map(|c| c.count).sum::<usize>(), 60_000, "every trainable weight has a curvature");
+    for c in &pass1 {
+        assert!(c.epoch == 1 && c.eta == 5e-4, "{c:?}");
+        assert!(0.0 <= c.h_min && c.h_min <= c.h_median && c.h_median <= c.h_max, "{c:?}");
+        assert!((c.step_max - c.eta / (0.02 + c.h_min)).abs() < 1e-12 && (c.step_min - c.eta / (0.02 + c.h_max)).abs() < 1e-12, "{c:?}");
+    }
+    // A crash after pass 2's curvature was written but before its checkpoint leaves a stale pass 2.
+    let mut stale = pass1.clone();
+    stale.extend(pass1.iter().map(|c| CurvatureStats { epoch: 2, h_median: -1.0, ..c.clone() }));
+    repro_common::records::save_csv(&file, &stale).unwrap();
+    train(&LenetPaper, &config, 1, &ds, dir.path(), true, None);
+    let rows: Vec<CurvatureStats> = repro_common::records::load_csv(&file).unwrap();
+    assert_eq!(rows.iter().map(|c| c.epoch).collect::<Vec<_>>(), [vec![1; 12], vec![2; 12]].concat());
+    assert_eq!(rows[..12], pass1[..], "pass 1's rows are kept");
+    assert!(rows[12..].iter().all(|c| c.h_median >= 0.0 && c.eta == 5e-4), "pass 2's rows are the resumed run's");
+}
