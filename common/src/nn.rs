@@ -31,7 +31,7 @@ pub struct TrainableSubsampling {
 }
 
 impl TrainableSubsampling {
-    /// `init` draws coefficient and bias (LeNet uses uniform ±2.4/F_in with F_in = k² inputs).
+    /// `init` draws coefficient and bias (LeNet draws uniform ±range/F_inᵖ with F_in = k² inputs).
     pub fn new(maps: usize, kernel: usize, init: &Initializer, device: &Device) -> Self {
         Self { coefficient: init.init([maps], device), bias: init.init([maps], device), kernel }
     }

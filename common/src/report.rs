@@ -243,8 +243,6 @@ pub fn runs_table(runs: &[RunRecord]) -> String {
     s
 }
 
-/// Layer table in markdown: output shapes, trainable parameters, the paper's per-layer counts
-/// where it gives them, and multiply-adds per image where the model counts them.
 /// Per parameter tensor of the lowest-seed SDLM run of each experiment and dataset: its curvature
 /// estimates `h_kk` and step sizes `η/(μ + h_kk)` in the first and the last pass.
 pub fn curvature_section(runs: &[&RunRecord]) -> String {
@@ -262,6 +260,12 @@ pub fn curvature_section(runs: &[&RunRecord]) -> String {
         "Stochastic diagonal Levenberg–Marquardt gives every weight the step η/(μ + h_kk), h_kk its Gauss–Newton curvature estimate, made before each pass. Per parameter tensor: the median h_kk, the share of h_kk below μ (those weights get nearly the largest step η/μ whatever their curvature), and the range of step sizes, in the first and the last pass (the run's `curvature.csv` has every pass).\n\n",
     );
     let sci = |v: f64| format!("{v:.1e}");
+    // A share is never rounded to 0 unless it is 0: a few weights at the largest step matter.
+    let share = |f: f64| match 100.0 * f {
+        0.0 => "0".to_string(),
+        p if p < 0.1 => "<0.1%".to_string(),
+        p => format!("{p:.1}%"),
+    };
     for ((experiment, dataset), r) in first {
         let passes: Vec<usize> = r.curvature.iter().map(|c| c.epoch).collect();
         let (Some(&p1), Some(&last)) = (passes.iter().min(), passes.iter().max()) else { continue };
@@ -276,7 +280,7 @@ pub fn curvature_section(runs: &[&RunRecord]) -> String {
         for c in in_pass(p1) {
             let end = in_pass(last).find(|e| e.parameter == c.parameter);
             let cells = |c: Option<&CurvatureStats>| match c {
-                Some(c) => format!("{} | {:.0}% | {} – {}", sci(c.h_median), 100.0 * c.share_below_mu, sci(c.step_min), sci(c.step_max)),
+                Some(c) => format!("{} | {} | {} – {}", sci(c.h_median), share(c.share_below_mu), sci(c.step_min), sci(c.step_max)),
                 None => "– | – | –".into(),
             };
             let _ = writeln!(s, "| `{}` | {} | {} | {} |", c.parameter, group_digits(c.count), cells(Some(c)), cells(end));
@@ -286,6 +290,8 @@ pub fn curvature_section(runs: &[&RunRecord]) -> String {
     s
 }
 
+/// Layer table in markdown: output shapes, trainable parameters, the paper's per-layer counts
+/// where it gives them, and multiply-adds per image where the model counts them.
 pub fn layer_table(rows: &[LayerRow]) -> String {
     let with_paper = rows.iter().any(|r| r.paper_params.is_some());
     let with_macs = rows.iter().any(|r| r.macs > 0);

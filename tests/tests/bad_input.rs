@@ -166,6 +166,16 @@ fn unknown_model_and_option_are_named() {
     assert!(e.contains("lenet7") && e.contains("lenet5-modern"), "{e}");
     let e = LenetPaper.train(spec(&unknown_option)).unwrap_err().to_string();
     assert!(e.contains("map_k") && e.contains("map_j"), "{e}");
+    // Initial weight ranges that f32 cannot hold are errors naming the option, never a panic in
+    // the uniform sampler.
+    for (key, value, says) in [("init_range", -1.0, "must be positive"), ("init_fan_in_power", 30.0, "fan-in 400"), ("init_range", 1e39, "fan-in 4,")] {
+        let mut bad = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
+        bad.model_options.insert(key.into(), value);
+        let spec =
+            repro_common::engine::TrainSpec { config: &bad, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: false, command: String::new(), stop_after_epoch: None };
+        let e = LenetPaper.train(spec).unwrap_err().to_string();
+        assert!(e.contains(key) && e.contains(says), "{key} = {value}: {e}");
+    }
 }
 
 #[test]

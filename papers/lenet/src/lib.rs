@@ -71,6 +71,14 @@ pub fn lenet5_options(config: &ExperimentConfig) -> Result<(f64, InitRange), Pap
     if init.range <= 0.0 {
         return Err(PaperError::BadOption { key: "init_range".into(), reason: format!("must be positive, not {}", init.range) });
     }
+    // The weights are f32: the bounds at the smallest and largest fan-in (S2's 4, C5's 400) must
+    // stay positive and finite there, or no uniform range exists to draw from.
+    if let Some(fan_in) = [4, 400].into_iter().find(|&f| !(init.bound(f) as f32 > 0.0 && (2.0 * init.bound(f) as f32).is_finite())) {
+        return Err(PaperError::BadOption {
+            key: "init_range/init_fan_in_power".into(),
+            reason: format!("{:e}/F_i^{} gives the bound {:e} at fan-in {fan_in}, which is not a positive finite f32", init.range, init.fan_in_power, init.bound(fan_in)),
+        });
+    }
     Ok((get("map_j", DEFAULT_MAP_J)?, init))
 }
 
