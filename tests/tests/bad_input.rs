@@ -131,10 +131,12 @@ fn bad_values_name_their_key() {
         ("batch_size: 1\n", "batch_size: 0\n", "batch_size"),
         ("batch_size: 1\n", "batch_size: -3\n", "batch_size"),
         ("dataset: mnist", "dataset: mnits", "data.dataset"),
-        ("[13, 1.0e-6]", "[13, -1.0]", "schedule.steps"),
-        ("[1, 5.0e-5], [3, 2.0e-5]", "[3, 5.0e-5], [1, 2.0e-5]", "schedule.steps"),
+        ("[13, 1.0e-5]", "[13, -1.0]", "schedule.steps"),
+        ("[1, 5.0e-4], [3, 2.0e-4]", "[3, 5.0e-4], [1, 2.0e-4]", "schedule.steps"),
     ] {
-        let e = ExperimentConfig::from_yaml(&lenet5_yaml().replace(from, to), "r.yaml").unwrap_err().to_string();
+        let yaml = lenet5_yaml();
+        assert!(yaml.contains(from), "the lenet5 recipe no longer contains `{from}`: update this test's edit");
+        let e = ExperimentConfig::from_yaml(&yaml.replace(from, to), "r.yaml").unwrap_err().to_string();
         assert!(e.contains("r.yaml") && (e.contains(key) || e.contains("invalid value")), "{to}: {e}");
     }
 }
