@@ -60,6 +60,8 @@ pub enum TrainError {
     NothingToResume(PathBuf),
     #[error(transparent)]
     Data(#[from] DataError),
+    #[error("not supported: {0}")]
+    Unsupported(String),
     #[error("optimizer `sdlm` needs a model that provides its Gauss-Newton diagonal; `{0}` does not (use kind: sgd)")]
     NoCurvature(String),
 }
@@ -134,6 +136,18 @@ pub(crate) fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOpt
             AdamConfig::new().with_weight_decay(decay).init()
         }
     }
+}
+
+/// One update as training makes it: back-propagates `loss`, scales the gradients by SDLM's
+/// per-weight factors when there are any, and steps the optimizer at `lr`. The training loop and
+/// the trajectory parity with PyTorch ([`crate::parity::replay`]) both call it, so the parity
+/// checks the update that training makes.
+pub(crate) fn update<M: ImageClassifier>(model: M, loss: Tensor<1>, optimizer: &mut burn::optim::ModuleOptimizer, preconditioner: Option<&crate::sdlm::Preconditioner>, lr: f64) -> M {
+    let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+    if let Some(p) = preconditioner {
+        grads = p.apply(&model, grads);
+    }
+    optimizer.step(lr, model, grads)
 }
 
 /// Moves a host batch to `device`.
@@ -273,11 +287,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
                 slot = Some(model);
                 return Ok(false);
             }
-            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-            if let Some(p) = &preconditioner {
-                grads = p.apply(&model, grads);
-            }
-            slot = Some(optimizer.step(lr, model, grads));
+            slot = Some(update(model, loss, &mut optimizer, preconditioner.as_ref(), lr));
             iteration += 1;
             loss_sum += batch_loss * items as f64;
             wrong += items - right;

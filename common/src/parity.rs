@@ -13,7 +13,7 @@ use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 
-use crate::config::ExperimentConfig;
+use crate::config::{ExperimentConfig, OptimizerConfig};
 use crate::data::source::HostBatch;
 use crate::device::Selected;
 use crate::engine::{ImageClassifier, TrainError, make_optimizer, to_device};
@@ -109,7 +109,8 @@ pub fn compare<M: ImageClassifier>(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let mut optimizer = make_optimizer(&config.optimizer);
         let model = optimizer.step(lr, model, grads);
-        (value, named_weights(&model))
+        // `valid()` merges BN's pending running-statistics update, which module visitors skip.
+        (value, named_weights(&model.valid()))
     };
     let (loss_ref, after_ref) = step(model_ref, batch.clone(), &ref_device);
     let (loss_target, after_target) = step(model_target, target_batch, &target_device);
@@ -152,6 +153,46 @@ pub fn compare<M: ImageClassifier>(
         worst_weight,
         weights: after_ref.iter().map(|(_, w)| w.len()).sum(),
     })
+}
+
+/// One recorded training step: its batch and the 1-based epoch it belongs to (the unit of an
+/// epoch schedule; an iteration schedule counts the steps themselves from 0).
+#[derive(Debug, Clone)]
+pub struct RecordedStep {
+    pub batch: HostBatch,
+    pub epoch: usize,
+}
+
+/// What replaying recorded steps gave: the trained model, and each step's training loss (before
+/// its update) and learning rate.
+pub struct Replayed<M> {
+    pub model: M,
+    pub losses: Vec<f64>,
+    pub learning_rates: Vec<f64>,
+}
+
+/// Trains `model` through `steps` as the engine trains: the recipe's optimizer
+/// ([`make_optimizer`]), its schedule read at each step's epoch and iteration, the model's own
+/// training loss, and the engine's update ([`crate::engine::update`]). Dropout is switched off, as
+/// the reference's masks cannot be shared. This is the trajectory parity with PyTorch: the same
+/// initial weights and batches must give the reference framework's losses and weights. SDLM has
+/// no reference implementation to compare with and is refused.
+pub fn replay<M: ImageClassifier>(config: &ExperimentConfig, model: M, steps: &[RecordedStep], device: &Device) -> Result<Replayed<M>, TrainError> {
+    if matches!(config.optimizer, OptimizerConfig::Sdlm { .. }) {
+        return Err(TrainError::Unsupported(format!("`{}`: trajectory replay of SDLM (no reference framework has it)", config.name)));
+    }
+    let mut optimizer = make_optimizer(&config.optimizer);
+    let mut model = without_dropout(model);
+    let (mut losses, mut learning_rates) = (Vec::new(), Vec::new());
+    for (iteration, step) in steps.iter().enumerate() {
+        let lr = config.schedule.lr(step.epoch, iteration as u64);
+        let (x, y) = to_device(step.batch.clone(), device);
+        let (_, loss) = model.training_step(x, y);
+        losses.push(floats(loss.clone().detach())[0] as f64);
+        learning_rates.push(lr);
+        model = crate::engine::update(model, loss, &mut optimizer, None, lr);
+    }
+    Ok(Replayed { model, losses, learning_rates })
 }
 
 /// `model` with every dropout layer's training flag cleared (it then passes its input through);

@@ -1,5 +1,7 @@
 //! Shared helpers for the workspace's snapshot, regression and bad-input tests (`tests/tests/`).
 
+pub mod trajectory;
+
 use std::path::{Path, PathBuf};
 
 use repro_common::config::ExperimentConfig;

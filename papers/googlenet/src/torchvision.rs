@@ -8,10 +8,11 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
+use repro_common::nn::BatchNorm;
 use repro_common::nn::cross_entropy;
 
 use crate::model::TABLE1;
@@ -28,7 +29,7 @@ impl BasicConv {
         let p = k / 2;
         Self {
             conv: Conv2dConfig::new([i, o], [k, k]).with_stride([s, s]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).with_bias(false).init(device),
-            bn: BatchNormConfig::new(o).with_epsilon(1e-3).init(device),
+            bn: BatchNorm::with_epsilon(o, 1e-3, device),
         }
     }
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {

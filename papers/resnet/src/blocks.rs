@@ -6,11 +6,12 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, PaddingConfig2d};
+use burn::nn::{Initializer, Linear, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
+use repro_common::nn::BatchNorm;
 pub use repro_common::paper::conv_macs;
 use repro_common::paper::{Tap, trainable_params};
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,7 @@ pub fn conv(inputs: usize, outputs: usize, kernel: usize, stride: usize, device:
 }
 
 pub fn bn(channels: usize, device: &Device) -> BatchNorm {
-    BatchNormConfig::new(channels).init(device)
+    BatchNorm::new(channels, device)
 }
 
 /// A projection shortcut: 1×1 convolution with the block's stride, then BN (option B/C).

@@ -8,13 +8,13 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, PaddingConfig2d};
+use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, PaddingConfig2d};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
-use repro_common::nn::{cross_entropy, dropout_classifier, paper_lrn};
+use repro_common::nn::{BatchNorm, cross_entropy, dropout_classifier, paper_lrn};
 use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
 
 /// A column of Table 1.
@@ -109,7 +109,7 @@ impl Vgg {
                 }
                 convs.push(conv);
                 if spec.batch_norm {
-                    bns.push(BatchNormConfig::new(w).init(device));
+                    bns.push(BatchNorm::new(w, device));
                 }
                 inputs = w;
             }
