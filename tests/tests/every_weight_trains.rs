@@ -14,7 +14,7 @@ use repro_googlenet::Googlenet;
 use repro_lenet::lenet5::Lenet5;
 use repro_lenet::modern::Lenet5Modern;
 use repro_resnet::{CifarResnet, ImagenetResnet, ImagenetSpec};
-use repro_vgg::{Config, Vgg, VggSpec};
+use repro_vgg::{Config, Init, Vgg, VggSpec};
 
 /// The weights (by path) of `model` that get no gradient from one training step on random
 /// images of `side` pixels and `channels` channels.
@@ -70,9 +70,10 @@ fn every_weight_of_every_net_gets_a_gradient() {
     check("resnet50 (width 1/8)", weights_without_gradient(ImagenetResnet::new(ImagenetSpec { width: 0.125, ..r50 }, &d), 3, 64, 10));
     check("alexnet, paper init (width 1/8)", weights_without_gradient(Alexnet::new(AlexnetSpec::paper(10).narrowed(0.125), &d), 3, 227, 10));
     check("alexnet, torchvision (width 1/8)", weights_without_gradient(Alexnet::new(AlexnetSpec::torchvision(10).narrowed(0.125), &d), 3, 224, 10));
-    let vgg = |batch_norm, init_std| VggSpec { config: Config::A, batch_norm, classes: 10, init_std, width: 0.125 };
-    check("vgg-a, paper init (width 1/8)", weights_without_gradient(Vgg::new(vgg(false, Some(0.01)), &d), 3, 64, 10));
-    check("vgg-a-bn, default init (width 1/8)", weights_without_gradient(Vgg::new(vgg(true, None), &d), 3, 64, 10));
+    let vgg = |config, batch_norm, init| VggSpec { config, batch_norm, classes: 10, init, width: 0.125 };
+    check("vgg-a, paper init (width 1/8)", weights_without_gradient(Vgg::new(vgg(Config::A, false, Init::Normal { std: 0.01 }), &d), 3, 64, 10));
+    check("vgg-d, Glorot init (width 1/8)", weights_without_gradient(Vgg::new(vgg(Config::D, false, Init::Glorot), &d), 3, 64, 10));
+    check("vgg-a-bn, default init (width 1/8)", weights_without_gradient(Vgg::new(vgg(Config::A, true, Init::Default), &d), 3, 64, 10));
     check("googlenet with aux heads (width 1/16)", weights_without_gradient(Googlenet::with_width(10, true, 0.0625, &d), 3, 224, 10));
     assert!(missing.is_empty(), "weights no gradient reaches (they would never train):\n{}", missing.join("\n"));
 }

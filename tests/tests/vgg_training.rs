@@ -38,3 +38,26 @@ fn narrow_vgg_a_learns_the_pattern_task() {
     ];
     assert_learns(&VggPaper, "vgg-a-s256", &overrides, &task, 4f64.ln());
 }
+
+#[test]
+fn narrow_vgg_d_learns_the_pattern_task_from_glorots_initialisation() {
+    // Configuration D (16 weight layers) from the shipped initialisation (Glorot's, §3.1) and the
+    // recipe's 0.01 with one ÷10 drop moved to epoch 7, narrowed and at a reduced input size for
+    // a test's budget. Measured (task seed 11): 25.0% validation error after 12 epochs, 26 s.
+    // Planted: D from N(0, 0.01²) (the recipe before) stays at 75.0%, chance, every epoch.
+    // Pixels on the papers' 0-255 scale: at the recipe's [0, 1] D stays at chance here too, and
+    // without the drop it reached 28% at epoch 7 and then collapsed back to chance.
+    let task = Task { side: 96, train_per_class: 64, val_per_class: 16, seed: 11 };
+    let overrides = [
+        "model_options.width=0.125",
+        "epochs=12",
+        "batch_size=16",
+        "max_iterations=null",
+        "schedule.steps=[[1, 0.01], [7, 0.001]]",
+        "data.folder.crop=64",
+        "data.folder.train_scale=[64, 80]",
+        "data.folder.eval_resize=64",
+        PAPER_PIXEL_SCALE,
+    ];
+    assert_learns(&VggPaper, "vgg-d-s256", &overrides, &task, 4f64.ln());
+}

@@ -7,7 +7,18 @@ Needs torch and torchvision; the Rust build and tests never do. Run from this fo
                               after conv1 and conv2, 3×3/2 max-pooling, FC 32-32-10, 227×227 input
   alexnet-narrow-logits.f32   its logits (eval mode) for the input ((i·7919) mod 1000)/500 − 1, 2×3×227×227
   torchvision-keys.txt        names and shapes of torchvision's alexnet state dict (no weights)
+
+and the optimiser trajectory of tests/tests/trajectory_parity_imagenet.rs (common/parity/trajectory.py;
+`python3 make_golden.py --trajectories` writes only these):
+  alexnet-narrow-trajectory-*.safetensors  the same narrow AlexNet at PyTorch's default init (no
+                              dropout: the replay switches ours off), a pool of 8 random 3×99×99
+                              images (at 227×227 the pool alone would be 5 MB; at 99 conv5's maps
+                              are 2×2 and the adaptive 6×6 average pool upsamples them), 20 steps of
+                              batch 4: SGD momentum 0.9, weight decay 5e-4, the imagenet-alexnet
+                              schedule compressed to 2 epochs of 10 steps, 0.01 then 0.001
 """
+import os
+import sys
 import torch
 import torch.nn as nn
 
@@ -38,6 +49,8 @@ class NarrowAlexnet(nn.Module):
 
 @torch.no_grad()
 def main():
+    if sys.argv[1:] == ["--trajectories"]:
+        return trajectories()
     torch.manual_seed(2012)
     net = NarrowAlexnet().eval()
     for p in net.parameters():  # larger than the default init, so LRN's denominator matters
@@ -52,6 +65,22 @@ def main():
         for k, v in torchvision.models.alexnet().state_dict().items():
             f.write("%s %s\n" % (k, "x".join(str(d) for d in v.shape)))
     print("wrote alexnet-narrow.* and torchvision-keys.txt")
+    trajectories()
+
+
+def trajectories():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../common/parity"))
+    import trajectory
+
+    torch.manual_seed(2012)
+    g = torch.Generator().manual_seed(2012)
+    with torch.enable_grad():
+        net = NarrowAlexnet()
+        pool, batch, steps = 8, 4, 20
+        images, labels = torch.randn(pool, 3, 99, 99, generator=g), torch.randint(0, 10, (pool,), generator=g)
+        epochs = [1 + i // 10 for i in range(steps)]
+        lr = lambda epoch, it: 0.01 if epoch == 1 else 0.001
+        trajectory.record("alexnet-narrow-trajectory", net, images, labels, trajectory.batches(pool, batch, steps, g), epochs, lr, 0.9, 5e-4)
 
 
 if __name__ == "__main__":

@@ -54,16 +54,27 @@ impl Config {
     }
 }
 
+/// How the weights start (§3.1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// burn's (PyTorch's) default initialisers, biases included.
+    Default,
+    /// Weights from N(0, std²), zero biases: §3.1 for configuration A, trained from scratch.
+    Normal { std: f64 },
+    /// Glorot & Bengio's normalised initialisation, uniform in ±√(6 / (fan_in + fan_out)), zero
+    /// biases: §3.1's route to the deeper nets without pre-training from A.
+    Glorot,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct VggSpec {
     pub config: Config,
     pub batch_norm: bool,
     pub classes: usize,
-    /// §3.1: weights from N(0, σ²) and zero biases; `None` keeps burn's (PyTorch's) default.
-    pub init_std: Option<f64>,
+    pub init: Init,
     /// Every convolution's and hidden FC layer's width scaled by this (the `width` model option,
-    /// a test instrument; 1 is Table 1's net); the std of layers with narrowed inputs is
-    /// `init_std`/√width.
+    /// a test instrument; 1 is Table 1's net); under `Init::Normal` the std of layers with
+    /// narrowed inputs is `std`/√width (Glorot's bounds follow the layers' own fans).
     pub width: f64,
 }
 
@@ -88,7 +99,12 @@ impl Vgg {
     pub fn new(spec: VggSpec, device: &Device) -> Self {
         // A narrowed layer has `width` times the paper's inputs, so its std grows by 1/√width to
         // keep the paper net's activation scale (the first convolution sees RGB at any width).
-        let weight_init = |narrowed_inputs: bool| spec.init_std.map(|std| Initializer::Normal { mean: 0.0, std: if narrowed_inputs { std / spec.width.sqrt() } else { std } });
+        let weight_init = |narrowed_inputs: bool| match spec.init {
+            Init::Default => None,
+            Init::Normal { std } => Some(Initializer::Normal { mean: 0.0, std: if narrowed_inputs { std / spec.width.sqrt() } else { std } }),
+            Init::Glorot => Some(Initializer::XavierUniform { gain: 1.0 }),
+        };
+        let zero_biases = spec.init != Init::Default;
         let mut convs = Vec::new();
         let mut bns = Vec::new();
         let mut inputs = 3;
@@ -102,7 +118,7 @@ impl Vgg {
                     c = c.with_initializer(init);
                 }
                 let mut conv = c.init(device);
-                if spec.init_std.is_some() && conv.bias.is_some() {
+                if zero_biases && conv.bias.is_some() {
                     // A new trainable parameter: mapping the old one to `zeros_like` would keep a
                     // value autodiff does not track, and the biases would never train.
                     conv.bias = Some(Param::from_tensor(Tensor::zeros([w], device)));
@@ -121,7 +137,7 @@ impl Vgg {
                 c = c.with_initializer(init);
             }
             let mut l = c.init(device);
-            if spec.init_std.is_some() && l.bias.is_some() {
+            if zero_biases && l.bias.is_some() {
                 l.bias = Some(Param::from_tensor(Tensor::zeros([o], device)));
             }
             l
