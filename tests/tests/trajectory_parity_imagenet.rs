@@ -1,13 +1,15 @@
-//! Optimiser-trajectory parity with PyTorch for the ImageNet-era plain nets, AlexNet and VGG (the
-//! residual nets are in `trajectory_parity.rs`, whose conventions these tests follow): from the
-//! same initial weights and the same batches, the shipped recipe's optimiser (momentum 0.9
-//! without dampening, coupled weight decay 5e-4) and schedule (epoch unit, compressed to two
-//! epochs of ten steps) give PyTorch's per-step losses and learning rates and its final weights.
-//! Dropout is off on both sides (the replay switches ours off; the PyTorch nets have none).
-//! Golden files: `papers/{alexnet,vgg}/parity/make_golden.py --trajectories` through
-//! `common/parity/trajectory.py`; the format is in `tests/src/trajectory.rs`.
+//! Optimiser-trajectory parity with PyTorch for the ImageNet-era nets without residuals, AlexNet,
+//! VGG and GoogLeNet (the residual nets are in `trajectory_parity.rs`, whose conventions these
+//! tests follow): from the same initial weights and the same batches, the shipped recipe's
+//! optimiser (momentum 0.9 without dampening, coupled weight decay: 5e-4 for AlexNet and VGG,
+//! 2e-4 for GoogLeNet) and schedule (epoch unit, compressed: two epochs of ten steps for AlexNet
+//! and VGG, three of six for GoogLeNet's ×0.96 decay) give PyTorch's per-step losses and learning
+//! rates and its final weights. GoogLeNet's loss is its `training_step`'s, the auxiliary heads'
+//! included. Dropout is off on both sides (the replay switches ours off; the PyTorch nets have
+//! none). Golden files: `papers/{alexnet,vgg,googlenet}/parity/make_golden.py --trajectories`
+//! through `common/parity/trajectory.py`; the format is in `tests/src/trajectory.rs`.
 //!
-//! At the recipes' own rates (0.01, then 0.001) these plain nets stay comparable over the 20
+//! At the recipes' own rates (0.01, then 0.001) these nets stay comparable over the 18 or 20
 //! steps (f32 rounding does not grow: the losses agree to ~1e-7 throughout), so unlike the
 //! residual nets no tenth is needed. Tolerances leave room for other CPUs' kernels (AVX2 or
 //! AVX-512, 1 or 2 threads: about 100 times the losses' measured gap, 10 to 400 times the
@@ -16,6 +18,7 @@
 use std::path::PathBuf;
 
 use repro_alexnet::{Alexnet, AlexnetPaper, AlexnetSpec};
+use repro_googlenet::{Googlenet, GooglenetPaper};
 use repro_tests::trajectory::{Gap, Golden, replay_gap};
 use repro_vgg::{Config, Vgg, VggPaper, VggSpec};
 
@@ -61,4 +64,22 @@ fn narrow_vgg_d_follows_pytorch_through_the_epoch_drop() {
     // momentum 0.85 gave 7.0e-3 and 0.28; no weight decay gave 9.5e-5 and 0.31 (both most at
     // convs.1's weights).
     assert_within(&gap, 1e-5, 1e-2);
+}
+
+#[test]
+fn narrow_googlenet_with_its_auxiliary_heads_follows_pytorch_through_the_decay() {
+    // imagenet-googlenet's 0.01 ×0.96 every 8 epochs, compressed to epochs of 6 steps.
+    let config = repro_tests::recipe(&GooglenetPaper, "imagenet-googlenet", &["schedule.steps=[[1, 0.01], [2, 0.0096], [3, 0.009216]]"]);
+    let golden = Golden::load(&parity_dir("googlenet"), "googlenet-narrow-trajectory");
+    // The whole net at width 1/16 (as googlenet_training.rs) with both auxiliary heads, whose
+    // 0.3-weighted losses `training_step` adds; LRN, ceil-mode pools, 2 images of 224×224 (the
+    // fixed 7×7 average pool needs them). Weights PyTorch's: Xavier-uniform convolutions.
+    let gap = replay_gap(&config, &golden, |d| Googlenet::with_width(10, true, 1.0 / 16.0, d));
+    // Measured: the 18 losses equal in f32, weights 1.5e-4 of their trajectory (a 3e-8 gap, one
+    // rounding, at inception.5.b3_reduce's weights, which moved 2e-4; the heads' tensors within
+    // 1.2e-6). Planted: momentum 0.85 gave 3.4e-2 and 0.51 (at inception.6.b3_reduce's biases);
+    // no weight decay gave 3.4e-5 and 1.0 (at inception.0.b3_reduce's weights, a dead column
+    // that only the decay moves); heads weighted 1, not 0.3 (recorded on PyTorch's side), 0.87
+    // (step 0: 7.01 for 3.76) and 8.8.
+    assert_within(&gap, 1e-5, 2e-3);
 }
