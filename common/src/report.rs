@@ -218,6 +218,80 @@ pub fn pivot_table(runs: &[RunRecord], recipes: &[ExperimentConfig]) -> String {
     s
 }
 
+/// A run of the same recipe in another framework (`<paper>/pytorch/<experiment>/seed-<n>/`),
+/// written by a paper's `parity/proxy_*.py`: its `run.yaml` and the harness's `metrics.csv` columns.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReferenceRun {
+    pub experiment: String,
+    pub dataset: String,
+    pub seed: u64,
+    /// e.g. `torch 2.15.0+cu132`.
+    pub framework: String,
+    pub threads: usize,
+    pub commit: String,
+    pub command: String,
+    #[serde(skip)]
+    pub metrics: Vec<EpochMetrics>,
+}
+
+/// Every reference run of `paper` under `results_root/<paper>/pytorch/`.
+pub fn collect_reference_runs(results_root: &Path, paper: &str) -> Result<Vec<ReferenceRun>, RecordError> {
+    let mut out = Vec::new();
+    let root = results_root.join(paper).join("pytorch");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).into_iter().flatten().flatten().flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten().map(|s| s.path())).collect();
+    dirs.sort();
+    for dir in dirs.into_iter().filter(|d| d.join("run.yaml").is_file()) {
+        let path = dir.join("run.yaml");
+        let text = std::fs::read_to_string(&path).map_err(|e| RecordError::Invalid { path: path.clone(), reason: e.to_string() })?;
+        let mut run: ReferenceRun = serde_yaml_ng::from_str(&text).map_err(|e| RecordError::Invalid { path: path.clone(), reason: e.to_string() })?;
+        run.metrics = records::load_csv(&dir.join("metrics.csv"))?;
+        out.push(run);
+    }
+    Ok(out)
+}
+
+/// "Same recipe, same data, two frameworks": for each experiment with reference runs, the final
+/// test errors of both (per seed and mean ± std) and the test error per epoch, with the commands.
+pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun]) -> String {
+    let mut s = String::new();
+    let mut keys: Vec<(String, String)> = references.iter().map(|r| (r.experiment.clone(), r.dataset.clone())).collect();
+    keys.dedup();
+    for (experiment, dataset) in keys {
+        let ours: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete && r.manifest.experiment == experiment && r.manifest.dataset == dataset).collect();
+        let theirs: Vec<&ReferenceRun> = references.iter().filter(|r| r.experiment == experiment && r.dataset == dataset).collect();
+        let _ = writeln!(s, "**`{experiment}` on {dataset}**\n");
+        let _ = writeln!(s, "| framework | seeds | final test error % (mean ± std) | per seed | train time / run |\n|---|---:|---:|---|---:|");
+        let row = |name: String, finals: Vec<(u64, f64)>, time: f64| {
+            let summary = Summary::of(finals.iter().map(|(_, e)| *e).collect()).map(|x| x.display(2)).unwrap_or_else(|| "–".into());
+            let per_seed = finals.iter().map(|(seed, e)| format!("{e:.2} (seed {seed})")).collect::<Vec<_>>().join(", ");
+            format!("| {name} | {} | {summary} | {per_seed} | {} |\n", finals.len(), human_time(time))
+        };
+        let ours_finals: Vec<(u64, f64)> = ours.iter().filter_map(|r| r.final_test_error().map(|e| (r.manifest.seed, e))).collect();
+        let ours_time = ours.iter().map(|r| r.manifest.train_time_s).sum::<f64>() / ours.len().max(1) as f64;
+        s.push_str(&row(format!("this project (burn {})", records::BURN_VERSION), ours_finals, ours_time));
+        let theirs_finals: Vec<(u64, f64)> = theirs.iter().filter_map(|r| r.metrics.last().map(|m| (r.seed, m.test_error_pct))).collect();
+        let theirs_time = theirs.iter().filter_map(|r| r.metrics.last().map(|m| m.elapsed_s)).sum::<f64>() / theirs.len().max(1) as f64;
+        s.push_str(&row(format!("PyTorch ({})", theirs[0].framework), theirs_finals, theirs_time));
+        let epochs = ours.iter().map(|r| r.metrics.len()).chain(theirs.iter().map(|r| r.metrics.len())).max().unwrap_or(0);
+        let _ = writeln!(s, "\nTest error % per epoch (mean over seeds):\n\n| epoch | {} |\n|---:|---:|---:|", "this project | PyTorch");
+        let mean_at = |values: Vec<f64>| Summary::of(values).map(|x| format!("{:.2}", x.mean)).unwrap_or_else(|| "–".into());
+        for e in 0..epochs {
+            let a = mean_at(ours.iter().filter_map(|r| r.metrics.get(e).map(|m| m.test_error_pct)).collect());
+            let b = mean_at(theirs.iter().filter_map(|r| r.metrics.get(e).map(|m| m.test_error_pct)).collect());
+            let _ = writeln!(s, "| {} | {a} | {b} |", e + 1);
+        }
+        let _ = writeln!(s, "\nMade by:\n");
+        for r in &ours {
+            let _ = writeln!(s, "- `{}` (`{}`)", r.manifest.command, r.path);
+        }
+        for r in &theirs {
+            let _ = writeln!(s, "- `{}` ({}, {} threads, commit `{}`)", r.command, r.framework, r.threads, &r.commit[..r.commit.len().min(10)]);
+        }
+        s.push('\n');
+    }
+    s
+}
+
 /// Every run with its evidence.
 pub fn runs_table(runs: &[RunRecord]) -> String {
     let mut s = String::from("| run | status | seed | epochs | test error % | time | backend / device | commit |\n|---|---|---:|---:|---:|---:|---|---|\n");
@@ -492,6 +566,16 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path) -> Result<Path
     s.push('\n');
     s.push_str(&results_table(&runs));
     s.push('\n');
+
+    let references = collect_reference_runs(results_root, paper.id())?;
+    if !references.is_empty() {
+        let _ = writeln!(s, "## Same recipe, same data, two frameworks\n");
+        let _ = writeln!(
+            s,
+            "The shipped recipe run by this project and by a PyTorch script of the same recipe (preprocessing, augmentation, optimiser, schedule, initialisation), on the same data. The random streams differ (shuffles, crops, initial weights), so the two agree in distribution, not draw for draw: a gap beyond the seeds' spread is a bug to find.\n"
+        );
+        s.push_str(&two_frameworks_section(&runs, &references));
+    }
 
     let curvature = curvature_section(&complete);
     if !curvature.is_empty() {

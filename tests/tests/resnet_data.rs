@@ -323,3 +323,28 @@ fn imagenet_training_runs_end_to_end_on_a_tiny_tree() {
     assert!(rows.iter().all(|r| r.test_error_pct.is_finite() && r.train_loss.is_finite()), "{rows:?}");
     assert!(m.dataset_sha256.keys().any(|k| k.contains("file list")), "the manifest fingerprints the folder");
 }
+
+#[test]
+fn grey_to_rgb_repeats_a_grey_image_into_three_identical_planes_and_refuses_colour() {
+    // fashion32-resnet20's view: 28×28 grey padded to 32×32, the per-pixel mean subtracted, in
+    // the three channels the CIFAR ResNets take.
+    let sample = repro_tests::sample();
+    let config = repro_tests::recipe(&repro_resnet::ResnetPaper, "fashion32-resnet20", &["data.dataset=mnist-sample"]);
+    let (train, _) = sample.sources(&config.data).unwrap();
+    assert_eq!(train.shape(), [3, 32, 32]);
+    let batch = build_batch(train.as_ref(), &[0, 1], None).unwrap();
+    let plane = 32 * 32;
+    for image in batch.images.chunks(3 * plane) {
+        assert_eq!(image[..plane], image[plane..2 * plane]);
+        assert_eq!(image[..plane], image[2 * plane..]);
+        assert!(image[..plane].iter().any(|&v| v != 0.0), "the digit is there");
+    }
+    // Colour images are refused, naming the key.
+    let dir = tempfile::tempdir().unwrap();
+    write_cifar10(dir.path(), 4, 4, 1);
+    let cifar = load("cifar10-layout", dir.path()).unwrap();
+    let mut data = cifar_data("train", "test");
+    data.preprocess.grey_to_rgb = true;
+    let err = cifar.sources(&data).err().expect("colour images are refused").to_string();
+    assert!(err.contains("grey_to_rgb") && err.contains("3 channels"), "{err}");
+}

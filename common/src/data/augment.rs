@@ -26,6 +26,10 @@ pub struct Preprocess {
     /// Training only: mirror each image left-right with probability 1/2.
     #[serde(default)]
     pub horizontal_flip: bool,
+    /// Grey images repeated into three identical channels, for nets built for RGB (the CIFAR
+    /// ResNets on Fashion-MNIST); only single-channel datasets accept it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grey_to_rgb: bool,
 }
 
 /// Which mean is subtracted.
@@ -58,7 +62,7 @@ pub struct Distortion {
 impl Default for Preprocess {
     /// Pixels scaled to [0, 1], nothing else.
     fn default() -> Self {
-        Self { pad: 0, pixel_range: [0.0, 1.0], subtract_mean: None, random_crop_padding: 0, horizontal_flip: false }
+        Self { pad: 0, pixel_range: [0.0, 1.0], subtract_mean: None, random_crop_padding: 0, horizontal_flip: false, grey_to_rgb: false }
     }
 }
 

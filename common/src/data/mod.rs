@@ -115,6 +115,12 @@ impl ImageSet {
         let s = self.image_size();
         Self { pixels: self.pixels[start * s..end * s].to_vec(), labels: self.labels[start..end].to_vec(), rows: self.rows, cols: self.cols, channels: self.channels }
     }
+    /// Each grey image repeated into `channels` identical planes.
+    pub fn repeated_channels(self, channels: usize) -> Self {
+        let plane = self.rows * self.cols;
+        let pixels = self.pixels.chunks(plane).flat_map(|p| std::iter::repeat_n(p, channels).flatten().copied()).collect();
+        Self { pixels, channels, ..self }
+    }
     /// The sets one after another (all of the same shape).
     pub fn concat(sets: Vec<Self>) -> Self {
         let mut iter = sets.into_iter();
@@ -206,8 +212,15 @@ impl Dataset {
                     Some(n) => set.truncated(n),
                     None => set,
                 };
-                let train = limit(self.split(&data.train_split)?, data.train_limit);
-                let eval = limit(self.split(&data.eval_split)?, data.eval_limit);
+                let rgb = |set: ImageSet| -> Result<ImageSet, DataError> {
+                    match (data.preprocess.grey_to_rgb, set.channels) {
+                        (false, _) => Ok(set),
+                        (true, 1) => Ok(set.repeated_channels(3)),
+                        (true, c) => Err(DataError::Unavailable(format!("data.preprocess.grey_to_rgb: dataset {} already has {c} channels (it applies to grey images)", self.name))),
+                    }
+                };
+                let train = rgb(limit(self.split(&data.train_split)?, data.train_limit))?;
+                let eval = rgb(limit(self.split(&data.eval_split)?, data.eval_limit))?;
                 let mean = data.preprocess.mean_image(&train).map(Arc::new);
                 Ok((Box::new(source::InMemorySource::new(train, data, mean.clone(), classes)), Box::new(source::InMemorySource::new(eval, data, mean, classes))))
             }

@@ -157,6 +157,7 @@ const EXPERIMENTS: &[(&str, &str)] = &[
     ("papers/resnet/experiments/cifar10-plain20.yaml", include_str!("../experiments/cifar10-plain20.yaml")),
     ("papers/resnet/experiments/cifar10-plain56.yaml", include_str!("../experiments/cifar10-plain56.yaml")),
     ("papers/resnet/experiments/cifar10-resnet20-val.yaml", include_str!("../experiments/cifar10-resnet20-val.yaml")),
+    ("papers/resnet/experiments/fashion32-resnet20.yaml", include_str!("../experiments/fashion32-resnet20.yaml")),
     ("papers/resnet/experiments/imagenet-resnet18.yaml", include_str!("../experiments/imagenet-resnet18.yaml")),
     ("papers/resnet/experiments/imagenet-resnet18-a.yaml", include_str!("../experiments/imagenet-resnet18-a.yaml")),
     ("papers/resnet/experiments/imagenet-plain18.yaml", include_str!("../experiments/imagenet-plain18.yaml")),
