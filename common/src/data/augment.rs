@@ -59,6 +59,31 @@ pub struct Distortion {
     pub shear: f32,
 }
 
+/// One training view's random choices ([`Preprocess::draw`]); the default is the plain view.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Draws {
+    /// Crop offset in rows and columns, in `[-p, p]` for `random_crop_padding` p: the view's
+    /// pixel (r, c) is the (mean-subtracted) image's (r + dy, c + dx), zero outside. In
+    /// torchvision terms, `crop(pad(x, p), top = dy + p, left = dx + p)`.
+    pub dy: isize,
+    pub dx: isize,
+    /// Mirror left-right, after the crop.
+    pub flip: bool,
+    /// The affine distortion, when one is drawn.
+    pub affine: Option<Affine>,
+}
+
+/// A drawn planar affine distortion about the image centre: translation `(tx, ty)` pixels,
+/// scales `sx`, `sy` (scale times or over the squeeze) and horizontal shear.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    pub tx: f32,
+    pub ty: f32,
+    pub sx: f32,
+    pub sy: f32,
+    pub shear: f32,
+}
+
 impl Default for Preprocess {
     /// Pixels scaled to [0, 1], nothing else.
     fn default() -> Self {
@@ -96,7 +121,39 @@ impl Preprocess {
 
     /// Writes image `i` of `set` into `out` (`channels × h × w`). With `rng` (training) the
     /// random crop, flip and `distortion` apply; without it, the plain centred view.
+    /// The same as [`Preprocess::draw`] followed by [`Preprocess::write_drawn`].
     pub fn write(&self, set: &ImageSet, i: usize, out: &mut [f32], mean: Option<&[f32]>, distortion: Option<&Distortion>, rng: Option<&mut impl Rng>) {
+        let draws = rng.map(|rng| self.draw(rng, distortion)).unwrap_or_default();
+        self.write_drawn(set, i, out, mean, &draws);
+    }
+
+    /// One training view's random choices. The draws come in a fixed order — crop offsets (when
+    /// `random_crop_padding > 0`), flip (when `horizontal_flip`), then the distortion — and
+    /// their number depends only on the config, so seeded streams (and resumed runs) replay.
+    pub fn draw(&self, rng: &mut impl Rng, distortion: Option<&Distortion>) -> Draws {
+        let mut draws = Draws::default();
+        let p = self.random_crop_padding as i64;
+        if p > 0 {
+            draws.dy = rng.random_range(-p..=p) as isize;
+            draws.dx = rng.random_range(-p..=p) as isize;
+        }
+        if self.horizontal_flip {
+            draws.flip = rng.random_bool(0.5);
+        }
+        if let Some(d) = distortion
+            && rng.random::<f32>() < d.probability
+        {
+            let mut u = |m: f32| if m == 0.0 { 0.0 } else { rng.random_range(-m..=m) };
+            // Argument order is the draw order: tx, ty, scale, squeeze, shear.
+            let (tx, ty, s, q, shear) = (u(d.translate), u(d.translate), 1.0 + u(d.scale), 1.0 + u(d.squeeze), u(d.shear));
+            draws.affine = Some(Affine { tx, ty, sx: s * q, sy: s / q, shear });
+        }
+        draws
+    }
+
+    /// Writes image `i` of `set` into `out` (`channels × h × w`) as `draws` say; the default
+    /// `Draws` give the plain centred view (evaluation).
+    pub fn write_drawn(&self, set: &ImageSet, i: usize, out: &mut [f32], mean: Option<&[f32]>, draws: &Draws) {
         let (h, w) = self.output_side(set.rows, set.cols);
         let [lo, hi] = self.pixel_range;
         let src = set.image(i);
@@ -116,28 +173,12 @@ impl Preprocess {
                 None => v,
             }
         };
-        let (mut dy, mut dx, mut flip, mut transform) = (0isize, 0isize, false, None);
-        if let Some(rng) = rng {
-            let p = self.random_crop_padding as isize;
-            if p > 0 {
-                dy = rng.random_range(-(p as i64)..=p as i64) as isize;
-                dx = rng.random_range(-(p as i64)..=p as i64) as isize;
-            }
-            if self.horizontal_flip {
-                flip = rng.random_bool(0.5);
-            }
-            if let Some(d) = distortion
-                && rng.random::<f32>() < d.probability
-            {
-                let mut u = |m: f32| if m == 0.0 { 0.0 } else { rng.random_range(-m..=m) };
-                let (tx, ty, s, q, sh) = (u(d.translate), u(d.translate), 1.0 + u(d.scale), 1.0 + u(d.squeeze), u(d.shear));
-                transform = Some((tx, ty, s * q, s / q, sh));
-            }
-        }
+        let &Draws { dy, dx, flip, affine } = draws;
         for ch in 0..set.channels {
             let out = &mut out[ch * h * w..(ch + 1) * h * w];
-            match transform {
+            match affine {
                 None => {
+                    // Crop, then mirror the crop: output column c reads window column w-1-c.
                     for r in 0..h {
                         for c in 0..w {
                             let sc = if flip { w - 1 - c } else { c };
@@ -145,7 +186,7 @@ impl Preprocess {
                         }
                     }
                 }
-                Some((tx, ty, sx, sy, shear)) => {
+                Some(Affine { tx, ty, sx, sy, shear }) => {
                     // Inverse mapping about the centre, bilinear sampling, background outside.
                     let (cy, cx) = ((h as f32 - 1.0) / 2.0, (w as f32 - 1.0) / 2.0);
                     for r in 0..h {

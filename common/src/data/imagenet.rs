@@ -267,13 +267,20 @@ pub fn resize_shorter(img: &RgbImage, side: usize) -> RgbImage {
 }
 
 /// AlexNet's PCA colour augmentation: eigenvalues and eigenvectors of the RGB covariance of
-/// ImageNet pixels in [0, 1], as used by fb.resnet.torch (the paper gives the method, not the values).
-const PCA_EIGVAL: [f32; 3] = [0.2175, 0.0188, 0.0045];
-const PCA_EIGVEC: [[f32; 3]; 3] = [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]];
+/// ImageNet pixels in [0, 1], as used by fb.resnet.torch (the paper gives the method, not the
+/// values). `PCA_EIGVEC[c]` is row `c` (channel R, G, B) of fb.resnet.torch's `eigvec`; its
+/// columns are the eigenvectors.
+pub const PCA_EIGVAL: [f32; 3] = [0.2175, 0.0188, 0.0045];
+pub const PCA_EIGVEC: [[f32; 3]; 3] = [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]];
 
-/// The RGB offset PCA lighting adds to every pixel of one image.
+/// The RGB offset PCA lighting adds to every pixel of one image, for alphas ~ N(0, `std`²).
 pub fn pca_offset(std: f32, rng: &mut impl Rng) -> [f32; 3] {
     let alpha: [f32; 3] = std::array::from_fn(|_| gaussian(rng) * std);
+    pca_lighting(alpha)
+}
+
+/// The offset for given alphas: `eigvec · (alpha ⊙ eigval)`, fb.resnet.torch's `Lighting`.
+pub fn pca_lighting(alpha: [f32; 3]) -> [f32; 3] {
     std::array::from_fn(|c| (0..3).map(|j| PCA_EIGVEC[c][j] * alpha[j] * PCA_EIGVAL[j]).sum())
 }
 
@@ -295,6 +302,55 @@ fn write_view(img: &RgbImage, (x, y): (u32, u32), crop: usize, flip: bool, offse
                 out[ch * plane + r * crop + c] = (p[ch] as f32 / 255.0 + offset[ch] - setup.mean[ch]) / setup.std[ch];
             }
         }
+    }
+}
+
+/// One training view's random choices ([`FolderPreprocess::draw_train_view`]), applied by
+/// [`FolderPreprocess::write_train_view`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainView {
+    /// The shorter side S the image is notionally rescaled to (§3.4's scale augmentation).
+    pub side: usize,
+    /// Top-left corner of the window in source pixels.
+    pub x: u32,
+    pub y: u32,
+    /// Side of the square source window, `crop` pixels at scale S ([`FolderPreprocess::train_window`]).
+    pub window: u32,
+    /// Mirror left-right, after the resize.
+    pub flip: bool,
+    /// PCA lighting offset added to every pixel, in [0, 1] units ([`pca_lighting`]).
+    pub offset: [f32; 3],
+}
+
+impl FolderPreprocess {
+    /// The side of the source window that becomes the `crop × crop` view of a `w × h` image
+    /// rescaled to shorter side `side`: round(crop · min(w, h) / side), within the image.
+    pub fn train_window(&self, side: usize, (w, h): (u32, u32)) -> u32 {
+        let factor = side as f64 / w.min(h) as f64;
+        ((self.crop as f64 / factor).round() as u32).clamp(1, w.min(h))
+    }
+
+    /// Draws a training view of a `w × h` image in the fixed order the seeded streams rely on:
+    /// S, x, y, then the flip (when `horizontal_flip`), then the three lighting alphas (when
+    /// `color_pca_std`).
+    pub fn draw_train_view(&self, (w, h): (u32, u32), rng: &mut impl Rng) -> TrainView {
+        let side = rng.random_range(self.train_scale[0]..=self.train_scale[1]);
+        let window = self.train_window(side, (w, h));
+        let x = rng.random_range(0..=w - window);
+        let y = rng.random_range(0..=h - window);
+        let flip = self.horizontal_flip && rng.random_bool(0.5);
+        let offset = self.color_pca_std.map(|std| pca_offset(std, rng)).unwrap_or([0.0; 3]);
+        TrainView { side, x, y, window, flip, offset }
+    }
+
+    /// Writes `view` of `img` into `out` (`3 × crop × crop`, normalised). Only the window is
+    /// cut from the source and resized (antialiased bilinear), which costs far less than
+    /// rescaling the whole image to S first and gives the same view up to the resampling.
+    pub fn write_train_view(&self, img: &RgbImage, view: &TrainView, out: &mut [f32]) {
+        let crop = self.crop as u32;
+        let patch = imageops::crop_imm(img, view.x, view.y, view.window, view.window).to_image();
+        let patch = imageops::resize(&patch, crop, crop, FilterType::Triangle);
+        write_view(&patch, (0, 0), self.crop, view.flip, view.offset, self, out);
     }
 }
 
@@ -393,17 +449,8 @@ impl ImageSource for FolderSource {
             Some(rng) if self.training => {
                 // Scale augmentation (§3.4): shorter side S ∈ [min, max]; a random crop×crop window
                 // of the rescaled image is cut from the source first and only it is resized.
-                let side = rng.random_range(s.train_scale[0]..=s.train_scale[1]) as f64;
-                let (w, h) = img.dimensions();
-                let factor = side / w.min(h) as f64;
-                let window = ((crop as f64 / factor).round() as u32).clamp(1, w.min(h));
-                let x = rng.random_range(0..=w - window);
-                let y = rng.random_range(0..=h - window);
-                let patch = imageops::crop_imm(&img, x, y, window, window).to_image();
-                let patch = imageops::resize(&patch, crop as u32, crop as u32, FilterType::Triangle);
-                let flip = s.horizontal_flip && rng.random_bool(0.5);
-                let offset = s.color_pca_std.map(|std| pca_offset(std, rng)).unwrap_or([0.0; 3]);
-                write_view(&patch, (0, 0), crop, flip, offset, s, out);
+                let view = s.draw_train_view(img.dimensions(), rng);
+                s.write_train_view(&img, &view, out);
             }
             _ if self.views() == 144 => {
                 let per_view = 3 * crop * crop;

@@ -24,8 +24,8 @@ sys.path.insert(0, HERE)
 import proxy  # noqa: E402
 from make_golden import CifarResnet  # noqa: E402
 
-TRAIN_LIMIT = 10000
-MAX_ITERATIONS = 1580  # 20 epochs of 79 batches
+TRAIN_LIMIT = 8000
+MAX_ITERATIONS = 1260  # 20 epochs of 63 batches
 
 
 def resnet20():
