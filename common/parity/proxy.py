@@ -154,3 +154,17 @@ def run(name, make_net, recipe, seed, data_dir, out_root, threads, dataset="fash
     with open(os.path.join(out, "run.yaml"), "w") as f:
         command = "python3 " + " ".join(sys.argv)
         f.write(f'experiment: "{name}"\ndataset: "{dataset}"\nseed: {seed}\nframework: "torch {torch.__version__}"\nthreads: {threads}\ncommit: "{commit}"\ncommand: "{command}"\n')
+
+
+def main(name, make_net, recipe, paper, doc):
+    """The command line of a paper's proxy script: `--seed`, `--threads`, `--data-dir`; writes
+    under results/<paper>/pytorch/."""
+    import argparse
+
+    args = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    args.add_argument("--seed", type=int, default=1)
+    args.add_argument("--threads", type=int, default=2)
+    args.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    a = args.parse_args()
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../..")
+    run(name, make_net, recipe, a.seed, a.data_dir, os.path.join(root, "results", paper, "pytorch"), a.threads)

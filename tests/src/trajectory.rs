@@ -122,3 +122,19 @@ pub fn replay_gap<M: ImageClassifier>(config: &ExperimentConfig, golden: &Golden
     }
     Gap { loss, lr, weights, worst, tensors: ours.len() }
 }
+
+/// A paper's parity folder, `papers/<paper>/parity`.
+pub fn parity_dir(paper: &str) -> PathBuf {
+    crate::repo_root().join("papers").join(paper).join("parity")
+}
+
+/// The schedule must be read exactly: the same rate at every step.
+pub const LR_TOLERANCE: f64 = 1e-6;
+
+/// Fails unless the learning rates agree, and losses and weights are within `loss` and `weights`.
+pub fn assert_within(gap: &Gap, loss: f64, weights: f64) {
+    eprintln!("{gap:?}");
+    assert!(gap.lr <= LR_TOLERANCE, "the schedule gave other learning rates: {gap:?}");
+    assert!(gap.loss <= loss, "losses differ by {:.2e} > {loss:.0e}: {gap:?}", gap.loss);
+    assert!(gap.weights <= weights, "weights differ by {:.2e} of their trajectory > {weights:.0e}, most at `{}`", gap.weights, gap.worst);
+}

@@ -11,25 +11,9 @@
 //! comparable and a tenth of them where it does not. Tolerances are about twice what the correct
 //! code measured; each test names the planted bugs it was shown to catch.
 
-use std::path::PathBuf;
-
 use repro_resnet::imagenet::{Architecture, architecture};
 use repro_resnet::{BottleneckStride, CifarResnet, ImagenetResnet, ImagenetSpec, ResnetPaper, ShortcutOption};
-use repro_tests::trajectory::{Gap, Golden, replay_gap};
-
-fn parity_dir(paper: &str) -> PathBuf {
-    repro_tests::repo_root().join("papers").join(paper).join("parity")
-}
-
-/// The schedule must be read exactly: the same rate at every step.
-const LR_TOLERANCE: f64 = 1e-6;
-
-fn assert_within(gap: &Gap, loss: f64, weights: f64) {
-    eprintln!("{gap:?}");
-    assert!(gap.lr <= LR_TOLERANCE, "the schedule gave other learning rates: {gap:?}");
-    assert!(gap.loss <= loss, "losses differ by {:.2e} > {loss:.0e}: {gap:?}", gap.loss);
-    assert!(gap.weights <= weights, "weights differ by {:.2e} of their trajectory > {weights:.0e}, most at `{}`", gap.weights, gap.worst);
-}
+use repro_tests::trajectory::{Golden, assert_within, parity_dir, replay_gap};
 
 #[test]
 fn resnet8_on_cifar_follows_pytorch_through_the_warm_up_and_the_drop() {

@@ -15,26 +15,10 @@
 //! AVX-512, 1 or 2 threads: about 100 times the losses' measured gap, 10 to 400 times the
 //! weights') and stay far below what each planted bug gave (named in each test).
 
-use std::path::PathBuf;
-
 use repro_alexnet::{Alexnet, AlexnetPaper, AlexnetSpec};
 use repro_googlenet::{Googlenet, GooglenetPaper};
-use repro_tests::trajectory::{Gap, Golden, replay_gap};
+use repro_tests::trajectory::{Golden, assert_within, parity_dir, replay_gap};
 use repro_vgg::{Config, Vgg, VggPaper, VggSpec};
-
-fn parity_dir(paper: &str) -> PathBuf {
-    repro_tests::repo_root().join("papers").join(paper).join("parity")
-}
-
-/// The schedule must be read exactly: the same rate at every step.
-const LR_TOLERANCE: f64 = 1e-6;
-
-fn assert_within(gap: &Gap, loss: f64, weights: f64) {
-    eprintln!("{gap:?}");
-    assert!(gap.lr <= LR_TOLERANCE, "the schedule gave other learning rates: {gap:?}");
-    assert!(gap.loss <= loss, "losses differ by {:.2e} > {loss:.0e}: {gap:?}", gap.loss);
-    assert!(gap.weights <= weights, "weights differ by {:.2e} of their trajectory > {weights:.0e}, most at `{}`", gap.weights, gap.worst);
-}
 
 #[test]
 fn narrow_alexnet_follows_pytorch_through_the_epoch_drop() {

@@ -14,24 +14,8 @@
 //! Tolerances: 20 to 50 times the losses' measured gap, 10 times the weights'; each test names
 //! the planted bugs it was shown to catch.
 
-use std::path::PathBuf;
-
 use repro_lenet::{Lenet5, Lenet5Modern, LenetPaper, lenet5_options};
-use repro_tests::trajectory::{Gap, Golden, replay_gap};
-
-fn parity_dir() -> PathBuf {
-    repro_tests::repo_root().join("papers").join("lenet").join("parity")
-}
-
-/// The schedule must be read exactly: the same rate at every step.
-const LR_TOLERANCE: f64 = 1e-6;
-
-fn assert_within(gap: &Gap, loss: f64, weights: f64) {
-    eprintln!("{gap:?}");
-    assert!(gap.lr <= LR_TOLERANCE, "the schedule gave other learning rates: {gap:?}");
-    assert!(gap.loss <= loss, "losses differ by {:.2e} > {loss:.0e}: {gap:?}", gap.loss);
-    assert!(gap.weights <= weights, "weights differ by {:.2e} of their trajectory > {weights:.0e}, most at `{}`", gap.weights, gap.worst);
-}
+use repro_tests::trajectory::{Golden, assert_within, parity_dir, replay_gap};
 
 #[test]
 fn paper_lenet5_under_sgd_follows_pytorch_through_the_epoch_drops() {
@@ -41,7 +25,7 @@ fn paper_lenet5_under_sgd_follows_pytorch_through_the_epoch_drops() {
     // irrelevant here: the weights are PyTorch's, drawn in the same ±√3/√F_i).
     let (j, init) = lenet5_options(&config).unwrap();
     assert_eq!(j, 10.0);
-    let golden = Golden::load(&parity_dir(), "lenet5-sgd-trajectory");
+    let golden = Golden::load(&parity_dir("lenet"), "lenet5-sgd-trajectory");
     let gap = replay_gap(&config, &golden, |d| Lenet5::new(j, init, d));
     // Twelve tensors: C1, S2, C3 (packed kernels), S4, C5 and F6, weights and biases; the C3
     // gather table and the RBF codes are module constants, not `Param`s, so neither side trains them.
@@ -61,7 +45,7 @@ fn modern_lenet5_follows_pytorch_through_the_epoch_drops() {
     // lenet5-modern's 0.01, 0.004 (pass 3), 0.002 (pass 6), momentum 0.9, compressed to epochs
     // of 10 steps.
     let config = repro_tests::recipe(&LenetPaper, "lenet5-modern", &["schedule.steps=[[1, 0.01], [2, 0.004], [3, 0.002]]"]);
-    let golden = Golden::load(&parity_dir(), "lenet5-modern-trajectory");
+    let golden = Golden::load(&parity_dir("lenet"), "lenet5-modern-trajectory");
     let gap = replay_gap(&config, &golden, Lenet5Modern::new);
     assert_eq!(gap.tensors, 10);
     // Measured: losses 2.2e-7 apart at most, weights 1.0e-6 of their trajectory (at f6.weight),

@@ -10,7 +10,6 @@ papers/lenet/experiments/lenet5-modern.yaml (keep them in step): pad 2, pixels m
 0.004, 0.002, 0.001, 0.0002 from epochs 3, 6, 9, 13. PyTorch's default initialisation, which is
 burn's (Kaiming-uniform, gain 1/√3).
 """
-import argparse
 import os
 import sys
 
@@ -48,9 +47,4 @@ RECIPE = {
 }
 
 if __name__ == "__main__":
-    args = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    args.add_argument("--seed", type=int, default=1)
-    args.add_argument("--threads", type=int, default=2)
-    args.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
-    a = args.parse_args()
-    proxy.run("lenet5-modern", Lenet5Modern, RECIPE, a.seed, a.data_dir, os.path.join(ROOT, "results/lenet/pytorch"), a.threads)
+    proxy.main("lenet5-modern", Lenet5Modern, RECIPE, "lenet", __doc__)

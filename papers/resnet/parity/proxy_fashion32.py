@@ -11,7 +11,6 @@ TRAIN_LIMIT training images, pixels in [0, 1] with the per-pixel mean subtracted
 weight decay 1e-4, batch 128, ÷10 at 50% and 75% of MAX_ITERATIONS. He-normal convolutions
 (fan in), PyTorch's default for the FC layer, as papers/resnet/src/blocks.rs.
 """
-import argparse
 import os
 import sys
 
@@ -48,9 +47,4 @@ RECIPE = {
 }
 
 if __name__ == "__main__":
-    args = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    args.add_argument("--seed", type=int, default=1)
-    args.add_argument("--threads", type=int, default=2)
-    args.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
-    a = args.parse_args()
-    proxy.run("fashion32-resnet20", resnet20, RECIPE, a.seed, a.data_dir, os.path.join(ROOT, "results/resnet/pytorch"), a.threads)
+    proxy.main("fashion32-resnet20", resnet20, RECIPE, "resnet", __doc__)
