@@ -252,12 +252,22 @@ pub fn collect_reference_runs(results_root: &Path, paper: &str) -> Result<Vec<Re
 
 /// "Same recipe, same data, two frameworks": for each experiment with reference runs, the final
 /// test errors of both (per seed and mean ± std) and the test error per epoch, with the commands.
-pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun]) -> String {
+/// Only our runs of the shipped recipe count.
+pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun], recipes: &[ExperimentConfig]) -> String {
     let mut s = String::new();
     let mut keys: Vec<(String, String)> = references.iter().map(|r| (r.experiment.clone(), r.dataset.clone())).collect();
     keys.dedup();
     for (experiment, dataset) in keys {
-        let ours: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete && r.manifest.experiment == experiment && r.manifest.dataset == dataset).collect();
+        let recipe = recipes.iter().find(|r| r.name == experiment);
+        let ours: Vec<&RunRecord> = runs
+            .iter()
+            .filter(|r| {
+                r.manifest.status == RunStatus::Complete
+                    && r.manifest.experiment == experiment
+                    && r.manifest.dataset == dataset
+                    && recipe.is_some_and(|c| follows_recipe_on_its_dataset(&r.manifest, c))
+            })
+            .collect();
         let theirs: Vec<&ReferenceRun> = references.iter().filter(|r| r.experiment == experiment && r.dataset == dataset).collect();
         let _ = writeln!(s, "**`{experiment}` on {dataset}**\n");
         let _ = writeln!(s, "| framework | seeds | final test error % (mean ± std) | per seed | train time / run |\n|---|---:|---:|---|---:|");
@@ -273,7 +283,7 @@ pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun]) -
         let theirs_time = theirs.iter().filter_map(|r| r.metrics.last().map(|m| m.elapsed_s)).sum::<f64>() / theirs.len().max(1) as f64;
         s.push_str(&row(format!("PyTorch ({})", theirs[0].framework), theirs_finals, theirs_time));
         let epochs = ours.iter().map(|r| r.metrics.len()).chain(theirs.iter().map(|r| r.metrics.len())).max().unwrap_or(0);
-        let _ = writeln!(s, "\nTest error % per epoch (mean over seeds):\n\n| epoch | {} |\n|---:|---:|---:|", "this project | PyTorch");
+        let _ = writeln!(s, "\nTest error % per epoch (mean over seeds):\n\n| epoch | this project | PyTorch |\n|---:|---:|---:|");
         let mean_at = |values: Vec<f64>| Summary::of(values).map(|x| format!("{:.2}", x.mean)).unwrap_or_else(|| "–".into());
         for e in 0..epochs {
             let a = mean_at(ours.iter().filter_map(|r| r.metrics.get(e).map(|m| m.test_error_pct)).collect());
@@ -574,7 +584,7 @@ pub fn write_paper_report(paper: &dyn Paper, results_root: &Path) -> Result<Path
             s,
             "The shipped recipe run by this project and by a PyTorch script of the same recipe (preprocessing, augmentation, optimiser, schedule, initialisation), on the same data. The random streams differ (shuffles, crops, initial weights), so the two agree in distribution, not draw for draw: a gap beyond the seeds' spread is a bug to find.\n"
         );
-        s.push_str(&two_frameworks_section(&runs, &references));
+        s.push_str(&two_frameworks_section(&runs, &references, &recipes));
     }
 
     let curvature = curvature_section(&complete);

@@ -116,7 +116,7 @@ fn cifar_pad_crop_flip_matches_torchvision_exactly() {
     for (k, row) in draws.chunks(4).enumerate() {
         let (i, d) = draw(row);
         let got = ours(&channel, &channel_mean, i, d);
-        for ch in 0..3 {
+        for (ch, channel_gap) in padded_gap.iter_mut().enumerate() {
             for r in 0..32isize {
                 for c in 0..32isize {
                     let at = ch * 1024 + (r * 32 + c) as usize;
@@ -127,7 +127,7 @@ fn cifar_pad_crop_flip_matches_torchvision_exactly() {
                     } else {
                         assert_eq!(ours, 0.0, "our padding is zero after the mean");
                         padded += 1;
-                        padded_gap[ch] = padded_gap[ch].max((ours - theirs).abs());
+                        *channel_gap = channel_gap.max((ours - theirs).abs());
                     }
                 }
             }
@@ -202,13 +202,15 @@ fn within(gap: (f64, f64), tol: (f64, f64)) -> bool {
     gap.0 <= tol.0 && gap.1 <= tol.1
 }
 
+/// (image, view, alpha, expected normalised view, torchvision's resize-whole-then-crop pixels).
+type GoldenView = (usize, TrainView, [f32; 3], Vec<f32>, Vec<u8>);
+
 struct ImagenetGolden {
     setup: FolderPreprocess,
     /// PIL's decode of each JPEG, and ours.
     pil: Vec<RgbImage>,
     ours: Vec<RgbImage>,
-    /// (image, view, alpha, expected normalised view, torchvision's resize-whole-then-crop pixels).
-    views: Vec<(usize, TrainView, [f32; 3], Vec<f32>, Vec<u8>)>,
+    views: Vec<GoldenView>,
 }
 
 fn imagenet_golden(dir: &Path) -> ImagenetGolden {
