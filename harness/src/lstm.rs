@@ -102,6 +102,7 @@ fn train_trials(recipe: &TrialsConfig, run: &RunArgs, results: &Path) -> Result<
 }
 
 fn train_ptb(recipe: &PtbConfig, run: &RunArgs, results: &Path) -> Result<usize> {
+    crate::use_compute_threads(run.threads)?;
     let mut overrides = run.overrides.clone();
     if let Some(d) = &run.dataset {
         overrides.push(format!("dataset={d}"));

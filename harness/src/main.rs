@@ -190,9 +190,24 @@ struct RunArgs {
     /// skip the trials already recorded).
     #[arg(long)]
     resume: bool,
-    /// Worker threads for independent trials (LSTM 1997 experiments); default: every core.
+    /// Threads: burn's CPU kernels for CNN and PTB training, or workers for independent trials
+    /// (LSTM 1997 experiments); default: every core. Recorded as `compute_threads` in the manifest.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+}
+
+/// Sizes the pool burn-flex's CPU kernels run on (rayon's global pool, fixed once per process).
+/// Reductions are split by this count, so it changes the last bits of a run, never its recipe.
+pub(crate) fn use_compute_threads(threads: Option<usize>) -> Result<()> {
+    let Some(n) = threads else { return Ok(()) };
+    if n == 0 {
+        bail!("--threads must be at least 1");
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        Ok(()) => Ok(()),
+        Err(_) if rayon::current_num_threads() == n => Ok(()),
+        Err(e) => bail!("cannot use {n} compute threads: {e} (the pool already has {})", rayon::current_num_threads()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -452,6 +467,7 @@ pub(crate) fn command_line() -> String {
 
 /// Trains every seed of one experiment; returns how many runs stopped early.
 fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs, results: &Path) -> Result<usize> {
+    use_compute_threads(run.threads)?;
     if recipe.epochs == 0 {
         bail!("experiment `{}` trains nothing: it evaluates imported weights (`harness evaluate-pretrained {} --weights FILE --data-dir DIR`)", recipe.name, recipe.name);
     }
