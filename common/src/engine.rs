@@ -41,6 +41,11 @@ pub trait ImageClassifier: Module + Sized {
     fn gauss_newton_diagonal(&self, _images: Tensor<4>) -> Option<GradientsParams> {
         None
     }
+    /// Notes each layer on `tap` during a forward pass of `input` (a batch of one): the layer
+    /// table. The default notes nothing.
+    fn tabulate(&self, input: Tensor<4>, tap: &mut crate::paper::Tap<'_>) {
+        let _ = (input, tap);
+    }
     /// Scores and the loss to minimise for one training batch; nets with extra training-only
     /// losses (GoogLeNet's auxiliary classifiers) add them here.
     fn training_step(&self, images: Tensor<4>, targets: Tensor<1, Int>) -> (Tensor<2>, Tensor<1>) {

@@ -8,6 +8,7 @@ pub mod device;
 pub mod engine;
 pub mod gate;
 pub mod import;
+pub mod net;
 pub mod nn;
 pub mod paper;
 pub mod parity;

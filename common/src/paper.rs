@@ -9,6 +9,7 @@ use crate::data::Dataset;
 use crate::data::source::HostBatch;
 use crate::device::Selected;
 use crate::engine::{Evaluation, TrainError, TrainSpec};
+use crate::net::{BuildNet, Net, NetRequest};
 use crate::parity::{Parity, PlantedFault};
 use crate::records::Manifest;
 
@@ -44,13 +45,15 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A model variant with a one-line summary.
+/// A model a paper declares once: train, evaluate, parity and the layer table all build it
+/// through `build`, and a name not listed is an error that lists the ones that are.
 #[derive(Debug, Clone, Copy)]
 pub struct ModelSpec {
     pub name: &'static str,
     pub summary: &'static str,
     /// The paper's total trainable parameter count, when it states one.
     pub published_params: Option<usize>,
+    pub build: BuildNet,
 }
 
 /// What a paper crate ships, compiled in: its identity, models, recipes, claims and prose.
@@ -97,15 +100,33 @@ pub trait Paper: Sync {
     fn deviations(&self) -> &'static str {
         self.files().deviations
     }
+    /// The model `request` names, built by its [`ModelSpec::build`].
+    fn net(&self, request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
+        let models = self.models();
+        let spec = models
+            .iter()
+            .find(|m| m.name == request.model)
+            .ok_or_else(|| PaperError::UnknownModel { name: request.model.into(), known: models.iter().map(|m| m.name).collect::<Vec<_>>().join(", ") })?;
+        (spec.build)(request)
+    }
     /// Layer table of a model, computed from the model itself (forward pass on one input).
-    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError>;
+    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
+        Ok(self.net(&NetRequest::paper(model))?.layer_rows())
+    }
     /// Trains the model `spec.config.model` names.
-    fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError>;
+    fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
+        let net = self.net(&NetRequest::of(spec.config, spec.dataset.class_names.len()))?;
+        Ok(net.train(spec)?)
+    }
     /// The same weights and `batch` on `reference` and `target` ([`crate::parity::compare`]), for
     /// the net `config.model` names with `classes` outputs.
-    fn parity(&self, config: &ExperimentConfig, classes: usize, devices: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError>;
-    /// Loss and errors of checkpointed weights on `config`'s evaluation split.
-    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError>;
+    fn parity(&self, config: &ExperimentConfig, classes: usize, devices: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
+        Ok(self.net(&NetRequest::of(config, classes))?.parity(config, devices, batch, fault)?)
+    }
+    /// Loss and errors of checkpointed (or PyTorch's) weights on `config`'s evaluation split.
+    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
+        evaluate_on_split(self.net(&NetRequest::of(config, dataset.class_names.len()))?.as_ref(), config, weights, selected, dataset)
+    }
     /// A compact parameter-count table for the write-up, for papers with too many models for
     /// one layer table each (`harness layers MODEL` prints any of them).
     fn parameter_summary(&self) -> Option<String> {
@@ -115,6 +136,13 @@ pub trait Paper: Sync {
     fn sample_experiments(&self) -> Vec<ExperimentConfig> {
         Vec::new()
     }
+}
+
+/// [`Paper::evaluate`]'s default: `net` with `weights` on `config`'s evaluation split, one view
+/// per image. Papers with other test protocols override `evaluate` and fall back on this.
+pub fn evaluate_on_split(net: &dyn Net, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
+    let (_, set) = dataset.sources(&config.data).map_err(TrainError::from)?;
+    Ok(net.evaluate(weights, set.as_ref(), &selected.device)?)
 }
 
 /// A paper crate's recipes, compiled in as `(path, YAML)`; an invalid one is a bug in the crate
@@ -149,6 +177,12 @@ impl<'a> Tap<'a> {
     pub fn layer<const D: usize>(&mut self, name: &str, description: &str, output: &burn::tensor::Tensor<D>, params: usize, paper_params: Option<usize>) {
         if let Some(rows) = self.0.as_mut() {
             rows.push(LayerRow { name: name.into(), description: description.into(), output: output.dims()[1..].to_vec(), params, paper_params, macs: 0 });
+        }
+    }
+    /// Notes a row computed otherwise (a head that runs in training only, a whole net).
+    pub fn row(&mut self, row: LayerRow) {
+        if let Some(rows) = self.0.as_mut() {
+            rows.push(row);
         }
     }
     /// Notes a layer with its multiply-adds for one input.
@@ -208,22 +242,14 @@ pub fn trainable_params<M: burn::module::Module>(module: &M) -> usize {
     count.total
 }
 
-/// Rejects `model_options` for models that take none, naming the first key.
-pub fn no_model_options(config: &ExperimentConfig) -> Result<(), PaperError> {
-    match config.model_options.keys().next() {
-        Some(key) => Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes none)", config.model) }),
-        None => Ok(()),
-    }
-}
-
 /// The `width` model option: a multiplier in (0, 1] of every layer's width (channels and FC
 /// units), 1 (the default) being the paper's net. Narrow nets are a test instrument: they let CI
 /// check that the big nets learn in seconds. Any other option is rejected, naming its key.
-pub fn width_option(config: &ExperimentConfig) -> Result<f64, PaperError> {
-    if let Some(key) = config.model_options.keys().find(|k| k.as_str() != "width") {
-        return Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes: width, a multiplier in (0, 1] of its layer widths)", config.model) });
+pub fn width_option(request: &NetRequest<'_>) -> Result<f64, PaperError> {
+    if let Some(key) = request.options.keys().find(|k| k.as_str() != "width") {
+        return Err(PaperError::BadOption { key: key.clone(), reason: format!("is not an option of model `{}` (it takes: width, a multiplier in (0, 1] of its layer widths)", request.model) });
     }
-    let width = config.model_options.get("width").copied().unwrap_or(1.0);
+    let width = request.options.get("width").copied().unwrap_or(1.0);
     if !(width > 0.0 && width <= 1.0) {
         return Err(PaperError::BadOption { key: "width".into(), reason: format!("must be a multiplier in (0, 1] of the layer widths (1 is the paper's net), not {width}") });
     }
@@ -250,11 +276,11 @@ mod tests {
     #[test]
     fn width_option_takes_only_width_in_its_range() {
         let base = ExperimentConfig::from_yaml(include_str!("../../papers/resnet/experiments/imagenet-resnet18.yaml"), "resnet18").unwrap();
-        assert_eq!(width_option(&base).unwrap(), 1.0);
+        assert_eq!(width_option(&NetRequest::of(&base, 1000)).unwrap(), 1.0);
         let with = |key: &str, value: f64| {
             let mut c = base.clone();
             c.model_options.insert(key.into(), value);
-            width_option(&c)
+            width_option(&NetRequest::of(&c, 1000))
         };
         assert_eq!(with("width", 0.125).unwrap(), 0.125);
         for bad in [0.0, -0.5, 1.5, f64::NAN] {

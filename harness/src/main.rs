@@ -255,13 +255,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             if let Some(recipe) = lstm_recipe {
                 let failures = lstm::train(recipe, &run, &results)?;
-                let path = repro_lstm::report::write(&results)?;
-                println!("\n{}", repro_lstm::report::compare_text(&results)?);
-                println!("write-up: {}", path.display());
-                if failures > 0 {
-                    bail!("{failures} run(s) stopped early; see the messages above");
-                }
-                return Ok(());
+                return conclude(Written::Lstm, &results, failures, "");
             }
             let (paper, recipe) = match (experiment, config) {
                 (_, Some(path)) => {
@@ -272,23 +266,11 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => bail!("name an experiment (see `harness list`) or pass --config FILE"),
             };
             let failures = train_experiment(paper, &recipe, &run, &results)?;
-            let path = report::write_paper_report(paper, &results)?;
-            println!("\n{}", compare_text(paper, &results)?);
-            println!("write-up: {}", path.display());
-            if failures > 0 {
-                bail!("{failures} run(s) stopped early; see the messages above");
-            }
-            Ok(())
+            conclude(Written::Paper(paper), &results, failures, "")
         }
         Command::Reproduce { paper, sample: _, run } if paper == repro_lstm::ID => {
             let failures = lstm::reproduce(&run, &results)?;
-            let path = repro_lstm::report::write(&results)?;
-            println!("\n{}", repro_lstm::report::compare_text(&results)?);
-            println!("write-up: {}", path.display());
-            if failures > 0 {
-                bail!("{failures} run(s) stopped early; see the messages above");
-            }
-            Ok(())
+            conclude(Written::Lstm, &results, failures, "")
         }
         Command::Reproduce { paper, sample, run } => {
             let paper = find_paper(&paper)?;
@@ -310,18 +292,17 @@ fn run(cli: Cli) -> Result<()> {
             for recipe in &recipes {
                 failures += train_experiment(paper, recipe, &run, &results)?;
             }
-            let path = report::write_paper_report(paper, &results)?;
-            println!("\n{}", compare_text(paper, &results)?);
-            if sample {
-                println!("Note: the bundled sample's 2,000 held-out digits come from the MNIST *training* set, so these");
-                println!("numbers are not comparable with the paper's; the claims above stay `not run` until a run on the");
-                println!("official MNIST test set exists (harness reproduce {} --data-dir DIR).", paper.id());
-            }
-            println!("write-up: {}", path.display());
-            if failures > 0 {
-                bail!("{failures} run(s) stopped early; see the messages above");
-            }
-            Ok(())
+            let note = if sample {
+                format!(
+                    "Note: the bundled sample's 2,000 held-out digits come from the MNIST *training* set, so these\n\
+                     numbers are not comparable with the paper's; the claims above stay `not run` until a run on the\n\
+                     official MNIST test set exists (harness reproduce {} --data-dir DIR).\n",
+                    paper.id()
+                )
+            } else {
+                String::new()
+            };
+            conclude(Written::Paper(paper), &results, failures, &note)
         }
         Command::Eval { run_dir, place } => eval(&run_dir, &place),
         Command::Replay { runs, place, threads } => replay::run(&runs, &place, threads),
@@ -340,10 +321,7 @@ fn run(cli: Cli) -> Result<()> {
             engine::record_evaluation(&spec, &weights, evaluation, started.elapsed().as_secs_f64())?;
             let top5 = evaluation.top5_error_pct.map(|t| format!(", acc@5 {:.3}%", 100.0 - t)).unwrap_or_default();
             println!("{}: acc@1 {:.3}%{top5} on {} {} -> {}", config.name, 100.0 - evaluation.error_pct, config.data.dataset, config.data.eval_split, run_dir.display());
-            let path = report::write_paper_report(paper, &results)?;
-            println!("\n{}", compare_text(paper, &results)?);
-            println!("write-up: {}", path.display());
-            Ok(())
+            conclude(Written::Paper(paper), &results, 0, "")
         }
         Command::Compare { paper } if paper == repro_lstm::ID => {
             println!("{}", repro_lstm::report::compare_text(&results)?);
@@ -463,6 +441,28 @@ pub(crate) fn command_line() -> String {
     let enabled: Vec<&str> = [("cuda", cfg!(feature = "cuda")), ("vulkan", cfg!(feature = "vulkan")), ("wgpu", cfg!(feature = "wgpu"))].into_iter().filter(|(_, on)| *on).map(|(f, _)| f).collect();
     let features = if enabled.is_empty() { String::new() } else { format!(" --features {}", enabled.join(",")) };
     format!("cargo run --release -p harness{features} -- {}", args.join(" "))
+}
+
+/// Whose write-up a command regenerates when its runs are done.
+enum Written<'a> {
+    Paper(&'a dyn Paper),
+    Lstm,
+}
+
+/// The tail of every command that makes records: the write-up regenerated from them, the
+/// paper-vs-ours comparison printed (then `note`), and a non-zero exit when a run stopped early.
+fn conclude(written: Written<'_>, results: &Path, failures: usize, note: &str) -> Result<()> {
+    let (path, comparison) = match written {
+        Written::Paper(paper) => (report::write_paper_report(paper, results)?, compare_text(paper, results)?),
+        Written::Lstm => (repro_lstm::report::write(results)?, repro_lstm::report::compare_text(results)?),
+    };
+    println!("\n{comparison}");
+    print!("{note}");
+    println!("write-up: {}", path.display());
+    if failures > 0 {
+        bail!("{failures} run(s) stopped early; see the messages above");
+    }
+    Ok(())
 }
 
 /// Trains every seed of one experiment; returns how many runs stopped early.

@@ -1,5 +1,6 @@
 //! Each model's layer table (output shapes, trainable parameters), computed from the model.
 
+use repro_common::net::NetRequest;
 use repro_common::paper::Paper;
 use repro_common::report::layer_table;
 use repro_lenet::LenetPaper;
@@ -63,14 +64,14 @@ fn initial_weighted_sum_stds(init: repro_lenet::InitRange) -> Vec<(&'static str,
 #[test]
 fn lenet5_initial_weighted_sums_fall_in_the_sigmoids_operating_region() {
     let config = repro_tests::recipe(&LenetPaper, "lenet5", &[]);
-    let (_, shipped) = repro_lenet::lenet5_options(&config).unwrap();
+    let (_, shipped) = repro_lenet::lenet5_options(&NetRequest::of(&config, 10)).unwrap();
     let stds = initial_weighted_sum_stds(shipped);
     assert!(stds.iter().all(|&(_, s)| (0.3..=3.0).contains(&s)), "shipped init {shipped:?}: {stds:?}");
     let literal = initial_weighted_sum_stds(repro_lenet::InitRange::PAPER);
     println!("weighted-sum standard deviations, shipped {shipped:?}: {stds:?}\nliteral ±2.4/F_i: {literal:?}");
     assert!(literal[4..].iter().all(|&(_, s)| s < 0.1), "the literal rule no longer shrinks C5 and F6: {literal:?}");
     for name in ["lenet5-sgd", "lenet5-distorted"] {
-        let (_, init) = repro_lenet::lenet5_options(&repro_tests::recipe(&LenetPaper, name, &[])).unwrap();
+        let (_, init) = repro_lenet::lenet5_options(&NetRequest::of(&repro_tests::recipe(&LenetPaper, name, &[]), 10)).unwrap();
         assert_eq!(init, shipped, "{name} starts from another initialisation than lenet5");
     }
 }

@@ -14,6 +14,7 @@
 //! Tolerances: 20 to 50 times the losses' measured gap, 10 times the weights'; each test names
 //! the planted bugs it was shown to catch.
 
+use repro_common::net::NetRequest;
 use repro_lenet::{Lenet5, Lenet5Modern, LenetPaper, lenet5_options};
 use repro_tests::trajectory::{Golden, assert_within, parity_dir, replay_gap};
 
@@ -23,7 +24,7 @@ fn paper_lenet5_under_sgd_follows_pytorch_through_the_epoch_drops() {
     let config = repro_tests::recipe(&LenetPaper, "lenet5-sgd", &["schedule.steps=[[1, 0.005], [2, 0.002], [3, 0.001]]"]);
     // Built as `train` builds it: the recipe's j = 10 for the MAP loss (its initial range is
     // irrelevant here: the weights are PyTorch's, drawn in the same ±√3/√F_i).
-    let (j, init) = lenet5_options(&config).unwrap();
+    let (j, init) = lenet5_options(&NetRequest::of(&config, 10)).unwrap();
     assert_eq!(j, 10.0);
     let golden = Golden::load(&parity_dir("lenet"), "lenet5-sgd-trajectory");
     let gap = replay_gap(&config, &golden, |d| Lenet5::new(j, init, d));

@@ -13,7 +13,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::cross_entropy;
-use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
+use repro_common::paper::{LayerRow, Tap, conv_macs, narrowed, trainable_params};
 
 /// One row of Table 1: `#1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj`.
 pub type Columns = [usize; 6];
@@ -221,6 +221,24 @@ impl Googlenet {
 impl ImageClassifier for Googlenet {
     fn scores(&self, images: Tensor<4>) -> Tensor<2> {
         self.forward(images, false, &mut Tap::off()).0
+    }
+
+    /// The net's layers, then the auxiliary heads' parameters as rows of their own (they run in
+    /// training only).
+    fn tabulate(&self, input: Tensor<4>, tap: &mut Tap<'_>) {
+        let (scores, _) = self.forward(input, false, tap);
+        for (name, head) in [("aux1 (on 4a)", &self.aux1), ("aux2 (on 4d)", &self.aux2)] {
+            if let Some(h) = head {
+                tap.row(LayerRow {
+                    name: name.into(),
+                    description: "avg pool 5×5/3, conv 1×1 128, FC-1024, dropout 70%, linear (training only, loss weight 0.3)".into(),
+                    output: scores.dims()[1..].to_vec(),
+                    params: trainable_params(h),
+                    paper_params: None,
+                    macs: 0,
+                });
+            }
+        }
     }
 
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {

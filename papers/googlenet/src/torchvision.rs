@@ -14,6 +14,7 @@ use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::BatchNorm;
 use repro_common::nn::cross_entropy;
+use repro_common::paper::{LayerRow, Tap, trainable_params};
 
 use crate::model::TABLE1;
 
@@ -130,6 +131,18 @@ impl TorchvisionGooglenet {
 impl ImageClassifier for TorchvisionGooglenet {
     fn scores(&self, images: Tensor<4>) -> Tensor<2> {
         self.logits(images)
+    }
+    /// One row for the whole net: it exists for torchvision's weights, not as the paper's table.
+    fn tabulate(&self, input: Tensor<4>, tap: &mut Tap<'_>) {
+        let out = self.logits(input);
+        tap.row(LayerRow {
+            name: "googlenet (torchvision)".into(),
+            description: "BN after each convolution, 3×3 for 5×5, no LRN, dropout 0.2".into(),
+            output: out.dims()[1..].to_vec(),
+            params: trainable_params(self),
+            paper_params: None,
+            macs: 0,
+        });
     }
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         cross_entropy(scores, targets)

@@ -7,17 +7,8 @@ pub mod cifar;
 pub mod imagenet;
 pub mod torchvision;
 
-use std::path::Path;
-
-use burn::tensor::{Device, Tensor};
-use repro_common::config::ExperimentConfig;
-use repro_common::data::Dataset;
-use repro_common::data::source::HostBatch;
-use repro_common::device::Selected;
-use repro_common::engine::{self, Evaluation, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
-use repro_common::parity::{self, Parity, PlantedFault};
-use repro_common::records::Manifest;
+use repro_common::net::{ImageNet, NetRequest};
+use repro_common::paper::{ModelSpec, Paper, PaperError, PaperFiles, width_option};
 
 pub use blocks::{BottleneckStride, ShortcutOption};
 pub use cifar::CifarResnet;
@@ -37,29 +28,29 @@ pub const SHORT_RUN: &[&str] = &["data.dataset=cifar10-layout", "epochs=4", "bat
 /// paper's rounded Table 6 figures (0.27M … 19.4M); the ImageNet counts are torchvision's
 /// (the paper gives none; the stride placement does not change them).
 pub const MODELS: &[ModelSpec] = &[
-    ModelSpec { name: "resnet20", summary: "CIFAR §4.2, n=3, option A shortcuts (Table 6: 0.27M)", published_params: Some(269_722) },
-    ModelSpec { name: "resnet32", summary: "CIFAR §4.2, n=5 (0.46M)", published_params: Some(464_154) },
-    ModelSpec { name: "resnet44", summary: "CIFAR §4.2, n=7 (0.66M)", published_params: Some(658_586) },
-    ModelSpec { name: "resnet56", summary: "CIFAR §4.2, n=9 (0.85M)", published_params: Some(853_018) },
-    ModelSpec { name: "resnet110", summary: "CIFAR §4.2, n=18 (1.7M)", published_params: Some(1_727_962) },
-    ModelSpec { name: "resnet1202", summary: "CIFAR §4.2, n=200 (19.4M)", published_params: Some(19_421_274) },
-    ModelSpec { name: "plain20", summary: "CIFAR plain net of Figure 6, 20 layers", published_params: Some(269_722) },
-    ModelSpec { name: "plain32", summary: "CIFAR plain net, 32 layers", published_params: Some(464_154) },
-    ModelSpec { name: "plain44", summary: "CIFAR plain net, 44 layers", published_params: Some(658_586) },
-    ModelSpec { name: "plain56", summary: "CIFAR plain net, 56 layers", published_params: Some(853_018) },
-    ModelSpec { name: "resnet18", summary: "ImageNet Table 1, basic blocks 2-2-2-2, option B", published_params: Some(11_689_512) },
-    ModelSpec { name: "resnet18-a", summary: "ResNet-18 with option A shortcuts (Table 2)", published_params: None },
-    ModelSpec { name: "resnet34", summary: "ImageNet Table 1, basic blocks 3-4-6-3, option B", published_params: Some(21_797_672) },
-    ModelSpec { name: "resnet34-a", summary: "ResNet-34 with option A shortcuts (Table 2/3)", published_params: None },
-    ModelSpec { name: "resnet34-c", summary: "ResNet-34 with option C shortcuts (Table 3)", published_params: None },
-    ModelSpec { name: "resnet50", summary: "ImageNet Table 1, bottlenecks 3-4-6-3, option B, stride on the first 1×1 (the authors' models)", published_params: Some(25_557_032) },
-    ModelSpec { name: "resnet101", summary: "bottlenecks 3-4-23-3, option B, stride on the first 1×1", published_params: Some(44_549_160) },
-    ModelSpec { name: "resnet152", summary: "bottlenecks 3-8-36-3, option B, stride on the first 1×1", published_params: Some(60_192_808) },
-    ModelSpec { name: "resnet50-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(25_557_032) },
-    ModelSpec { name: "resnet101-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(44_549_160) },
-    ModelSpec { name: "resnet152-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(60_192_808) },
-    ModelSpec { name: "plain18", summary: "ImageNet plain net of Figure 3 / Table 2, 18 layers", published_params: None },
-    ModelSpec { name: "plain34", summary: "ImageNet plain net, 34 layers", published_params: None },
+    ModelSpec { name: "resnet20", summary: "CIFAR §4.2, n=3, option A shortcuts (Table 6: 0.27M)", published_params: Some(269_722), build },
+    ModelSpec { name: "resnet32", summary: "CIFAR §4.2, n=5 (0.46M)", published_params: Some(464_154), build },
+    ModelSpec { name: "resnet44", summary: "CIFAR §4.2, n=7 (0.66M)", published_params: Some(658_586), build },
+    ModelSpec { name: "resnet56", summary: "CIFAR §4.2, n=9 (0.85M)", published_params: Some(853_018), build },
+    ModelSpec { name: "resnet110", summary: "CIFAR §4.2, n=18 (1.7M)", published_params: Some(1_727_962), build },
+    ModelSpec { name: "resnet1202", summary: "CIFAR §4.2, n=200 (19.4M)", published_params: Some(19_421_274), build },
+    ModelSpec { name: "plain20", summary: "CIFAR plain net of Figure 6, 20 layers", published_params: Some(269_722), build },
+    ModelSpec { name: "plain32", summary: "CIFAR plain net, 32 layers", published_params: Some(464_154), build },
+    ModelSpec { name: "plain44", summary: "CIFAR plain net, 44 layers", published_params: Some(658_586), build },
+    ModelSpec { name: "plain56", summary: "CIFAR plain net, 56 layers", published_params: Some(853_018), build },
+    ModelSpec { name: "resnet18", summary: "ImageNet Table 1, basic blocks 2-2-2-2, option B", published_params: Some(11_689_512), build },
+    ModelSpec { name: "resnet18-a", summary: "ResNet-18 with option A shortcuts (Table 2)", published_params: None, build },
+    ModelSpec { name: "resnet34", summary: "ImageNet Table 1, basic blocks 3-4-6-3, option B", published_params: Some(21_797_672), build },
+    ModelSpec { name: "resnet34-a", summary: "ResNet-34 with option A shortcuts (Table 2/3)", published_params: None, build },
+    ModelSpec { name: "resnet34-c", summary: "ResNet-34 with option C shortcuts (Table 3)", published_params: None, build },
+    ModelSpec { name: "resnet50", summary: "ImageNet Table 1, bottlenecks 3-4-6-3, option B, stride on the first 1×1 (the authors' models)", published_params: Some(25_557_032), build },
+    ModelSpec { name: "resnet101", summary: "bottlenecks 3-4-23-3, option B, stride on the first 1×1", published_params: Some(44_549_160), build },
+    ModelSpec { name: "resnet152", summary: "bottlenecks 3-8-36-3, option B, stride on the first 1×1", published_params: Some(60_192_808), build },
+    ModelSpec { name: "resnet50-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(25_557_032), build },
+    ModelSpec { name: "resnet101-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(44_549_160), build },
+    ModelSpec { name: "resnet152-v1.5", summary: "torchvision's placement: stride on the 3×3", published_params: Some(60_192_808), build },
+    ModelSpec { name: "plain18", summary: "ImageNet plain net of Figure 3 / Table 2, 18 layers", published_params: None, build },
+    ModelSpec { name: "plain34", summary: "ImageNet plain net, 34 layers", published_params: None, build },
 ];
 
 /// A model name, parsed.
@@ -116,35 +107,23 @@ impl Net {
     }
 }
 
-fn unknown(name: &str) -> PaperError {
-    PaperError::UnknownModel { name: name.into(), known: MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ") }
-}
-
-/// The model `config` names and its `width` option (ImageNet nets only: the CIFAR nets are small).
-fn net(config: &ExperimentConfig) -> Result<(Net, f64), PaperError> {
-    let width = width_option(config)?;
-    let net = Net::parse(&config.model).ok_or_else(|| unknown(&config.model))?;
-    if matches!(net, Net::Cifar { .. }) && width != 1.0 {
-        return Err(PaperError::BadOption { key: "width".into(), reason: format!("applies to the ImageNet nets, not to the CIFAR net `{}`", config.model) });
-    }
-    Ok((net, width))
-}
-
-/// Layer table and total parameters and multiply-adds of a model, from a forward pass.
-pub fn layer_rows(model: &str, device: &Device) -> Result<Vec<LayerRow>, PaperError> {
-    let net = Net::parse(model).ok_or_else(|| unknown(model))?;
-    let side = net.input_side();
-    let input = Tensor::<4>::zeros([1, 3, side, side], device);
-    let mut rows = Vec::new();
-    match net {
+/// Builds the model `request` names; `width` (ImageNet nets only: the CIFAR nets are small).
+fn build(request: &NetRequest<'_>) -> Result<Box<dyn repro_common::net::Net>, PaperError> {
+    let width = width_option(request)?;
+    let net = Net::parse(request.model).expect("the paper lists its models");
+    Ok(match net {
         Net::Cifar { n, residual } => {
-            CifarResnet::new(n, residual, 10, device).logits(input, &mut Tap::on(&mut rows));
+            if width != 1.0 {
+                return Err(PaperError::BadOption { key: "width".into(), reason: format!("applies to the ImageNet nets, not to the CIFAR net `{}`", request.model) });
+            }
+            let classes = request.classes_or(10);
+            ImageNet::new([3, 32, 32], move |d| CifarResnet::new(n, residual, classes, d)).boxed()
         }
         Net::Imagenet { .. } => {
-            ImagenetResnet::new(net.imagenet_spec(1000).expect("imagenet net"), device).logits(input, &mut Tap::on(&mut rows));
+            let s = ImagenetSpec { width, ..net.imagenet_spec(request.classes_or(1000)).expect("imagenet net") };
+            ImageNet::new([3, 224, 224], move |d| ImagenetResnet::new(s, d)).pytorch_names(&torchvision::REMAP).boxed()
         }
-    }
-    Ok(rows)
+    })
 }
 
 const EXPERIMENTS: &[(&str, &str)] = &[
@@ -193,51 +172,6 @@ impl Paper for ResnetPaper {
         &FILES
     }
 
-    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
-        layer_rows(model, &Device::flex())
-    }
-
-    fn parity(&self, config: &ExperimentConfig, classes: usize, [reference, target]: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
-        let (net, width) = net(config)?;
-        Ok(match net {
-            Net::Cifar { n, residual } => parity::compare(config, reference, target, batch, fault, |d| CifarResnet::new(n, residual, classes, d))?,
-            Net::Imagenet { .. } => {
-                let s = ImagenetSpec { width, ..net.imagenet_spec(classes).expect("imagenet net") };
-                parity::compare(config, reference, target, batch, fault, |d| ImagenetResnet::new(s, d))?
-            }
-        })
-    }
-
-    fn train(&self, spec: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        let (net, width) = net(spec.config)?;
-        let classes = spec.dataset.class_names.len();
-        match net {
-            Net::Cifar { n, residual } => Ok(engine::train(spec, |d| CifarResnet::new(n, residual, classes, d))?),
-            Net::Imagenet { .. } => {
-                let s = ImagenetSpec { width, ..net.imagenet_spec(classes).expect("imagenet net") };
-                Ok(engine::train(spec, |d| ImagenetResnet::new(s, d))?)
-            }
-        }
-    }
-
-    fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        let (net, width) = net(config)?;
-        let classes = dataset.class_names.len();
-        let (_, set) = dataset.sources(&config.data).map_err(engine::TrainError::from)?;
-        let device = &selected.device;
-        match net {
-            Net::Cifar { n, residual } => {
-                let model = engine::load_weights(CifarResnet::new(n, residual, classes, device), weights)?;
-                Ok(engine::evaluate(&model, set.as_ref(), device)?)
-            }
-            Net::Imagenet { .. } => {
-                let model = ImagenetResnet::new(ImagenetSpec { width, ..net.imagenet_spec(classes).expect("imagenet net") }, device);
-                let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision::REMAP)?;
-                Ok(engine::evaluate(&model, set.as_ref(), device)?)
-            }
-        }
-    }
-
     fn parameter_summary(&self) -> Option<String> {
         Some(parameter_summary())
     }
@@ -271,7 +205,7 @@ pub fn parameter_summary() -> String {
          |---|---|---:|---:|---:|---:|---:|\n",
     );
     for m in MODELS {
-        let Ok(rows) = layer_rows(m.name, &Device::flex()) else { continue };
+        let Ok(rows) = ResnetPaper.layer_table(m.name) else { continue };
         let params: usize = rows.iter().map(|r| r.params).sum();
         let macs: u64 = rows.iter().map(|r| r.macs).sum();
         let table1 = match Net::parse(m.name) {
@@ -288,5 +222,5 @@ pub fn parameter_summary() -> String {
 
 /// Total trainable parameters of a model.
 pub fn param_count(model: &str) -> Result<usize, PaperError> {
-    Ok(layer_rows(model, &Device::flex())?.iter().map(|r| r.params).sum())
+    Ok(ResnetPaper.layer_table(model)?.iter().map(|r| r.params).sum())
 }

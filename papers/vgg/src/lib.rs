@@ -9,15 +9,12 @@ pub mod protocols;
 
 use std::path::Path;
 
-use burn::tensor::{Device, Tensor};
 use repro_common::config::ExperimentConfig;
-use repro_common::data::source::HostBatch;
 use repro_common::data::{Dataset, Images};
 use repro_common::device::Selected;
-use repro_common::engine::{self, Evaluation, TrainError, TrainSpec};
-use repro_common::paper::{LayerRow, ModelSpec, Paper, PaperError, PaperFiles, Tap, width_option};
-use repro_common::parity::{self, Parity, PlantedFault};
-use repro_common::records::Manifest;
+use repro_common::engine::{Evaluation, TrainError};
+use repro_common::net::{ImageNet, Net, NetRequest};
+use repro_common::paper::{ModelSpec, Paper, PaperError, PaperFiles, evaluate_on_split, width_option};
 
 pub use model::{Config, Init, Vgg, VggSpec};
 
@@ -26,16 +23,16 @@ pub const CITATION: &str = "K. Simonyan, A. Zisserman. Very Deep Convolutional N
 /// Table 2 rounds to 133, 133, 133, 134, 138, 144 million; the exact counts are torchvision's
 /// where it has the net (config C: ours, which rounds to 134).
 pub const MODELS: &[ModelSpec] = &[
-    ModelSpec { name: "vgg-a", summary: "Table 1 A: 11 weight layers (torchvision vgg11)", published_params: Some(132_863_336) },
-    ModelSpec { name: "vgg-a-lrn", summary: "A with LRN after the first convolution", published_params: Some(132_863_336) },
-    ModelSpec { name: "vgg-b", summary: "B: 13 weight layers (vgg13)", published_params: Some(133_047_848) },
-    ModelSpec { name: "vgg-c", summary: "C: 16 weight layers, a 1×1 convolution third in blocks 3-5", published_params: Some(133_638_952) },
-    ModelSpec { name: "vgg-d", summary: "D: 16 weight layers (vgg16)", published_params: Some(138_357_544) },
-    ModelSpec { name: "vgg-e", summary: "E: 19 weight layers (vgg19)", published_params: Some(143_667_240) },
-    ModelSpec { name: "vgg-a-bn", summary: "A with BN after every convolution (torchvision vgg11_bn; not in the paper)", published_params: Some(132_868_840) },
-    ModelSpec { name: "vgg-b-bn", summary: "B with BN (vgg13_bn)", published_params: Some(133_053_736) },
-    ModelSpec { name: "vgg-d-bn", summary: "D with BN (vgg16_bn)", published_params: Some(138_365_992) },
-    ModelSpec { name: "vgg-e-bn", summary: "E with BN (vgg19_bn)", published_params: Some(143_678_248) },
+    ModelSpec { name: "vgg-a", summary: "Table 1 A: 11 weight layers (torchvision vgg11)", published_params: Some(132_863_336), build },
+    ModelSpec { name: "vgg-a-lrn", summary: "A with LRN after the first convolution", published_params: Some(132_863_336), build },
+    ModelSpec { name: "vgg-b", summary: "B: 13 weight layers (vgg13)", published_params: Some(133_047_848), build },
+    ModelSpec { name: "vgg-c", summary: "C: 16 weight layers, a 1×1 convolution third in blocks 3-5", published_params: Some(133_638_952), build },
+    ModelSpec { name: "vgg-d", summary: "D: 16 weight layers (vgg16)", published_params: Some(138_357_544), build },
+    ModelSpec { name: "vgg-e", summary: "E: 19 weight layers (vgg19)", published_params: Some(143_667_240), build },
+    ModelSpec { name: "vgg-a-bn", summary: "A with BN after every convolution (torchvision vgg11_bn; not in the paper)", published_params: Some(132_868_840), build },
+    ModelSpec { name: "vgg-b-bn", summary: "B with BN (vgg13_bn)", published_params: Some(133_053_736), build },
+    ModelSpec { name: "vgg-d-bn", summary: "D with BN (vgg16_bn)", published_params: Some(138_365_992), build },
+    ModelSpec { name: "vgg-e-bn", summary: "E with BN (vgg19_bn)", published_params: Some(143_678_248), build },
 ];
 
 use experiments::EXPERIMENTS;
@@ -101,53 +98,38 @@ pub fn torchvision_remap(spec: &VggSpec) -> Vec<(String, String)> {
 
 pub struct VggPaper;
 
+/// Builds the configuration `request` names, at its `width` option.
+fn build(request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
+    let vgg = VggSpec { width: width_option(request)?, ..spec(request.model, request.classes_or(1000))? };
+    Ok(ImageNet::new([3, 224, 224], move |d| Vgg::new(vgg, d)).pytorch_names(&torchvision_remap(&vgg)).boxed())
+}
+
 impl Paper for VggPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
     }
 
-    fn layer_table(&self, model: &str) -> Result<Vec<LayerRow>, PaperError> {
-        let device = Device::flex();
-        let mut rows = Vec::new();
-        Vgg::new(spec(model, 1000)?, &device).logits(Tensor::zeros([1, 3, 224, 224], &device), &mut Tap::on(&mut rows));
-        Ok(rows)
-    }
-
-    fn parity(&self, config: &ExperimentConfig, classes: usize, [reference, target]: [&Selected; 2], batch: &HostBatch, fault: Option<PlantedFault>) -> Result<Parity, PaperError> {
-        let vgg = VggSpec { width: width_option(config)?, ..spec(&config.model, classes)? };
-        Ok(parity::compare(config, reference, target, batch, fault, |d| Vgg::new(vgg, d))?)
-    }
-
-    fn train(&self, s: TrainSpec<'_>) -> Result<Manifest, PaperError> {
-        let vgg = VggSpec { width: width_option(s.config)?, ..spec(&s.config.model, s.dataset.class_names.len())? };
-        Ok(engine::train(s, |d| Vgg::new(vgg, d))?)
-    }
-
+    /// §3.2's dense and multi-crop protocols where the recipe names one; one view otherwise.
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
-        let vgg = VggSpec { width: width_option(config)?, ..spec(&config.model, dataset.class_names.len())? };
-        let device = &selected.device;
-        let model = Vgg::new(vgg, device);
-        let model = repro_common::import::load_weights_or_pytorch(model, weights, &torchvision_remap(&vgg))?;
+        let request = NetRequest::of(config, dataset.class_names.len());
         let folder = config.data.folder.as_ref();
-        match (folder.and_then(|f| f.protocol.as_ref()), &dataset.images) {
-            (Some(protocol), Images::Folder(images)) => {
-                let f = folder.expect("protocol is in the folder section");
-                let files = images.split(&config.data.eval_split).ok_or_else(|| {
-                    TrainError::Data(repro_common::data::DataError::Split { dataset: dataset.name.clone(), split: config.data.eval_split.clone(), reason: "not in the folder".into() })
-                })?;
-                let files = match config.data.eval_limit {
-                    Some(n) => &files[..n.min(files.len())],
-                    None => files,
-                };
-                let norm = protocols::Normalise { mean: f.mean, std: f.std };
-                let model = burn::module::Module::valid(&model);
-                let (top1, top5) = protocols::evaluate(&model, files, protocol, norm, &device.clone().without_autodiff()).map_err(TrainError::from)?;
-                Ok(Evaluation { loss: f64::NAN, error_pct: top1, top5_error_pct: Some(top5) })
-            }
-            _ => {
-                let (_, set) = dataset.sources(&config.data).map_err(TrainError::from)?;
-                Ok(engine::evaluate(&model, set.as_ref(), device)?)
-            }
-        }
+        let (Some(protocol), Images::Folder(images)) = (folder.and_then(|f| f.protocol.as_ref()), &dataset.images) else {
+            return evaluate_on_split(self.net(&request)?.as_ref(), config, weights, selected, dataset);
+        };
+        let vgg = VggSpec { width: width_option(&request)?, ..spec(&config.model, dataset.class_names.len())? };
+        let device = &selected.device;
+        let model = repro_common::import::load_weights_or_pytorch(Vgg::new(vgg, device), weights, &torchvision_remap(&vgg))?;
+        let f = folder.expect("protocol is in the folder section");
+        let files = images
+            .split(&config.data.eval_split)
+            .ok_or_else(|| TrainError::Data(repro_common::data::DataError::Split { dataset: dataset.name.clone(), split: config.data.eval_split.clone(), reason: "not in the folder".into() }))?;
+        let files = match config.data.eval_limit {
+            Some(n) => &files[..n.min(files.len())],
+            None => files,
+        };
+        let norm = protocols::Normalise { mean: f.mean, std: f.std };
+        let model = burn::module::Module::valid(&model);
+        let (top1, top5) = protocols::evaluate(&model, files, protocol, norm, &device.clone().without_autodiff()).map_err(TrainError::from)?;
+        Ok(Evaluation { loss: f64::NAN, error_pct: top1, top5_error_pct: Some(top5) })
     }
 }
