@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use burn::module::{Param, ParamId};
 use burn::tensor::{Device, Distribution, FloatDType, Int, Tensor, TensorData};
-use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh};
+use repro_lenet::layers::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh};
 
 fn device() -> Device {
     static DEVICE: OnceLock<Device> = OnceLock::new();
@@ -136,7 +136,7 @@ fn map_loss_gradient_and_value() {
 #[test]
 fn sdlm_second_derivatives_follow_appendix_c() {
     use repro_common::engine::ImageClassifier;
-    use repro_common::nn::scaled_tanh_derivative_squared as d2;
+    use repro_lenet::layers::scaled_tanh_derivative_squared as d2;
     let model = repro_lenet::Lenet5::new(10.0, repro_lenet::InitRange::PAPER, &device());
     let n = 3;
     let x = random([n, 1, 32, 32]);

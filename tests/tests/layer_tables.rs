@@ -37,7 +37,7 @@ fn unknown_model_is_an_error_naming_the_known_ones() {
 /// initialisation, on the sample's first 500 training digits as the `lenet5` recipe prepares them.
 fn initial_weighted_sum_stds(init: repro_lenet::InitRange) -> Vec<(&'static str, f64)> {
     use burn::tensor::Tensor;
-    use repro_common::nn::scaled_tanh;
+    use repro_lenet::layers::scaled_tanh;
     let config = repro_tests::recipe(&LenetPaper, "lenet5", &["data.dataset=mnist-sample"]);
     let (train, _) = repro_tests::sample().sources(&config.data).unwrap();
     let indices: Vec<usize> = (0..500).collect();

@@ -3,13 +3,13 @@
 //!
 //! INPUT 32×32 → C1 6@28×28 → S2 6@14×14 → C3 16@10×10 → S4 16@5×5 → C5 120 → F6 84 → RBF 10.
 
+use crate::layers::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh, scaled_tanh_derivative_squared as d2};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::engine::ImageClassifier;
-use repro_common::nn::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh, scaled_tanh_derivative_squared as d2};
 use repro_common::paper::Tap;
 use repro_common::sdlm::{carry, squared};
 
