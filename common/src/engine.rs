@@ -170,6 +170,19 @@ pub struct Evaluation {
     pub top5_error_pct: Option<f64>,
 }
 
+/// Views per evaluation batch unless set otherwise ([`set_eval_batch_views`]): 1000 views of
+/// 224×224×3 floats are ~600 MB on the host.
+pub const DEFAULT_EVAL_BATCH_VIEWS: usize = 1000;
+
+static EVAL_BATCH_VIEWS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(DEFAULT_EVAL_BATCH_VIEWS);
+
+/// Sets how many views (images, or crops of several-view protocols) one evaluation batch holds,
+/// for the rest of the process (the harness's `--eval-batch-size`). It changes memory and speed,
+/// not the numbers: evaluation has no batch statistics.
+pub fn set_eval_batch_views(views: usize) {
+    EVAL_BATCH_VIEWS.store(views.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Loss (mean), top-1 and top-5 error (%) of `model` on `source`, without gradients. With
 /// several views per item (10-crop), the views' softmax probabilities are averaged and the loss
 /// is the negative log of the averaged probability of the true class.
@@ -181,7 +194,7 @@ pub fn evaluate<M: ImageClassifier>(model: &M, source: &dyn ImageSource, device:
     let (mut loss_sum, mut wrong, mut wrong5) = (0f64, 0usize, 0usize);
     let mut classes = 0;
     let order: Vec<usize> = (0..n).collect();
-    let batch_items = (1000 / views).max(1);
+    let batch_items = (EVAL_BATCH_VIEWS.load(std::sync::atomic::Ordering::Relaxed) / views).max(1);
     let chunks: Vec<&[usize]> = order.chunks(batch_items).collect();
     let bar = progress::bar(chunks.len() as u64, "evaluating");
     for_each_batch(source, &chunks, None, loader_threads(), 1, |_, batch| -> Result<bool, TrainError> {
@@ -300,6 +313,16 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             bar.inc(1);
             if b % 10 == 0 {
                 bar.set_message(format!("loss {:.4} err {:.2}%", loss_sum / seen as f64, 100.0 * wrong as f64 / seen as f64));
+            }
+            if progress::line_due(b + 1, batches) {
+                let rate = seen as f64 / started.elapsed().as_secs_f64();
+                eprintln!(
+                    "{label} epoch {epoch}/{}: step {}/{batches}, lr {lr:.2e}, train loss {:.4}, err {:.2}%, {rate:.0} img/s",
+                    config.epochs,
+                    b + 1,
+                    loss_sum / seen as f64,
+                    100.0 * wrong as f64 / seen as f64
+                );
             }
             Ok(true)
         })?;

@@ -4,6 +4,29 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// Steps between plain progress lines when stderr is not a terminal: 0 until set, meaning about
+/// ten lines per epoch; `usize::MAX` for none ([`set_log_interval`]).
+static LOG_INTERVAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the steps between plain progress lines (the harness's `--log-interval`); `None` switches
+/// them off.
+pub fn set_log_interval(steps: Option<usize>) {
+    LOG_INTERVAL.store(steps.map_or(usize::MAX, |s| s.max(1)), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether step `step` (1-based) of `steps` gets a plain progress line: only without a terminal
+/// (a terminal has the bar), every `--log-interval` steps, by default about ten per epoch.
+pub fn line_due(step: usize, steps: usize) -> bool {
+    if is_interactive() {
+        return false;
+    }
+    let interval = match LOG_INTERVAL.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => steps.div_ceil(10).max(1),
+        n => n,
+    };
+    interval != usize::MAX && step % interval == 0
+}
+
 pub fn is_interactive() -> bool {
     std::io::stderr().is_terminal()
 }

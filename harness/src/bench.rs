@@ -15,11 +15,11 @@ pub struct BenchArgs {
     /// Experiments to time (default: every image experiment; `lstm` for the LSTM 1997 defaults).
     #[arg(long = "experiment", value_name = "NAME")]
     experiments: Vec<String>,
-    /// Backends to compare (cpu only): flex, ndarray.
-    #[arg(long = "backend", default_values_t = ["flex".to_string()])]
-    backends: Vec<String>,
+    /// Backends to compare (cpu only; repeatable).
+    #[arg(long = "backend", value_enum, default_values_t = [crate::cli::Backend::Flex])]
+    backends: Vec<crate::cli::Backend>,
     /// cpu, cuda, cuda:N, vulkan, vulkan:N, wgpu or wgpu:N.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = crate::cli::parse_device, value_name = "DEVICE")]
     device: String,
     /// Batch size of the timed steps (default: the recipe's).
     #[arg(long)]
@@ -66,7 +66,7 @@ pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
                 continue;
             }
             for backend in &args.backends {
-                let selected = device::select(&args.device, backend)?;
+                let selected = device::select(&args.device, backend.name())?;
                 let t = time_recipe(*paper, &recipe, &selected, args.batch_size, args.images, &tmp.join(format!("{}-{backend}", recipe.name)))?;
                 rows.push(format!(
                     "| `{}` | {} | {} / {} | {} | {:.1} | {:.3} | {:.1} |",

@@ -59,6 +59,12 @@ fn train_trials(recipe: &TrialsConfig, run: &RunArgs, results: &Path) -> Result<
     if run.place.device != "cpu" {
         bail!("the 1997 experiments run on the CPU only (nets of under 400 weights learning one sequence at a time; see papers/lstm/src/net1997.rs)");
     }
+    if run.place.workers.is_some() || run.place.eval_batch_size.is_some() || run.log_interval.is_some() {
+        bail!(
+            "`{}` has no image loader, evaluation batches or training steps to log (each trial is one sequence at a time, with a line a minute when there is no terminal); drop -j/--workers, --eval-batch-size and --log-interval",
+            recipe.name
+        );
+    }
     let config = recipe.with_overrides(&run.overrides)?;
     let threads = run.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let exp_dir = records::experiment_dir(results, repro_lstm::ID, &config.name, "generated");
@@ -102,7 +108,10 @@ fn train_trials(recipe: &TrialsConfig, run: &RunArgs, results: &Path) -> Result<
 }
 
 fn train_ptb(recipe: &PtbConfig, run: &RunArgs, results: &Path) -> Result<usize> {
-    crate::use_compute_threads(run.threads)?;
+    if run.place.workers.is_some() || run.place.eval_batch_size.is_some() {
+        bail!("`{}` reads a text corpus without image loaders or evaluation batches; drop -j/--workers and --eval-batch-size", recipe.name);
+    }
+    crate::apply_run_settings(run)?;
     let mut overrides = run.overrides.clone();
     if let Some(d) = &run.dataset {
         overrides.push(format!("dataset={d}"));
@@ -134,6 +143,7 @@ fn train_ptb(recipe: &PtbConfig, run: &RunArgs, results: &Path) -> Result<usize>
             Some(d) if d.join("checkpoint/latest.yaml").is_file() => (d, true),
             _ => (records::new_run_dir(&exp_dir, seed)?, false),
         };
+        eprintln!("{} seed {seed}: recording in {}", config.name, run_dir.display());
         let m = ptb::train(PtbSpec { config: &config, seed, selected: &selected, corpus: &corpus, run_dir: run_dir.clone(), resume, command: command_line() })?;
         match (&m.status, &m.final_metrics) {
             (RunStatus::Complete, Some(f)) => eprintln!(

@@ -2,6 +2,7 @@
 //! writes the records and write-ups under `results/`.
 
 mod bench;
+mod cli;
 mod lstm;
 mod replay;
 mod smoke;
@@ -159,14 +160,22 @@ both devices (which layer differs).",
 struct PlaceArgs {
     /// cpu, cuda, cuda:N, vulkan, vulkan:N, wgpu or wgpu:N (GPUs need a build with `--features
     /// cuda`, `vulkan` or `wgpu`).
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = cli::parse_device, value_name = "DEVICE")]
     device: String,
-    /// CPU backend: flex (fastest) or ndarray.
-    #[arg(long, default_value = "flex")]
-    backend: String,
+    /// CPU backend of --device cpu.
+    #[arg(long, value_enum, default_value_t = cli::Backend::Flex)]
+    backend: cli::Backend,
     /// Read dataset files from this folder instead of the download cache (offline machines).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Threads decoding and augmenting images ahead of the model (default: every core, at most
+    /// 16; `$REPRO_LOADER_THREADS` also sets it).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+    /// Images (crops, for multi-crop protocols) per evaluation batch: memory and speed only, the
+    /// numbers do not change. The default, 1,000 views, is ~600 MB on the host at 224×224.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    eval_batch_size: Option<u32>,
 }
 
 #[derive(Args, Clone)]
@@ -190,10 +199,23 @@ struct RunArgs {
     /// skip the trials already recorded).
     #[arg(long)]
     resume: bool,
+    /// Without a terminal (CI, nohup, a pipe), a plain progress line every N training steps
+    /// (default: about ten per epoch; 0: none). A terminal shows a progress bar instead. burn's
+    /// own messages: RUST_LOG=info.
+    #[arg(long, value_name = "N")]
+    log_interval: Option<usize>,
     /// Threads: burn's CPU kernels for CNN and PTB training, or workers for independent trials
     /// (LSTM 1997 experiments); default: every core. Recorded as `compute_threads` in the manifest.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+}
+
+/// The settings of `run` that hold for the whole process: compute threads and progress lines.
+pub(crate) fn apply_run_settings(run: &RunArgs) -> Result<()> {
+    if let Some(n) = run.log_interval {
+        repro_common::progress::set_log_interval((n > 0).then_some(n));
+    }
+    use_compute_threads(run.threads)
 }
 
 /// Sizes the pool burn-flex's CPU kernels run on (rayon's global pool, fixed once per process).
@@ -216,6 +238,9 @@ fn main() -> ExitCode {
     if std::env::var_os("RUST_BACKTRACE").is_none() {
         install_panic_hook();
     }
+    // burn's and its runtimes' own messages (`log`), behind RUST_LOG (e.g. RUST_LOG=info);
+    // warnings and errors by default.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -268,7 +293,10 @@ fn run(cli: Cli) -> Result<()> {
             let failures = train_experiment(paper, &recipe, &run, &results)?;
             conclude(Written::Paper(paper), &results, failures, "")
         }
-        Command::Reproduce { paper, sample: _, run } if paper == repro_lstm::ID => {
+        Command::Reproduce { paper, sample, run } if paper == repro_lstm::ID => {
+            if sample {
+                bail!("paper `{}` has no sample reproduction: its experiments generate their own data (drop --sample)", repro_lstm::ID);
+            }
             let failures = lstm::reproduce(&run, &results)?;
             conclude(Written::Lstm, &results, failures, "")
         }
@@ -424,8 +452,14 @@ fn list() -> Result<()> {
     Ok(())
 }
 
+/// Opens the device `place` names and applies its loader and evaluation settings, which every
+/// command that runs a model goes through.
 fn select(place: &PlaceArgs) -> Result<Selected> {
-    Ok(device::select(&place.device, &place.backend)?)
+    if let Some(workers) = place.workers {
+        repro_common::data::source::set_loader_threads(workers.into());
+    }
+    engine::set_eval_batch_views(place.eval_batch_size.map_or(engine::DEFAULT_EVAL_BATCH_VIEWS, |n| n as usize));
+    Ok(device::select(&place.device, place.backend.name())?)
 }
 
 fn data_source(place: &PlaceArgs) -> DataSource {
@@ -467,7 +501,7 @@ fn conclude(written: Written<'_>, results: &Path, failures: usize, note: &str) -
 
 /// Trains every seed of one experiment; returns how many runs stopped early.
 fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs, results: &Path) -> Result<usize> {
-    use_compute_threads(run.threads)?;
+    apply_run_settings(run)?;
     if recipe.epochs == 0 {
         bail!("experiment `{}` trains nothing: it evaluates imported weights (`harness evaluate-pretrained {} --weights FILE --data-dir DIR`)", recipe.name, recipe.name);
     }
@@ -520,6 +554,7 @@ fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs,
                 (records::new_run_dir(&exp_dir, seed)?, false)
             }
         };
+        eprintln!("{} seed {seed}: recording in {}", config.name, run_dir.display());
         let spec = TrainSpec { config: &config, seed, selected: &selected, dataset: &dataset, run_dir: run_dir.clone(), resume, command: command_line(), stop_after_epoch: None };
         let manifest = paper.train(spec)?;
         match manifest.status {

@@ -26,11 +26,11 @@ use crate::bench;
 pub struct SmokeArgs {
     /// The device to check: vulkan, vulkan:N, wgpu, cuda, cuda:N, or cpu (then --backend picks
     /// the CPU backend compared with the reference, flex).
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = crate::cli::parse_device, value_name = "DEVICE")]
     device: String,
-    /// CPU backend of --device cpu: flex or ndarray.
-    #[arg(long, default_value = "flex")]
-    backend: String,
+    /// CPU backend of --device cpu.
+    #[arg(long, value_enum, default_value_t = crate::cli::Backend::Flex)]
+    backend: crate::cli::Backend,
     /// CI-sized: ResNet-50 and VGG-16 at 1/8 of their widths (`model_options.width`), parity
     /// batches of 2 of their images, 8 timed images of theirs and 256 of the small nets'.
     /// Without it, the full nets at the bench's sizes (32 ImageNet images at batch 32, 1,024
@@ -64,7 +64,7 @@ const QUICK_WIDTH: f64 = 0.125;
 const NETS: [(&str, &str, &str); 4] = [("lenet", "lenet5", "LeNet-5"), ("resnet", "cifar10-resnet20", "ResNet-20"), ("resnet", "imagenet-resnet50", "ResNet-50"), ("vgg", "vgg-d-s256", "VGG-16")];
 
 pub fn run(args: &SmokeArgs, papers: &[&'static dyn Paper]) -> Result<()> {
-    let target = device::select(&args.device, &args.backend)?;
+    let target = device::select(&args.device, args.backend.name())?;
     let reference = device::select("cpu", "flex")?;
     let find = |paper_id: &str, experiment: &str| -> Result<(&'static dyn Paper, ExperimentConfig)> {
         let paper = *papers.iter().find(|p| p.id() == paper_id).ok_or_else(|| anyhow!("no paper `{paper_id}`"))?;

@@ -51,6 +51,23 @@ fn errors_are_messages_not_panics() {
 }
 
 #[test]
+fn flag_values_are_checked_and_flags_that_do_nothing_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    assert_clean_failure(&harness(&["train", "lenet5", "--device", "vulcan"], r), "did you mean `vulkan`");
+    assert_clean_failure(&harness(&["train", "lenet5", "--backend", "ndaray"], r), "ndarray");
+    assert_clean_failure(&harness(&["train", "lenet5", "--eval-batch-size", "0"], r), "--eval-batch-size");
+    assert_clean_failure(&harness(&["train", "lenet5", "-j", "0"], r), "--workers");
+    assert_clean_failure(&harness(&["train", "lenet5", "--threads", "0"], r), "--threads must be at least 1");
+    assert_clean_failure(&harness(&["reproduce", "lstm", "--sample"], r), "no sample reproduction");
+    assert_clean_failure(&harness(&["train", "exp1-4x1-lr0.1", "-j", "2"], r), "drop -j/--workers");
+    let t = text(&harness(&["train", "--help"], r));
+    for needle in ["flex", "ndarray", "--workers", "--eval-batch-size", "--log-interval", "RUST_LOG"] {
+        assert!(t.contains(needle), "train --help lacks `{needle}`: {t}");
+    }
+}
+
+#[test]
 fn help_teaches() {
     let dir = tempfile::tempdir().unwrap();
     let o = harness(&["--help"], dir.path());
@@ -79,10 +96,15 @@ fn a_second_run_never_overwrites_the_first_and_eval_reads_it_back() {
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path();
     let args = ["train", "lenet5-modern", "--dataset", "mnist-sample", "--set", "epochs=1", "--set", "data.train_limit=300", "--set", "data.eval_limit=200"];
-    for _ in 0..2 {
-        let o = harness(&args, r);
-        assert!(o.status.success(), "{}", text(&o));
-    }
+    // The first run with every process-wide setting: progress lines without a terminal (the test
+    // captures stderr), one loader and one compute thread, small evaluation batches.
+    let settings = ["--log-interval", "1", "-j", "1", "--threads", "1", "--eval-batch-size", "64"];
+    let o = harness(&[&args[..], &settings[..]].concat(), r);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("recording in") && t.contains("epoch 1/1: step 1/"), "no run directory or progress line: {t}");
+    let o = harness(&args, r);
+    assert!(o.status.success(), "{}", text(&o));
     let exp = r.join("lenet/lenet5-modern/mnist-sample");
     let mut runs: Vec<_> = std::fs::read_dir(&exp).unwrap().flatten().map(|e| e.path()).filter(|p| p.join("manifest.yaml").is_file()).collect();
     runs.sort();
@@ -97,6 +119,7 @@ fn a_second_run_never_overwrites_the_first_and_eval_reads_it_back() {
         "command: cargo run --release -p harness -- --results",
         "train lenet5-modern --dataset mnist-sample",
         "status: complete",
+        "compute_threads: 1",
     ] {
         assert!(manifest.contains(key), "manifest lacks `{key}`:\n{manifest}");
     }

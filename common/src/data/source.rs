@@ -102,8 +102,21 @@ pub fn build_batch(source: &dyn ImageSource, indices: &[usize], augment: Option<
     Ok(HostBatch { images, labels, shape: [indices.len() * views, c, h, w], views })
 }
 
-/// Loader threads: `$REPRO_LOADER_THREADS`, else the machine's cores (at most 16).
+static LOADER_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the loader threads for the rest of the process (the harness's `-j/--workers`); 0 goes
+/// back to the default.
+pub fn set_loader_threads(threads: usize) {
+    LOADER_THREADS.store(threads, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Loader threads: as set by [`set_loader_threads`], else `$REPRO_LOADER_THREADS`, else the
+/// machine's cores (at most 16).
 pub fn loader_threads() -> usize {
+    let set = LOADER_THREADS.load(std::sync::atomic::Ordering::Relaxed);
+    if set > 0 {
+        return set;
+    }
     std::env::var("REPRO_LOADER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16))
 }
 

@@ -433,6 +433,10 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
             if w % 20 == 0 {
                 bar.set_message(format!("train ppl {:.1}", (nll / count as f64).exp()));
             }
+            if repro_common::progress::line_due(w + 1, windows) {
+                let rate = count as f64 / started.elapsed().as_secs_f64();
+                eprintln!("{} seed {} epoch {epoch}/{}: window {}/{windows}, lr {lr:.3}, train ppl {:.1}, {rate:.0} words/s", config.name, spec.seed, config.epochs, w + 1, (nll / count as f64).exp());
+            }
         }
         bar.finish_and_clear();
         let epoch_s = started.elapsed().as_secs_f64();
