@@ -69,6 +69,9 @@ pub trait Net {
     fn evaluate(&self, weights: &Path, source: &dyn ImageSource, device: &Device) -> Result<Evaluation, TrainError>;
     /// The layer table, from a forward pass of one input ([`ImageClassifier::tabulate`]).
     fn layer_rows(&self) -> Vec<LayerRow>;
+    /// `weights` (a checkpoint) written to `out` as PyTorch-layout safetensors, under the names
+    /// PyTorch's copy of the net uses where the paper has one ([`crate::import::export_pytorch`]).
+    fn export(&self, weights: &Path, out: &Path, metadata: &[(&str, String)]) -> Result<(), TrainError>;
 }
 
 /// An image classifier that `init` builds on a device, taking `input` (channels, height, width)
@@ -108,6 +111,11 @@ impl<M: ImageClassifier + 'static, F: Fn(&Device) -> M + 'static> Net for ImageN
     fn evaluate(&self, weights: &Path, source: &dyn ImageSource, device: &Device) -> Result<Evaluation, TrainError> {
         let model = crate::import::load_weights_or_pytorch((self.init)(device), weights, &self.pytorch_names)?;
         engine::evaluate(&model, source, device)
+    }
+
+    fn export(&self, weights: &Path, out: &Path, metadata: &[(&str, String)]) -> Result<(), TrainError> {
+        let model = crate::import::load_weights_or_pytorch((self.init)(&Device::flex()), weights, &self.pytorch_names)?;
+        crate::import::export_pytorch(&model, out, &self.pytorch_names, metadata)
     }
 
     fn layer_rows(&self) -> Vec<LayerRow> {

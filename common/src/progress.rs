@@ -24,7 +24,7 @@ pub fn line_due(step: usize, steps: usize) -> bool {
         0 => steps.div_ceil(10).max(1),
         n => n,
     };
-    interval != usize::MAX && step % interval == 0
+    interval != usize::MAX && step.is_multiple_of(interval)
 }
 
 pub fn is_interactive() -> bool {

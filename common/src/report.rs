@@ -292,7 +292,7 @@ pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun], r
         }
         let _ = writeln!(s, "\nMade by:\n");
         for r in &ours {
-            let _ = writeln!(s, "- `{}` (`{}`)", r.manifest.command, r.path);
+            let _ = writeln!(s, "- `{}` (`{}`, {} compute threads)", r.manifest.command, r.path, r.manifest.compute_threads);
         }
         for r in &theirs {
             let _ = writeln!(s, "- `{}` ({}, {} threads, commit `{}`)", r.command, r.framework, r.threads, &r.commit[..r.commit.len().min(10)]);

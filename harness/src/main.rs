@@ -98,6 +98,19 @@ enum Command {
         #[command(flatten)]
         place: PlaceArgs,
     },
+    /// Write a run's trained model as PyTorch-layout safetensors, under PyTorch's names where the
+    /// paper's net has a PyTorch twin (torchvision's), for PyTorch or timm's `validate.py`.
+    #[command(after_help = "Example:\n  harness export results/lenet/lenet5-modern/mnist-sample/seed1-20261123T004836Z\n  \
+harness export RUN_DIR --out resnet20.safetensors     then in Python: safetensors.torch.load_file(...)")]
+    Export {
+        /// A run directory holding manifest.yaml and a checkpoint.
+        run_dir: PathBuf,
+        /// The file to write (default: RUN_DIR/model.safetensors).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
     /// Train recorded runs again (same recipe, seed and data) and check each final number against
     /// its record within a statistical gate; exits non-zero when one leaves its gate.
     #[command(
@@ -333,6 +346,7 @@ fn run(cli: Cli) -> Result<()> {
             conclude(Written::Paper(paper), &results, failures, &note)
         }
         Command::Eval { run_dir, place } => eval(&run_dir, &place),
+        Command::Export { run_dir, out, place } => export(&run_dir, out, &place),
         Command::Replay { runs, place, threads } => replay::run(&runs, &place, threads),
         Command::EvaluatePretrained { experiment, weights, place } => {
             let (paper, config) = find_experiment(&experiment)?;
@@ -624,6 +638,30 @@ fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
     if let Some(m) = recorded.last() {
         println!("recorded at epoch {}: error {:.2}%", m.epoch, m.test_error_pct);
     }
+    Ok(())
+}
+
+/// `harness export`: the run's latest checkpoint as safetensors, with its provenance in the
+/// file's metadata. The dataset is opened only for its class count, which sizes the last layer.
+fn export(run_dir: &Path, out: Option<PathBuf>, place: &PlaceArgs) -> Result<()> {
+    let manifest = Manifest::load(run_dir)?;
+    let paper = find_paper(&manifest.paper)?;
+    let weights = engine::checkpoint_weights(run_dir)?.ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
+    let dataset = data::load(&manifest.config.data.dataset, &data_source(place))?;
+    let net = paper.net(&repro_common::net::NetRequest::of(&manifest.config, dataset.class_names.len()))?;
+    let out = out.unwrap_or_else(|| run_dir.join("model.safetensors"));
+    let metadata = [
+        ("paper", manifest.paper.clone()),
+        ("experiment", manifest.experiment.clone()),
+        ("model", manifest.config.model.clone()),
+        ("dataset", manifest.dataset.clone()),
+        ("seed", manifest.seed.to_string()),
+        ("epochs_completed", manifest.epochs_completed.to_string()),
+        ("git_commit", manifest.git_commit.clone()),
+        ("run", run_dir.display().to_string()),
+    ];
+    net.export(&weights, &out, &metadata)?;
+    println!("{} ({}, epoch {}) -> {}", manifest.experiment, manifest.config.model, manifest.epochs_completed, out.display());
     Ok(())
 }
 
