@@ -27,8 +27,10 @@ pub fn line_due(step: usize, steps: usize) -> bool {
     interval != usize::MAX && step.is_multiple_of(interval)
 }
 
+/// Whether stderr is a terminal, asked once per process: the training loop asks every step.
 pub fn is_interactive() -> bool {
-    std::io::stderr().is_terminal()
+    static INTERACTIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *INTERACTIVE.get_or_init(|| std::io::stderr().is_terminal())
 }
 
 /// A bar over `len` items; hidden when stderr is not a terminal.
