@@ -85,13 +85,20 @@ pub struct TrainSpec<'a> {
     pub stop_after_epoch: Option<usize>,
 }
 
-/// `checkpoint/latest.yaml`: which epoch the checkpoint files hold.
-#[derive(Debug, Serialize, Deserialize)]
-struct CheckpointIndex {
-    epoch: usize,
-    iteration: u64,
-    model: String,
-    optimizer: String,
+/// `checkpoint/latest.yaml`: which epoch the checkpoint files hold. Every kind of run that
+/// trains by epochs writes it through [`save_checkpoint`] and reads it through
+/// [`read_checkpoint`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckpointIndex {
+    pub epoch: usize,
+    /// Optimizer steps so far (0 in records of runs that do not count them).
+    #[serde(default)]
+    pub iteration: u64,
+    /// The weights file, beside the index.
+    pub model: String,
+    /// The optimizer state file, for optimizers that have state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<String>,
 }
 
 fn checkpoint_dir(run_dir: &Path) -> PathBuf {
@@ -108,11 +115,11 @@ pub fn latest_checkpoint(run_dir: &Path) -> Option<PathBuf> {
 /// checkpoint index, an error naming `latest.yaml` when it cannot be read or parsed or names
 /// files that are not there.
 pub fn checkpoint_weights(run_dir: &Path) -> Result<Option<PathBuf>, TrainError> {
-    Ok(read_index(run_dir)?.map(|index| checkpoint_dir(run_dir).join(index.model)))
+    Ok(read_checkpoint(run_dir)?.map(|index| checkpoint_dir(run_dir).join(index.model)))
 }
 
 /// `checkpoint/latest.yaml`, checked to name files that exist; `None` when it does not exist.
-fn read_index(run_dir: &Path) -> Result<Option<CheckpointIndex>, TrainError> {
+pub fn read_checkpoint(run_dir: &Path) -> Result<Option<CheckpointIndex>, TrainError> {
     let path = checkpoint_dir(run_dir).join("latest.yaml");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -120,7 +127,7 @@ fn read_index(run_dir: &Path) -> Result<Option<CheckpointIndex>, TrainError> {
         Err(e) => return Err(TrainError::Checkpoint { path, reason: e.to_string() }),
     };
     let index: CheckpointIndex = serde_yaml_ng::from_str(&text).map_err(|e| TrainError::Checkpoint { path: path.clone(), reason: e.to_string() })?;
-    if let Some(absent) = [&index.model, &index.optimizer].into_iter().find(|f| !checkpoint_dir(run_dir).join(f).is_file()) {
+    if let Some(absent) = std::iter::once(&index.model).chain(&index.optimizer).find(|f| !checkpoint_dir(run_dir).join(f).is_file()) {
         return Err(TrainError::Checkpoint { path, reason: format!("it names {absent}, which is not in the checkpoint folder") });
     }
     Ok(Some(index))
@@ -249,7 +256,6 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
     let (train_set, eval_set) = spec.dataset.sources(&config.data)?;
 
     let run_dir = spec.run_dir.clone();
-    let ckpt = checkpoint_dir(&run_dir);
     let (mut manifest, mut rows, mut iteration) = if spec.resume {
         let (loaded_model, loaded_optimizer, state) = resume_from_checkpoint(&run_dir, model, optimizer)?;
         (model, optimizer) = (loaded_model, loaded_optimizer);
@@ -300,8 +306,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             let stats = Tensor::cat(vec![loss.clone().detach(), right], 0).into_data().convert::<f64>().try_to_vec::<f64>().expect("two numbers");
             let (batch_loss, right) = (stats[0], stats[1] as usize);
             if !batch_loss.is_finite() {
-                stopped =
-                    Some(format!("the training loss became {batch_loss} at epoch {epoch}, batch {} (learning rate {lr}); the run was stopped and the checkpoint of epoch {} kept", b + 1, epoch - 1));
+                stopped = Some(non_finite_loss(batch_loss, epoch, &format!("batch {}", b + 1), lr));
                 slot = Some(model);
                 return Ok(false);
             }
@@ -363,7 +368,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         // Metrics before the checkpoint: if the process dies in between, the resumed run drops
         // the extra row (it keeps rows up to the checkpoint's epoch) and trains that epoch again.
         records::save_metrics(&run_dir, &rows)?;
-        save_checkpoint(&ckpt, &model, &optimizer, epoch, iteration)?;
+        save_checkpoint(&run_dir, &model, Some(&optimizer), epoch, iteration)?;
         manifest.epochs_completed = epoch;
         manifest.train_time_s = elapsed_s;
         manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
@@ -385,10 +390,11 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
 #[allow(clippy::type_complexity)]
 fn resume_from_checkpoint<M: Module>(run_dir: &Path, model: M, optimizer: burn::optim::ModuleOptimizer) -> Result<(M, burn::optim::ModuleOptimizer, (Manifest, Vec<EpochMetrics>, u64)), TrainError> {
     let ckpt = checkpoint_dir(run_dir);
-    let index = read_index(run_dir)?.ok_or_else(|| TrainError::NothingToResume(run_dir.to_owned()))?;
+    let index = read_checkpoint(run_dir)?.ok_or_else(|| TrainError::NothingToResume(run_dir.to_owned()))?;
     let bad = |path: PathBuf, e: burn::store::RecordError| TrainError::Checkpoint { path, reason: e.to_string() };
     let model = model.try_load_file(ckpt.join(&index.model)).map_err(|e| bad(ckpt.join(&index.model), e))?;
-    let optimizer = optimizer.load(ckpt.join(&index.optimizer)).map_err(|e| bad(ckpt.join(&index.optimizer), e))?;
+    let optimizer_file = index.optimizer.as_ref().ok_or_else(|| TrainError::Checkpoint { path: ckpt.join("latest.yaml"), reason: "it names no optimizer state".into() })?;
+    let optimizer = optimizer.load(ckpt.join(optimizer_file)).map_err(|e| bad(ckpt.join(optimizer_file), e))?;
     let mut manifest = Manifest::load(run_dir)?;
     // Rows after the checkpoint (written just before a crash) are dropped and trained again.
     let rows = records::load_metrics_through(run_dir, index.epoch)?;
@@ -449,21 +455,31 @@ fn fresh_manifest(spec: &TrainSpec<'_>) -> Manifest {
     }
 }
 
-/// Writes epoch-numbered weight and optimizer files, then points `latest.yaml` at them (the
-/// atomic step), then removes older epochs. A crash at any point leaves a usable checkpoint.
-fn save_checkpoint<M: Module>(dir: &Path, model: &M, optimizer: &burn::optim::ModuleOptimizer, epoch: usize, iteration: u64) -> Result<(), TrainError> {
+/// Why a run trained by epochs stopped: its loss became `loss` (NaN or infinite) at `step` of
+/// `epoch`; the checkpoint of the epoch before is kept, and resuming starts from it.
+pub fn non_finite_loss(loss: f64, epoch: usize, step: &str, lr: f64) -> String {
+    format!("the training loss became {loss} at epoch {epoch}, {step} (learning rate {lr}); the run was stopped and the checkpoint of epoch {} kept", epoch - 1)
+}
+
+/// Writes epoch-numbered weight (and optimizer) files into `run_dir/checkpoint/`, then points
+/// `latest.yaml` at them (the atomic step), then removes older epochs. A crash at any point
+/// leaves a usable checkpoint.
+pub fn save_checkpoint<M: Module>(run_dir: &Path, model: &M, optimizer: Option<&burn::optim::ModuleOptimizer>, epoch: usize, iteration: u64) -> Result<(), TrainError> {
+    let dir = &checkpoint_dir(run_dir);
     std::fs::create_dir_all(dir).map_err(|source| RecordError::Write { path: dir.to_owned(), source })?;
     let model_name = format!("epoch-{epoch:04}.model.bpk");
-    let optim_name = format!("epoch-{epoch:04}.optimizer.bpk");
+    let optim_name = optimizer.map(|_| format!("epoch-{epoch:04}.optimizer.bpk"));
     let bad = |path: PathBuf, e: burn::store::RecordError| TrainError::Checkpoint { path, reason: e.to_string() };
     model.clone().save_file(dir.join(&model_name)).map_err(|e| bad(dir.join(&model_name), e))?;
-    optimizer.save(dir.join(&optim_name)).map_err(|e| bad(dir.join(&optim_name), e))?;
+    if let (Some(optimizer), Some(name)) = (optimizer, &optim_name) {
+        optimizer.save(dir.join(name)).map_err(|e| bad(dir.join(name), e))?;
+    }
     let index = CheckpointIndex { epoch, iteration, model: model_name.clone(), optimizer: optim_name.clone() };
     records::write_atomic(&dir.join("latest.yaml"), serde_yaml_ng::to_string(&index).expect("index serializes").as_bytes())?;
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("epoch-") && name != model_name && name != optim_name {
+            if name.starts_with("epoch-") && name != model_name && Some(&name) != optim_name.as_ref() {
                 let _ = std::fs::remove_file(entry.path());
             }
         }

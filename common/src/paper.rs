@@ -1,7 +1,10 @@
-//! What a paper crate provides to the harness. A new paper implements [`Paper`] and is added to
-//! the harness's list; everything else (data, engine, records, reports) is shared.
+//! What a paper crate provides to the harness. Every paper implements [`Paper`], the harness's
+//! whole view of it (list, train, reproduce, compare, report, replay); a paper of image
+//! classifiers implements [`ImagePaper`] instead (its files and models) and gets [`Paper`] from
+//! the one generic image experiment in [`crate::images`]. A new paper is its crate plus one line in
+//! the harness's registry; everything else (data, engine, records, reports) is shared.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::claims::Claim;
 use crate::config::{ConfigError, ExperimentConfig};
@@ -9,20 +12,99 @@ use crate::data::Dataset;
 use crate::data::source::HostBatch;
 use crate::device::Selected;
 use crate::engine::{Evaluation, TrainError, TrainSpec};
+use crate::gate::Gate;
+use crate::lifecycle::{LifecycleError, RunRequest};
 use crate::net::{BuildNet, Net, NetRequest};
 use crate::parity::{Parity, PlantedFault};
-use crate::records::Manifest;
+use crate::records::{Manifest, RecordError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaperError {
     #[error("unknown model `{name}`; this paper has: {known}")]
     UnknownModel { name: String, known: String },
+    #[error("unknown experiment `{name}`; this paper has: {known}")]
+    UnknownExperiment { name: String, known: String },
     #[error("model option `{key}` {reason}")]
     BadOption { key: String, reason: String },
+    /// A request the paper's runs cannot honour (a flag that would do nothing, a missing file).
+    #[error("{0}")]
+    Refused(String),
+    /// `context` (what was being done) failed for the reason below it.
+    #[error("{context}")]
+    During { context: String, source: Box<dyn std::error::Error + Send + Sync> },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
     Train(#[from] TrainError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Replay(#[from] Box<crate::replay::ReplayError>),
+    /// A paper crate's own error (its trainer's, its loader's).
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl PaperError {
+    /// `source`, said to have happened while doing `context`.
+    pub fn during(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        PaperError::During { context: context.into(), source: Box::new(source) }
+    }
+}
+
+/// The recipe a training names: a shipped experiment, or a file whose `paper` is this paper.
+#[derive(Debug, Clone, Copy)]
+pub enum Recipe<'a> {
+    Named(&'a str),
+    File { origin: &'a str, text: &'a str },
+}
+
+/// What `harness reproduce` did: runs that stopped early, and a note printed after the comparison.
+#[derive(Debug, Default)]
+pub struct Reproduced {
+    pub failures: usize,
+    pub note: String,
+}
+
+/// The harness's whole view of a paper, whatever kind of runs it makes (epochs of an image
+/// classifier, trials on generated sequences, a language model): the harness names no paper and
+/// reaches each through this trait.
+pub trait Paper: Sync {
+    /// Short id used on the command line and under `results/` (e.g. `lenet`).
+    fn id(&self) -> &'static str;
+    /// `harness list`'s block for this paper: citation, models, experiments, claims.
+    fn listing(&self) -> Result<String, PaperError>;
+    /// Every experiment `harness train NAME` accepts for this paper.
+    fn experiment_names(&self) -> Vec<String>;
+    /// Every name `harness layers NAME` accepts for this paper.
+    fn layer_names(&self) -> Vec<String>;
+    /// The layer table of `name` (one of [`Paper::layer_names`]), as Markdown.
+    fn layers(&self, name: &str) -> Result<String, PaperError>;
+    /// Trains every seed `run` asks for of `recipe`; returns how many runs stopped early.
+    fn train(&self, recipe: Recipe<'_>, run: &RunRequest, results: &Path) -> Result<usize, PaperError>;
+    /// Trains the paper's reproduction (with `sample`, its sample-size one on bundled data).
+    fn reproduce(&self, sample: bool, run: &RunRequest, results: &Path) -> Result<Reproduced, PaperError>;
+    /// The paper-vs-ours text `harness compare` prints.
+    fn compare_text(&self, results: &Path) -> Result<String, PaperError>;
+    /// Writes `results/<id>/README.md` from the records; returns its path.
+    fn write_report(&self, results: &Path) -> Result<PathBuf, PaperError>;
+    /// This paper's part of the top-level README's generated results (empty without records).
+    fn readme_section(&self, results: &Path) -> Result<String, PaperError>;
+    /// Trains the record in `run_dir` again into `scratch`; each final number with its gate.
+    fn replay(&self, run_dir: &Path, run: &RunRequest, scratch: &Path) -> Result<Vec<(Gate, f64)>, PaperError>;
+    /// `harness bench` for papers whose runs are not image-classifier epochs: a Markdown table
+    /// for `experiments` (empty: the paper's defaults), `sequences` per thread where that applies.
+    fn bench(&self, experiments: &[String], sequences: u64) -> Result<String, PaperError> {
+        let _ = (experiments, sequences);
+        Err(PaperError::Refused(format!("paper `{}` has no benchmark of its own", self.id())))
+    }
+    /// The image-classifier view (checkpoints to evaluate and export, parity, image benchmarks),
+    /// for papers that have one.
+    fn images(&self) -> Option<&dyn ImagePaper> {
+        None
+    }
 }
 
 /// One row of a model's layer table.
@@ -73,7 +155,9 @@ pub struct PaperFiles {
     pub deviations: &'static str,
 }
 
-pub trait Paper: Sync {
+/// A paper of image classifiers: its shipped files and models. [`crate::images`] makes it a
+/// [`Paper`] (train, reproduce, compare, report, replay written once for every image paper).
+pub trait ImagePaper: Sync {
     /// The crate's shipped files; the accessors below read them.
     fn files(&self) -> &'static PaperFiles;
     fn id(&self) -> &'static str {
@@ -138,7 +222,7 @@ pub trait Paper: Sync {
     }
 }
 
-/// [`Paper::evaluate`]'s default: `net` with `weights` on `config`'s evaluation split, one view
+/// [`ImagePaper::evaluate`]'s default: `net` with `weights` on `config`'s evaluation split, one view
 /// per image. Papers with other test protocols override `evaluate` and fall back on this.
 pub fn evaluate_on_split(net: &dyn Net, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
     let (_, set) = dataset.sources(&config.data).map_err(TrainError::from)?;
@@ -156,7 +240,7 @@ pub fn shipped_claims(text: &str, origin: &str) -> Vec<Claim> {
     crate::claims::parse_claims(text, origin).unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
 }
 
-impl dyn Paper {
+impl dyn ImagePaper {
     pub fn experiment(&self, name: &str) -> Option<ExperimentConfig> {
         self.experiments().into_iter().find(|e| e.name == name)
     }

@@ -113,6 +113,22 @@ pub struct Manifest {
     pub config: ExperimentConfig,
 }
 
+/// The identity every kind of run record (epochs, trials, language model) starts its manifest
+/// with, read without knowing the kind: enough to find a seed's runs and dispatch on the paper.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct RunHeader {
+    pub paper: String,
+    pub experiment: String,
+    pub seed: u64,
+    pub status: RunStatus,
+}
+
+impl RunHeader {
+    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
+        load_yaml(&run_dir.join("manifest.yaml"))
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// reader never sees half a file and a crash never destroys the previous version.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
@@ -239,7 +255,7 @@ pub fn latest_unfinished(experiment_dir: &Path, seed: u64) -> Option<PathBuf> {
     let named_for_seed = |dir: &Path| dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("seed{seed}-")));
     find_runs(experiment_dir)
         .into_iter()
-        .filter(|dir| match Manifest::load(dir) {
+        .filter(|dir| match RunHeader::load(dir) {
             Ok(m) => m.seed == seed && m.status != RunStatus::Complete,
             Err(_) => named_for_seed(dir),
         })

@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::device::Selected;
 use crate::engine::TrainSpec;
 use crate::gate::{Gate, GateFailure};
-use crate::paper::{Paper, PaperError};
+use crate::paper::{ImagePaper, PaperError};
 use crate::records::{Manifest, RunStatus};
 
 /// Gates are this many standard errors wide.
@@ -76,7 +76,7 @@ pub fn gates(recorded: &Manifest, eval_items: usize) -> Result<Vec<Gate>, Replay
 
 /// Trains the run recorded in `run_dir` again, with its recipe and seed, into `scratch`, and
 /// checks the result against the record. `dataset` must be the record's dataset.
-pub fn replay(paper: &dyn Paper, run_dir: &Path, selected: &Selected, dataset: &Dataset, scratch: &Path, command: String) -> Result<Replay, ReplayError> {
+pub fn replay(paper: &dyn ImagePaper, run_dir: &Path, selected: &Selected, dataset: &Dataset, scratch: &Path, command: String) -> Result<Replay, ReplayError> {
     let recorded = Manifest::load(run_dir)?;
     if dataset.checksums != recorded.dataset_sha256 {
         return Err(ReplayError::NotReplayable {

@@ -1,29 +1,33 @@
 //! `harness`: trains the papers' models, compares the numbers with the published ones, and
 //! writes the records and write-ups under `results/`.
 
-mod bench;
 mod cli;
-mod lstm;
-mod replay;
-mod smoke;
+mod commands;
+
+use commands::{bench, replay, smoke};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use repro_common::claims::Verdict;
-use repro_common::config::ExperimentConfig;
 use repro_common::data::{self, DataSource};
-use repro_common::device::{self, Selected};
+use repro_common::device::Selected;
 use repro_common::engine::{self, TrainSpec};
-use repro_common::paper::Paper;
-use repro_common::records::{self, Manifest, RunStatus};
+use repro_common::lifecycle::{Place, RunRequest, SeedChoice};
+use repro_common::paper::{ImagePaper, Paper, Recipe};
+use repro_common::records::{self, Manifest};
 use repro_common::report;
 
-/// Every paper the harness knows. A new paper crate adds one line here.
+/// Every paper the harness knows, in the order `list` and the README show them. A new paper
+/// crate adds one line here (and its dependency in harness/Cargo.toml).
 fn papers() -> Vec<&'static dyn Paper> {
-    vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper, &repro_alexnet::AlexnetPaper, &repro_vgg::VggPaper, &repro_googlenet::GooglenetPaper]
+    vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper, &repro_alexnet::AlexnetPaper, &repro_vgg::VggPaper, &repro_googlenet::GooglenetPaper, &repro_lstm::LstmPaper]
+}
+
+/// The papers of image classifiers (checkpoints to evaluate and export, parity, image benches).
+fn image_papers() -> Vec<&'static dyn ImagePaper> {
+    papers().into_iter().filter_map(|p| p.images()).collect()
 }
 
 #[derive(Parser)]
@@ -127,7 +131,7 @@ longer produces what the record says: re-make the record, or find the regression
         runs: Vec<PathBuf>,
         #[command(flatten)]
         place: PlaceArgs,
-        /// Worker threads for independent trials (LSTM 1997 records); default: every core.
+        /// Worker threads for records of independent trials; default: every core.
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
     },
@@ -208,7 +212,7 @@ struct RunArgs {
     /// Override one recipe field, e.g. `--set epochs=2 --set batch_size=64` (YAML values).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
-    /// Continue the latest unfinished run of each seed from its last checkpoint (LSTM 1997:
+    /// Continue the latest unfinished run of each seed from its last checkpoint (runs of trials:
     /// skip the trials already recorded).
     #[arg(long)]
     resume: bool,
@@ -217,31 +221,40 @@ struct RunArgs {
     /// own messages: RUST_LOG=info.
     #[arg(long, value_name = "N")]
     log_interval: Option<usize>,
-    /// Threads: burn's CPU kernels for CNN and PTB training, or workers for independent trials
-    /// (LSTM 1997 experiments); default: every core. Recorded as `compute_threads` in the manifest.
+    /// Threads: burn's CPU kernels for training by epochs, or workers for runs of independent
+    /// trials; default: every core. Recorded as `compute_threads` in the manifest.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
 
-/// The settings of `run` that hold for the whole process: compute threads and progress lines.
-pub(crate) fn apply_run_settings(run: &RunArgs) -> Result<()> {
-    if let Some(n) = run.log_interval {
-        repro_common::progress::set_log_interval((n > 0).then_some(n));
+impl PlaceArgs {
+    fn place(&self) -> Place {
+        Place {
+            device: self.device.clone(),
+            backend: self.backend.name().into(),
+            data_source: data_source(self),
+            workers: self.workers.map(usize::from),
+            eval_batch_size: self.eval_batch_size.map(|n| n as usize),
+        }
     }
-    use_compute_threads(run.threads)
 }
 
-/// Sizes the pool burn-flex's CPU kernels run on (rayon's global pool, fixed once per process).
-/// Reductions are split by this count, so it changes the last bits of a run, never its recipe.
-pub(crate) fn use_compute_threads(threads: Option<usize>) -> Result<()> {
-    let Some(n) = threads else { return Ok(()) };
-    if n == 0 {
-        bail!("--threads must be at least 1");
-    }
-    match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
-        Ok(()) => Ok(()),
-        Err(_) if rayon::current_num_threads() == n => Ok(()),
-        Err(e) => bail!("cannot use {n} compute threads: {e} (the pool already has {})", rayon::current_num_threads()),
+impl RunArgs {
+    fn request(&self) -> RunRequest {
+        RunRequest {
+            place: self.place.place(),
+            dataset: self.dataset.clone(),
+            seeds: match (self.seeds, self.seed.is_empty()) {
+                (Some(n), _) => SeedChoice::First(n),
+                (None, false) => SeedChoice::These(self.seed.clone()),
+                (None, true) => SeedChoice::Recipe,
+            },
+            overrides: self.overrides.clone(),
+            resume: self.resume,
+            log_interval: self.log_interval,
+            threads: self.threads,
+            command: command_line(),
+        }
     }
 }
 
@@ -282,74 +295,36 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::List => list(),
         Command::Train { experiment, config, run } => {
-            let lstm_recipe = match (&experiment, &config) {
+            let request = run.request();
+            let (paper, failures) = match (experiment, config) {
                 (_, Some(path)) => {
-                    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-                    let tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
-                    if tree.get("paper").and_then(|p| p.as_str()) == Some(repro_lstm::ID) { Some(lstm::from_file(path, &text)?) } else { None }
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config {}", path.display()))?;
+                    let origin = path.display().to_string();
+                    let tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).with_context(|| format!("invalid config {origin}"))?;
+                    let id = tree.get("paper").and_then(|p| p.as_str()).with_context(|| format!("invalid config {origin}: `paper` is missing (the id of the paper crate: {})", paper_ids()))?;
+                    let paper = find_paper(id)?;
+                    (paper, paper.train(Recipe::File { origin: &origin, text: &text }, &request, &results)?)
                 }
-                (Some(name), None) => lstm::find(name),
-                (None, None) => None,
-            };
-            if let Some(recipe) = lstm_recipe {
-                let failures = lstm::train(recipe, &run, &results)?;
-                return conclude(Written::Lstm, &results, failures, "");
-            }
-            let (paper, recipe) = match (experiment, config) {
-                (_, Some(path)) => {
-                    let recipe = ExperimentConfig::from_file(&path)?;
-                    (find_paper(&recipe.paper)?, recipe)
+                (Some(name), None) => {
+                    let (paper, name) = find_experiment(&name)?;
+                    (paper, paper.train(Recipe::Named(&name), &request, &results)?)
                 }
-                (Some(name), None) => find_experiment(&name)?,
                 (None, None) => bail!("name an experiment (see `harness list`) or pass --config FILE"),
             };
-            let failures = train_experiment(paper, &recipe, &run, &results)?;
-            conclude(Written::Paper(paper), &results, failures, "")
-        }
-        Command::Reproduce { paper, sample, run } if paper == repro_lstm::ID => {
-            if sample {
-                bail!("paper `{}` has no sample reproduction: its experiments generate their own data (drop --sample)", repro_lstm::ID);
-            }
-            let failures = lstm::reproduce(&run, &results)?;
-            conclude(Written::Lstm, &results, failures, "")
+            conclude(paper, &results, failures, "")
         }
         Command::Reproduce { paper, sample, run } => {
             let paper = find_paper(&paper)?;
-            let mut run = run;
-            let recipes = if sample {
-                if run.dataset.is_some() {
-                    bail!("--sample already chooses the dataset (mnist-sample); drop --dataset");
-                }
-                run.dataset = Some("mnist-sample".into());
-                paper.sample_experiments()
-            } else {
-                // Weight-import experiments (no epochs) need a weights file: `evaluate-pretrained`.
-                paper.experiments().into_iter().filter(|e| e.epochs > 0).collect()
-            };
-            if recipes.is_empty() {
-                bail!("paper `{}` has no {}experiments", paper.id(), if sample { "sample " } else { "" });
-            }
-            let mut failures = 0;
-            for recipe in &recipes {
-                failures += train_experiment(paper, recipe, &run, &results)?;
-            }
-            let note = if sample {
-                format!(
-                    "Note: the bundled sample's 2,000 held-out digits come from the MNIST *training* set, so these\n\
-                     numbers are not comparable with the paper's; the claims above stay `not run` until a run on the\n\
-                     official MNIST test set exists (harness reproduce {} --data-dir DIR).\n",
-                    paper.id()
-                )
-            } else {
-                String::new()
-            };
-            conclude(Written::Paper(paper), &results, failures, &note)
+            let done = paper.reproduce(sample, &run.request(), &results)?;
+            conclude(paper, &results, done.failures, &done.note)
         }
         Command::Eval { run_dir, place } => eval(&run_dir, &place),
         Command::Export { run_dir, out, place } => export(&run_dir, out, &place),
         Command::Replay { runs, place, threads } => replay::run(&runs, &place, threads),
         Command::EvaluatePretrained { experiment, weights, place } => {
-            let (paper, config) = find_experiment(&experiment)?;
+            let (paper, name) = find_experiment(&experiment)?;
+            let images = paper.images().with_context(|| format!("paper `{}` has no image classifiers to evaluate", paper.id()))?;
+            let config = images.experiment(&name).expect("found by name");
             if !weights.is_file() {
                 bail!("weights file {} not found", weights.display());
             }
@@ -358,53 +333,39 @@ fn run(cli: Cli) -> Result<()> {
             let exp_dir = records::experiment_dir(&results, paper.id(), &config.name, &config.data.dataset);
             let run_dir = records::new_run_dir(&exp_dir, 1)?;
             let started = std::time::Instant::now();
-            let evaluation = paper.evaluate(&config, &weights, &selected, &dataset)?;
+            let evaluation = images.evaluate(&config, &weights, &selected, &dataset)?;
             let spec = TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &dataset, run_dir: run_dir.clone(), resume: false, command: command_line(), stop_after_epoch: None };
             engine::record_evaluation(&spec, &weights, evaluation, started.elapsed().as_secs_f64())?;
             let top5 = evaluation.top5_error_pct.map(|t| format!(", acc@5 {:.3}%", 100.0 - t)).unwrap_or_default();
             println!("{}: acc@1 {:.3}%{top5} on {} {} -> {}", config.name, 100.0 - evaluation.error_pct, config.data.dataset, config.data.eval_split, run_dir.display());
-            conclude(Written::Paper(paper), &results, 0, "")
-        }
-        Command::Compare { paper } if paper == repro_lstm::ID => {
-            println!("{}", repro_lstm::report::compare_text(&results)?);
-            Ok(())
+            conclude(paper, &results, 0, "")
         }
         Command::Report { paper } if paper == "readme" => {
             // README.md sits beside the results folder (`results` -> `./README.md`).
             let readme = results.parent().unwrap_or(Path::new("")).join("README.md");
-            let section = report::readme_results(&papers(), &results, &repro_lstm::report::readme_results(&results)?)?;
+            let section = report::readme_results(&papers(), &results)?;
             report::write_readme_results(&readme, &section)?;
             println!("wrote the results section of {}", readme.display());
             Ok(())
         }
-        Command::Report { paper } if paper == repro_lstm::ID => {
-            println!("wrote {}", repro_lstm::report::write(&results)?.display());
-            Ok(())
-        }
         Command::Compare { paper } => {
-            let paper = find_paper(&paper)?;
-            println!("{}", compare_text(paper, &results)?);
+            println!("{}", find_paper(&paper)?.compare_text(&results)?);
             Ok(())
         }
         Command::Report { paper } => {
-            let paper = find_paper(&paper)?;
-            let path = report::write_paper_report(paper, &results)?;
+            let path = find_paper(&paper)?.write_report(&results)?;
             println!("wrote {}", path.display());
             Ok(())
         }
         Command::Layers { model } => {
-            if let Some(table) = lstm::layers(&model) {
-                println!("{table}");
-                return Ok(());
-            }
-            for paper in papers() {
-                if paper.models().iter().any(|m| m.name == model) {
-                    let rows = paper.layer_table(&model)?;
-                    println!("{}", report::layer_table(&rows));
-                    return Ok(());
+            let name = model.split_once('/').map_or(model.as_str(), |(_, m)| m);
+            match papers().into_iter().find(|p| p.layer_names().iter().any(|n| n == name)) {
+                Some(paper) => {
+                    println!("{}", paper.layers(name)?);
+                    Ok(())
                 }
+                None => bail!("unknown model `{model}`; known models: {}", papers().iter().flat_map(|p| p.layer_names()).collect::<Vec<_>>().join(", ")),
             }
-            bail!("unknown model `{model}`; known models: {} (and the LSTM experiments: {})", all_models().join(", "), lstm::all_names().join(", "))
         }
         Command::Fetch { dataset } => {
             let dir = data::fetch(&dataset)?;
@@ -413,20 +374,20 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(&args, &papers()),
-        Command::Smoke(args) => smoke::run(&args, &papers()),
+        Command::Smoke(args) => smoke::run(&args, &image_papers()),
     }
 }
 
-fn all_models() -> Vec<&'static str> {
-    papers().iter().flat_map(|p| p.models().iter().map(|m| m.name)).collect()
+fn paper_ids() -> String {
+    papers().iter().map(|p| p.id()).collect::<Vec<_>>().join(", ")
 }
 
 fn find_paper(id: &str) -> Result<&'static dyn Paper> {
-    papers().into_iter().find(|p| p.id() == id).ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}, {}", papers().iter().map(|p| p.id()).collect::<Vec<_>>().join(", "), repro_lstm::ID))
+    papers().into_iter().find(|p| p.id() == id).ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}", paper_ids()))
 }
 
-/// `lenet5` or `lenet/lenet5`.
-fn find_experiment(name: &str) -> Result<(&'static dyn Paper, ExperimentConfig)> {
+/// `lenet5` or `lenet/lenet5`: the paper that has it, and the experiment's name.
+fn find_experiment(name: &str) -> Result<(&'static dyn Paper, String)> {
     let (paper_id, exp) = match name.split_once('/') {
         Some((p, e)) => (Some(p), e),
         None => (None, name),
@@ -435,45 +396,25 @@ fn find_experiment(name: &str) -> Result<(&'static dyn Paper, ExperimentConfig)>
         if paper_id.is_some_and(|p| p != paper.id()) {
             continue;
         }
-        if let Some(e) = paper.experiment(exp) {
-            return Ok((paper, e));
+        if paper.experiment_names().iter().any(|e| e == exp) {
+            return Ok((paper, exp.to_owned()));
         }
     }
-    let known: Vec<String> = papers().iter().flat_map(|p| p.experiments().into_iter().map(|e| e.name)).chain(lstm::all_names()).collect();
+    let known: Vec<String> = papers().iter().flat_map(|p| p.experiment_names()).collect();
     bail!("unknown experiment `{name}`; known experiments: {}", known.join(", "))
 }
 
 fn list() -> Result<()> {
     for paper in papers() {
-        println!("{} — {}\n", paper.id(), paper.citation());
-        println!("  models:");
-        for m in paper.models() {
-            let params: usize = paper.layer_table(m.name)?.iter().map(|r| r.params).sum();
-            println!("    {:<16} {} trainable parameters; {}", m.name, report::group_digits(params), m.summary);
-        }
-        println!("\n  experiments (harness train NAME):");
-        for e in paper.experiments() {
-            println!("    {:<18} {} [{} on {}, {} epochs]", e.name, e.description, e.model, e.data.dataset, e.epochs);
-        }
-        println!("\n  claims:");
-        for c in paper.claims() {
-            println!("    {:<36} {} = {} ±{} on {} {} ({})", c.id, c.metric.label(), c.published, c.tolerance, c.dataset, c.split, c.source);
-        }
-        println!();
+        println!("{}", paper.listing()?);
     }
-    lstm::list();
     println!("datasets: {}, {}", data::dataset_names().join(", "), data::text::TEXT_DATASETS.join(", "));
     Ok(())
 }
 
-/// Opens the device `place` names and applies its loader and evaluation settings, which every
-/// command that runs a model goes through.
+/// Opens the device `place` names and applies its loader and evaluation settings.
 fn select(place: &PlaceArgs) -> Result<Selected> {
-    if let Some(workers) = place.workers {
-        repro_common::data::source::set_loader_threads(workers.into());
-    }
-    engine::set_eval_batch_views(place.eval_batch_size.map_or(engine::DEFAULT_EVAL_BATCH_VIEWS, |n| n as usize));
-    Ok(device::select(&place.device, place.backend.name())?)
+    Ok(place.place().select()?)
 }
 
 fn data_source(place: &PlaceArgs) -> DataSource {
@@ -491,20 +432,11 @@ pub(crate) fn command_line() -> String {
     format!("cargo run --release -p harness{features} -- {}", args.join(" "))
 }
 
-/// Whose write-up a command regenerates when its runs are done.
-enum Written<'a> {
-    Paper(&'a dyn Paper),
-    Lstm,
-}
-
 /// The tail of every command that makes records: the write-up regenerated from them, the
 /// paper-vs-ours comparison printed (then `note`), and a non-zero exit when a run stopped early.
-fn conclude(written: Written<'_>, results: &Path, failures: usize, note: &str) -> Result<()> {
-    let (path, comparison) = match written {
-        Written::Paper(paper) => (report::write_paper_report(paper, results)?, compare_text(paper, results)?),
-        Written::Lstm => (repro_lstm::report::write(results)?, repro_lstm::report::compare_text(results)?),
-    };
-    println!("\n{comparison}");
+fn conclude(paper: &dyn Paper, results: &Path, failures: usize, note: &str) -> Result<()> {
+    let path = paper.write_report(results)?;
+    println!("\n{}", paper.compare_text(results)?);
     print!("{note}");
     println!("write-up: {}", path.display());
     if failures > 0 {
@@ -513,120 +445,16 @@ fn conclude(written: Written<'_>, results: &Path, failures: usize, note: &str) -
     Ok(())
 }
 
-/// Trains every seed of one experiment; returns how many runs stopped early.
-fn train_experiment(paper: &dyn Paper, recipe: &ExperimentConfig, run: &RunArgs, results: &Path) -> Result<usize> {
-    apply_run_settings(run)?;
-    if recipe.epochs == 0 {
-        bail!("experiment `{}` trains nothing: it evaluates imported weights (`harness evaluate-pretrained {} --weights FILE --data-dir DIR`)", recipe.name, recipe.name);
-    }
-    let mut overrides = run.overrides.clone();
-    if let Some(d) = &run.dataset {
-        overrides.push(format!("data.dataset={d}"));
-    }
-    let mut config = recipe.with_overrides(&overrides)?;
-    if let Some(n) = run.seeds {
-        if n == 0 {
-            bail!("--seeds must be at least 1");
-        }
-        config.seeds = (1..=n).collect();
-    } else if !run.seed.is_empty() {
-        config.seeds = run.seed.clone();
-    }
-    let selected = select(&run.place)?;
-    let dataset = data::load(&config.data.dataset, &data_source(&run.place)).with_context(|| format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name))?;
-    let exp_dir = records::experiment_dir(results, paper.id(), &config.name, &config.data.dataset);
-    eprintln!("{}: {} on {} ({}), {} epochs, seeds {:?}, {} / {}", config.name, config.model, config.data.dataset, dataset.origin, config.epochs, config.seeds, selected.backend, selected.name);
-    let mut failures = 0;
-    for &seed in &config.seeds.clone() {
-        let resume_dir = if run.resume { records::latest_unfinished(&exp_dir, seed) } else { None };
-        // A damaged checkpoint index is an error naming it, never "no checkpoint yet".
-        let resumable = match &resume_dir {
-            Some(d) => engine::checkpoint_weights(d)?.is_some(),
-            None => false,
-        };
-        let (run_dir, resume) = match (resume_dir, resumable) {
-            (Some(dir), true) => {
-                let previous = Manifest::load(&dir)?;
-                if previous.config != config_for_seed(&config, &previous) {
-                    bail!(
-                        "cannot resume {}: its recipe differs from the one requested now in {} (compare its manifest.yaml)",
-                        dir.display(),
-                        differing_fields(&previous.config, &config_for_seed(&config, &previous)).join(", ")
-                    );
-                }
-                eprintln!("resuming {} after epoch {}", dir.display(), previous.epochs_completed);
-                (dir, true)
-            }
-            (Some(dir), false) => {
-                eprintln!("{} has no checkpoint yet; starting a new run", dir.display());
-                (records::new_run_dir(&exp_dir, seed)?, false)
-            }
-            (None, _) => {
-                if run.resume {
-                    eprintln!("nothing to resume for seed {seed}; starting a new run");
-                }
-                (records::new_run_dir(&exp_dir, seed)?, false)
-            }
-        };
-        eprintln!("{} seed {seed}: recording in {}", config.name, run_dir.display());
-        let spec = TrainSpec { config: &config, seed, selected: &selected, dataset: &dataset, run_dir: run_dir.clone(), resume, command: command_line(), stop_after_epoch: None };
-        let manifest = paper.train(spec)?;
-        match manifest.status {
-            RunStatus::Complete => {
-                let m = manifest.final_metrics.as_ref().expect("complete runs have metrics");
-                eprintln!(
-                    "{} seed {seed}: {} error {:.2}% after {} epochs ({}) -> {}",
-                    config.name,
-                    config.data.eval_split,
-                    m.test_error_pct,
-                    m.epoch,
-                    report::human_time(manifest.train_time_s),
-                    run_dir.display()
-                );
-            }
-            RunStatus::Stopped => {
-                eprintln!("error: {} seed {seed} stopped: {}", config.name, manifest.stop_reason.as_deref().unwrap_or("unknown reason"));
-                failures += 1;
-            }
-            RunStatus::Running => {}
-        }
-    }
-    Ok(failures)
-}
-
-/// The recipe a resumed run must have: the requested one, with the run's own seed list (seeds
-/// may legitimately differ between invocations).
-fn config_for_seed(requested: &ExperimentConfig, previous: &Manifest) -> ExperimentConfig {
-    let mut c = requested.clone();
-    c.seeds = previous.config.seeds.clone();
-    c
-}
-
-/// The dotted keys (`schedule.steps`, `data.train_limit`) whose values differ between two recipes.
-fn differing_fields(a: &ExperimentConfig, b: &ExperimentConfig) -> Vec<String> {
-    fn walk(prefix: &str, a: &serde_yaml_ng::Value, b: &serde_yaml_ng::Value, out: &mut Vec<String>) {
-        match (a.as_mapping(), b.as_mapping()) {
-            (Some(ma), Some(mb)) => {
-                let keys: std::collections::BTreeSet<String> = ma.keys().chain(mb.keys()).filter_map(|k| k.as_str().map(str::to_owned)).collect();
-                let null = serde_yaml_ng::Value::Null;
-                for k in keys {
-                    let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                    walk(&path, ma.get(k.as_str()).unwrap_or(&null), mb.get(k.as_str()).unwrap_or(&null), out);
-                }
-            }
-            _ if a != b => out.push(format!("`{prefix}`")),
-            _ => {}
-        }
-    }
-    let (Ok(a), Ok(b)) = (serde_yaml_ng::to_value(a), serde_yaml_ng::to_value(b)) else { return vec!["its fields".into()] };
-    let mut out = Vec::new();
-    walk("", &a, &b, &mut out);
-    out
+/// The image-classifier paper that made the record in `run_dir`, with the record.
+fn image_record(run_dir: &Path) -> Result<(&'static dyn ImagePaper, Manifest)> {
+    let header = records::RunHeader::load(run_dir)?;
+    let paper = find_paper(&header.paper)?;
+    let images = paper.images().with_context(|| format!("{}: paper `{}` writes no image-classifier checkpoints to evaluate or export", run_dir.display(), paper.id()))?;
+    Ok((images, Manifest::load(run_dir)?))
 }
 
 fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
-    let manifest = Manifest::load(run_dir)?;
-    let paper = find_paper(&manifest.paper)?;
+    let (paper, manifest) = image_record(run_dir)?;
     let weights = engine::checkpoint_weights(run_dir)?.ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
     // The recorded numbers are read first: a damaged metrics.csv is reported, not skipped.
     let recorded = records::load_metrics_through(run_dir, manifest.epochs_completed)?;
@@ -644,8 +472,7 @@ fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
 /// `harness export`: the run's latest checkpoint as safetensors, with its provenance in the
 /// file's metadata. The dataset is opened only for its class count, which sizes the last layer.
 fn export(run_dir: &Path, out: Option<PathBuf>, place: &PlaceArgs) -> Result<()> {
-    let manifest = Manifest::load(run_dir)?;
-    let paper = find_paper(&manifest.paper)?;
+    let (paper, manifest) = image_record(run_dir)?;
     let weights = engine::checkpoint_weights(run_dir)?.ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
     let dataset = data::load(&manifest.config.data.dataset, &data_source(place))?;
     let net = paper.net(&repro_common::net::NetRequest::of(&manifest.config, dataset.class_names.len()))?;
@@ -663,18 +490,4 @@ fn export(run_dir: &Path, out: Option<PathBuf>, place: &PlaceArgs) -> Result<()>
     net.export(&weights, &out, &metadata)?;
     println!("{} ({}, epoch {}) -> {}", manifest.experiment, manifest.config.model, manifest.epochs_completed, out.display());
     Ok(())
-}
-
-fn compare_text(paper: &dyn Paper, results: &Path) -> Result<String> {
-    let runs = report::collect_runs(results, paper.id())?;
-    let rows = report::compare(&paper.claims(), &runs, &paper.experiments());
-    let mut s = format!("{} — paper vs ours\n\n{}", paper.id(), report::comparison_table(&rows));
-    let other: Vec<_> = runs.iter().filter(|r| !rows.iter().any(|c| c.runs.contains(&r.path))).cloned().collect();
-    if !other.is_empty() {
-        s.push_str("\nRuns with no published number to compare (other datasets, modified recipes):\n\n");
-        s.push_str(&report::results_table(&other));
-    }
-    let not_run = rows.iter().filter(|r| r.verdict == Verdict::NotRun).count();
-    s.push_str(&format!("\n{} claim(s), {} not run.\n", rows.len(), not_run));
-    Ok(s)
 }

@@ -8,7 +8,7 @@ use repro_common::config::ExperimentConfig;
 use repro_common::data::{self, DataSource, Dataset};
 use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::records::Manifest;
 
 /// The repository root (for committed records).
@@ -25,7 +25,7 @@ pub fn sample() -> Dataset {
 }
 
 /// A shipped recipe with overrides applied.
-pub fn recipe(paper: &dyn Paper, name: &str, overrides: &[&str]) -> ExperimentConfig {
+pub fn recipe(paper: &dyn ImagePaper, name: &str, overrides: &[&str]) -> ExperimentConfig {
     let base = paper.experiments().into_iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no experiment {name}"));
     base.with_overrides(&overrides.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("valid overrides")
 }
@@ -36,7 +36,7 @@ pub fn recipe(paper: &dyn Paper, name: &str, overrides: &[&str]) -> ExperimentCo
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Trains `config` with `seed` into `run_dir`, one training at a time.
-pub fn train(paper: &dyn Paper, config: &ExperimentConfig, seed: u64, dataset: &Dataset, run_dir: &Path, resume: bool, stop_after: Option<usize>) -> Manifest {
+pub fn train(paper: &dyn ImagePaper, config: &ExperimentConfig, seed: u64, dataset: &Dataset, run_dir: &Path, resume: bool, stop_after: Option<usize>) -> Manifest {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::create_dir_all(run_dir).unwrap();
     let selected = cpu();

@@ -4,7 +4,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use repro_alexnet::{Alexnet, AlexnetPaper, AlexnetSpec, TORCHVISION_REMAP};
-use repro_common::paper::{Paper, Tap};
+use repro_common::paper::{ImagePaper, Tap};
 use repro_common::report::layer_table;
 
 fn totals(model: &str) -> (usize, u64) {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use repro_common::config::ExperimentConfig;
 use repro_common::data::{self, DataSource, idx, registry};
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_lenet::LenetPaper;
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
@@ -143,7 +143,7 @@ fn bad_values_name_their_key() {
 
 #[test]
 fn overrides_are_validated_like_files() {
-    let base = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
+    let base = (&LenetPaper as &dyn ImagePaper).experiment("lenet5").unwrap();
     assert_eq!(base.with_overrides(&["epochs=3".into()]).unwrap().epochs, 3);
     assert_eq!(base.with_overrides(&["data.dataset=fashion-mnist".into()]).unwrap().data.dataset, "fashion-mnist");
     for (bad, needle) in [("epochs", "KEY=VALUE"), ("epochz=3", "unknown field `epochz`"), ("epochs=many", "epochs"), ("data.datasett=x", "datasett"), ("batch_size=0", "batch_size")] {
@@ -157,7 +157,7 @@ fn unknown_model_and_option_are_named() {
     let ds = repro_tests::sample();
     let dir = tempfile::tempdir().unwrap();
     let selected = repro_tests::cpu();
-    let base = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
+    let base = (&LenetPaper as &dyn ImagePaper).experiment("lenet5").unwrap();
     let mut unknown_model = base.clone();
     unknown_model.model = "lenet7".into();
     let mut unknown_option = base;
@@ -171,7 +171,7 @@ fn unknown_model_and_option_are_named() {
     // Initial weight ranges that f32 cannot hold are errors naming the option, never a panic in
     // the uniform sampler.
     for (key, value, says) in [("init_range", -1.0, "must be positive"), ("init_fan_in_power", 30.0, "fan-in 400"), ("init_range", 1e39, "fan-in 4,")] {
-        let mut bad = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
+        let mut bad = (&LenetPaper as &dyn ImagePaper).experiment("lenet5").unwrap();
         bad.model_options.insert(key.into(), value);
         let spec =
             repro_common::engine::TrainSpec { config: &bad, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: false, command: String::new(), stop_after_epoch: None };
@@ -185,7 +185,7 @@ fn resume_without_a_checkpoint_says_so() {
     let ds = repro_tests::sample();
     let dir = tempfile::tempdir().unwrap();
     let selected = repro_tests::cpu();
-    let config = (&LenetPaper as &dyn Paper).experiment("lenet5").unwrap();
+    let config = (&LenetPaper as &dyn ImagePaper).experiment("lenet5").unwrap();
     let spec =
         repro_common::engine::TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &ds, run_dir: dir.path().to_owned(), resume: true, command: String::new(), stop_after_epoch: None };
     let e = LenetPaper.train(spec).unwrap_err().to_string();

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use repro_common::claims::{Claim, Metric, Summary, Verdict, apply_requirements, flatten, judge, printed_precision, rule_differences, verdict};
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::report::claims_table;
 use repro_lenet::LenetPaper;
 
@@ -13,7 +13,7 @@ fn lenet_claims_table() {
     assert_eq!(claims.len(), 2);
     // Every claim answers to a shipped experiment on the dataset it names.
     for c in &claims {
-        let recipe = (&LenetPaper as &dyn Paper).experiment(&c.experiment).unwrap_or_else(|| panic!("claim {} names no experiment", c.id));
+        let recipe = (&LenetPaper as &dyn ImagePaper).experiment(&c.experiment).unwrap_or_else(|| panic!("claim {} names no experiment", c.id));
         assert_eq!(recipe.data.dataset, c.dataset, "claim {}", c.id);
     }
     insta::assert_snapshot!(claims_table(&claims));

@@ -1,6 +1,6 @@
 //! The paper-vs-ours tables built from the run records committed under `results/`.
 
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::report::{collect_runs, compare, comparison_table, results_table};
 use repro_lenet::LenetPaper;
 use repro_tests::repo_root;

@@ -5,7 +5,7 @@ use burn::tensor::Device;
 use repro_common::engine;
 use repro_common::import::{export_pytorch, load_pytorch};
 use repro_common::net::NetRequest;
-use repro_common::paper::{Paper, named_weights};
+use repro_common::paper::{ImagePaper, named_weights};
 use repro_lenet::{Lenet5Modern, LenetPaper};
 use repro_resnet::{ImagenetResnet, Net};
 use repro_tests::{recipe, repo_root, sample, train};

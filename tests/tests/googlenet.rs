@@ -3,7 +3,7 @@
 //! PyTorch, and the 144-crop protocol of Table 3.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::report::layer_table;
 use repro_googlenet::model::TABLE1;
 use repro_googlenet::{GooglenetPaper, Inception};

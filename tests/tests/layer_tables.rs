@@ -1,7 +1,7 @@
 //! Each model's layer table (output shapes, trainable parameters), computed from the model.
 
 use repro_common::net::NetRequest;
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::report::layer_table;
 use repro_lenet::LenetPaper;
 

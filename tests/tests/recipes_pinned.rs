@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_tests::repo_root;
 use serde_yaml_ng::Value;
 
 /// The image papers, as the harness lists them.
-fn image_papers() -> Vec<&'static dyn Paper> {
+fn image_papers() -> Vec<&'static dyn ImagePaper> {
     vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper, &repro_alexnet::AlexnetPaper, &repro_vgg::VggPaper, &repro_googlenet::GooglenetPaper]
 }
 

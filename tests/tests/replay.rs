@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::records::Manifest;
 use repro_common::{replay, report};
 use repro_lenet::LenetPaper;
@@ -26,7 +26,7 @@ fn record(paper: &str, experiment: &str, dataset: &str, seed: u64) -> PathBuf {
 /// its replay must land inside the gate.
 fn replay_lenet(run: &Path) {
     let recorded = Manifest::load(run).unwrap();
-    let shipped = (&LenetPaper as &dyn Paper).experiment(&recorded.experiment).expect("a shipped recipe");
+    let shipped = (&LenetPaper as &dyn ImagePaper).experiment(&recorded.experiment).expect("a shipped recipe");
     assert!(
         report::follows_recipe_on_its_dataset(&recorded, &shipped),
         "{}: the shipped recipe `{}` changed since this record was made: re-make it (and regenerate the write-up)",

@@ -2,7 +2,7 @@
 //! as the best of 5 runs and as their mean ± std.
 
 use repro_common::claims::{Statistic, Verdict};
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::report::{RunRecord, claims_table, collect_runs, compare, comparison_table};
 use repro_resnet::ResnetPaper;
 use repro_tests::repo_root;

@@ -1,7 +1,7 @@
 //! ResNet layer tables, parameter counts (exact, against the paper and torchvision) and
 //! multiply-adds (against Table 1's FLOPs row).
 
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::report::layer_table;
 use repro_resnet::{MODELS, ResnetPaper, imagenet};
 

@@ -3,7 +3,7 @@
 //! import coverage.
 
 use burn::tensor::{Device, Distribution, Tensor};
-use repro_common::paper::{Paper, Tap, trainable_params};
+use repro_common::paper::{ImagePaper, Tap, trainable_params};
 use repro_common::report::layer_table;
 use repro_vgg::protocols::{Normalise, Protocol, grid_corners, probabilities};
 use repro_vgg::{Config, Vgg, VggPaper, spec, torchvision_remap};

@@ -5,7 +5,7 @@
 pub mod model;
 
 use repro_common::net::{ImageNet, Net, NetRequest};
-use repro_common::paper::{ModelSpec, Paper, PaperError, PaperFiles, width_option};
+use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles, width_option};
 
 pub use model::{Alexnet, AlexnetSpec};
 
@@ -58,7 +58,7 @@ fn build(request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
     Ok(ImageNet::new([3, spec.input, spec.input], move |d| Alexnet::new(spec, d)).pytorch_names(&TORCHVISION_REMAP).boxed())
 }
 
-impl Paper for AlexnetPaper {
+impl ImagePaper for AlexnetPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
     }

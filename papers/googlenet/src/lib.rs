@@ -6,7 +6,7 @@ pub mod model;
 pub mod torchvision;
 
 use repro_common::net::{ImageNet, Net, NetRequest};
-use repro_common::paper::{ModelSpec, Paper, PaperError, PaperFiles, width_option};
+use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles, width_option};
 
 pub use model::{Googlenet, Inception};
 
@@ -52,7 +52,7 @@ fn build(request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
     Ok(ImageNet::new([3, 224, 224], move |d| Googlenet::with_width(classes, with_aux, width, d)).boxed())
 }
 
-impl Paper for GooglenetPaper {
+impl ImagePaper for GooglenetPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
     }

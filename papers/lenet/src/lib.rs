@@ -8,7 +8,7 @@ pub mod rbf_codes;
 
 use repro_common::config::ExperimentConfig;
 use repro_common::net::{ImageNet, Net, NetRequest};
-use repro_common::paper::{ModelSpec, Paper, PaperError, PaperFiles};
+use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles};
 
 pub use lenet5::{InitRange, Lenet5};
 pub use modern::Lenet5Modern;
@@ -75,7 +75,7 @@ fn build(request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
     Ok(ImageNet::new([1, 32, 32], Lenet5Modern::new).boxed())
 }
 
-impl Paper for LenetPaper {
+impl ImagePaper for LenetPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
     }

@@ -7,6 +7,7 @@
 //!   two-layer word-level language model on the Penn Treebank ([`ptb`]).
 
 pub mod net1997;
+pub mod paper;
 pub mod ptb;
 pub mod report;
 pub mod tasks;
@@ -14,6 +15,7 @@ pub mod trials;
 
 use repro_common::claims::{Claim, parse_claims};
 
+pub use paper::LstmPaper;
 pub use trials::TrialsConfig;
 
 pub const ID: &str = "lstm";

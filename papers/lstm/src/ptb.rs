@@ -21,6 +21,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use repro_common::config::ConfigError;
 use repro_common::data::text::Corpus;
 use repro_common::device::Selected;
+use repro_common::engine::{self, TrainError};
 use repro_common::records::{self, Provenance, RecordError, RunStatus};
 use serde::{Deserialize, Serialize};
 
@@ -302,18 +303,18 @@ pub struct PtbSpec<'a> {
 pub enum PtbError {
     #[error(transparent)]
     Record(#[from] RecordError),
-    #[error("cannot use checkpoint {path}: {reason}")]
-    Checkpoint { path: PathBuf, reason: String },
     #[error("the corpus is too short: {words} training words make no window of {unroll} steps in {streams} streams")]
     TooShort { words: usize, streams: usize, unroll: usize },
     #[error("cannot resume {0}: its recipe differs from the one requested now (compare its manifest.yaml)")]
     RecipeChanged(PathBuf),
+    #[error(transparent)]
+    Train(#[from] TrainError),
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct CheckpointIndex {
-    epoch: usize,
-    model: String,
+/// The epoch of the run's latest checkpoint (the engine's index, `checkpoint/latest.yaml`), if
+/// it wrote one; an error naming the index when it is damaged.
+pub fn checkpoint_epoch(run_dir: &Path) -> Result<Option<usize>, PtbError> {
+    Ok(engine::read_checkpoint(run_dir)?.map(|i| i.epoch))
 }
 
 /// Trains (or resumes) one seed, writing `metrics.csv`, `manifest.yaml` and a checkpoint after
@@ -335,19 +336,14 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
         return Err(PtbError::TooShort { words: train_words.len(), streams: config.batch_size, unroll: config.unroll });
     }
     let windows = (len - 1) / config.unroll;
-    let ckpt_dir = spec.run_dir.join("checkpoint");
     let (mut manifest, mut metrics) = if spec.resume {
         let m = PtbManifest::load(&spec.run_dir)?;
         if &m.config != config {
             return Err(PtbError::RecipeChanged(spec.run_dir.clone()));
         }
-        let index_path = ckpt_dir.join("latest.yaml");
-        let index: CheckpointIndex = std::fs::read_to_string(&index_path)
-            .ok()
-            .and_then(|t| serde_yaml_ng::from_str(&t).ok())
-            .ok_or_else(|| PtbError::Checkpoint { path: index_path.clone(), reason: "missing or unreadable".into() })?;
-        let weights = ckpt_dir.join(&index.model);
-        model = model.try_load_file(&weights).map_err(|e| PtbError::Checkpoint { path: weights.clone(), reason: e.to_string() })?;
+        let index = engine::read_checkpoint(&spec.run_dir)?.ok_or_else(|| TrainError::NothingToResume(spec.run_dir.clone()))?;
+        let weights = engine::checkpoint_weights(&spec.run_dir)?.expect("the index was read");
+        model = engine::load_weights(model, &weights)?;
         let rows: Vec<PtbEpoch> = load_metrics(&spec.run_dir).unwrap_or_default().into_iter().filter(|r| r.epoch <= index.epoch).collect();
         let mut m = m;
         m.epochs_completed = index.epoch;
@@ -421,7 +417,7 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
             if !stats[0].is_finite() {
                 bar.finish_and_clear();
                 manifest.status = RunStatus::Stopped;
-                manifest.stop_reason = Some(format!("the training loss became {} at epoch {epoch}, window {}; the checkpoint of epoch {} was kept", stats[0], w + 1, epoch - 1));
+                manifest.stop_reason = Some(engine::non_finite_loss(stats[0], epoch, &format!("window {}", w + 1), lr));
                 manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
                 manifest.save(&spec.run_dir)?;
                 return Ok(manifest);
@@ -456,19 +452,8 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
         eprintln!("{} seed {} epoch {epoch}: lr {lr:.4}, train ppl {:.2}, valid {:.2}, test {:.2} ({:.0} words/s)", config.name, spec.seed, row.train_perplexity, valid, test, row.words_per_s);
         metrics.push(row.clone());
         save_metrics(&spec.run_dir, &metrics)?;
-        // Checkpoint: weights file first, then the pointer (atomic), then older weights go.
-        std::fs::create_dir_all(&ckpt_dir).map_err(|source| RecordError::Write { path: ckpt_dir.clone(), source })?;
-        let name = format!("epoch-{epoch:04}.model.bpk");
-        model.clone().save_file(ckpt_dir.join(&name)).map_err(|e| PtbError::Checkpoint { path: ckpt_dir.join(&name), reason: e.to_string() })?;
-        records::write_atomic(&ckpt_dir.join("latest.yaml"), serde_yaml_ng::to_string(&CheckpointIndex { epoch, model: name.clone() }).expect("index serializes").as_bytes())?;
-        if let Ok(entries) = std::fs::read_dir(&ckpt_dir) {
-            for e in entries.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
-                if n.starts_with("epoch-") && n != name {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+        // The engine's checkpoint (plain SGD has no optimizer state to keep).
+        engine::save_checkpoint(&spec.run_dir, &model, None, epoch, 0)?;
         manifest.epochs_completed = epoch;
         manifest.train_time_s = row.elapsed_s;
         manifest.final_metrics = Some(row);

@@ -8,7 +8,7 @@ pub mod imagenet;
 pub mod torchvision;
 
 use repro_common::net::{ImageNet, NetRequest};
-use repro_common::paper::{ModelSpec, Paper, PaperError, PaperFiles, width_option};
+use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles, width_option};
 
 pub use blocks::{BottleneckStride, ShortcutOption};
 pub use cifar::CifarResnet;
@@ -167,7 +167,7 @@ pub const FILES: PaperFiles = PaperFiles {
 
 pub struct ResnetPaper;
 
-impl Paper for ResnetPaper {
+impl ImagePaper for ResnetPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
     }

@@ -14,7 +14,7 @@ use repro_common::data::{Dataset, Images};
 use repro_common::device::Selected;
 use repro_common::engine::{Evaluation, TrainError};
 use repro_common::net::{ImageNet, Net, NetRequest};
-use repro_common::paper::{ModelSpec, Paper, PaperError, PaperFiles, evaluate_on_split, width_option};
+use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles, evaluate_on_split, width_option};
 
 pub use model::{Config, Init, Vgg, VggSpec};
 
@@ -104,7 +104,7 @@ fn build(request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
     Ok(ImageNet::new([3, 224, 224], move |d| Vgg::new(vgg, d)).pytorch_names(&torchvision_remap(&vgg)).boxed())
 }
 
-impl Paper for VggPaper {
+impl ImagePaper for VggPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
     }

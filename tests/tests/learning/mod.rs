@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use repro_common::config::ExperimentConfig;
 use repro_common::data::{self, DataSource};
 use repro_common::gate::Gate;
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::records::{RunStatus, load_metrics};
 
 /// The papers' pixel scale: cuda-convnet and Caffe fed the nets 0-255 values minus the mean,
@@ -129,7 +129,7 @@ pub fn write_pattern_imagenet(root: &Path, task: &Task) {
 /// the final validation error passes the below-chance gate at k = 3 binomial standard errors
 /// (`engine::evaluate` counts a tie with the true class as wrong, so a dead net whose scores are
 /// all equal sits at chance or worse, never at 0 %).
-pub fn assert_learns(paper: &dyn Paper, recipe: &str, overrides: &[&str], task: &Task, chance_train_loss: f64) {
+pub fn assert_learns(paper: &dyn ImagePaper, recipe: &str, overrides: &[&str], task: &Task, chance_train_loss: f64) {
     let dir = tempfile::tempdir().unwrap();
     write_pattern_imagenet(dir.path(), task);
     let dataset = data::load("imagenet", &DataSource::Dir(dir.path().to_owned())).unwrap();

@@ -8,11 +8,12 @@ use clap::Args;
 use repro_common::config::ExperimentConfig;
 use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
-use repro_common::paper::Paper;
+use repro_common::paper::{ImagePaper, Paper};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Experiments to time (default: every image experiment; `lstm` for the LSTM 1997 defaults).
+    /// Experiments to time (default: every image experiment); a paper id whose runs are not
+    /// image epochs (trials on generated sequences) times that paper's default experiments.
     #[arg(long = "experiment", value_name = "NAME")]
     experiments: Vec<String>,
     /// Backends to compare (cpu only; repeatable).
@@ -35,28 +36,35 @@ pub struct BenchArgs {
     /// ImageNet folder for --loader (train/<wnid>/*.JPEG); default: 256 generated 500×375 JPEGs.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
-    /// LSTM 1997 experiments: training sequences per thread.
+    /// Trial-based experiments (sequences generated on line): training sequences per thread.
     #[arg(long, default_value_t = 5000)]
     sequences: u64,
 }
 
 /// Times one-epoch trainings of synthetic data through the real engine, so the figure includes
 /// batching, the optimizer step and the loss read-back, as a real run does.
-pub fn run(args: &BenchArgs, papers: &[&'static dyn Paper]) -> Result<()> {
+pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
     if args.loader {
         return loader(args);
     }
-    let lstm_names: Vec<String> = args.experiments.iter().filter(|e| repro_lstm::trial_experiment(e).is_some()).cloned().collect();
-    if !lstm_names.is_empty() || args.experiments.iter().any(|e| e == "lstm") {
-        crate::lstm::bench(&lstm_names, args.sequences)?;
-        if lstm_names.len() + usize::from(args.experiments.iter().any(|e| e == "lstm")) == args.experiments.len() {
-            return Ok(());
+    // Papers whose runs are not image epochs time their own experiments, when named.
+    let mut handled = 0;
+    for paper in all.iter().filter(|p| p.images().is_none()) {
+        let names: Vec<String> = args.experiments.iter().filter(|e| paper.experiment_names().contains(e)).cloned().collect();
+        let by_id = args.experiments.iter().any(|e| e == paper.id());
+        if names.is_empty() && !by_id {
+            continue;
         }
-        println!();
+        println!("{}", paper.bench(&names, args.sequences)?);
+        handled += names.len() + usize::from(by_id);
     }
+    if handled > 0 && handled == args.experiments.len() {
+        return Ok(());
+    }
+    let papers: Vec<&dyn ImagePaper> = all.iter().filter_map(|p| p.images()).collect();
     let mut rows = Vec::new();
     let tmp = std::env::temp_dir().join(format!("repro-bench-{}", std::process::id()));
-    for paper in papers {
+    for paper in &papers {
         for recipe in paper.experiments() {
             if !args.experiments.is_empty() && !args.experiments.contains(&recipe.name) {
                 continue;
@@ -111,7 +119,7 @@ pub fn input_of(recipe: &ExperimentConfig) -> ([usize; 3], usize, usize) {
 /// real engine (an ImageNet recipe times the training step alone; `harness bench --loader` times
 /// its JPEG pipeline), so the figure includes batching, the optimizer step and the per-step
 /// read-back, as a real run does.
-pub fn time_recipe(paper: &dyn Paper, recipe: &ExperimentConfig, selected: &Selected, batch_size: Option<usize>, images: Option<usize>, run_dir: &std::path::Path) -> Result<Timing> {
+pub fn time_recipe(paper: &dyn ImagePaper, recipe: &ExperimentConfig, selected: &Selected, batch_size: Option<usize>, images: Option<usize>, run_dir: &std::path::Path) -> Result<Timing> {
     let (shape, classes, default_n) = input_of(recipe);
     let n = images.unwrap_or(default_n);
     let ds = repro_common::data::synthetic(&recipe.data.dataset, classes, shape, n, n.min(256));

@@ -16,7 +16,7 @@ use repro_common::data::{self, DataSource};
 use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
 use repro_common::gate::Gate;
-use repro_common::paper::Paper;
+use repro_common::paper::ImagePaper;
 use repro_common::parity::{self, PlantedFault};
 use repro_common::records;
 
@@ -63,10 +63,10 @@ const QUICK_WIDTH: f64 = 0.125;
 /// The nets checked: `(paper, experiment, name)`.
 const NETS: [(&str, &str, &str); 4] = [("lenet", "lenet5", "LeNet-5"), ("resnet", "cifar10-resnet20", "ResNet-20"), ("resnet", "imagenet-resnet50", "ResNet-50"), ("vgg", "vgg-d-s256", "VGG-16")];
 
-pub fn run(args: &SmokeArgs, papers: &[&'static dyn Paper]) -> Result<()> {
+pub fn run(args: &SmokeArgs, papers: &[&'static dyn ImagePaper]) -> Result<()> {
     let target = device::select(&args.device, args.backend.name())?;
     let reference = device::select("cpu", "flex")?;
-    let find = |paper_id: &str, experiment: &str| -> Result<(&'static dyn Paper, ExperimentConfig)> {
+    let find = |paper_id: &str, experiment: &str| -> Result<(&'static dyn ImagePaper, ExperimentConfig)> {
         let paper = *papers.iter().find(|p| p.id() == paper_id).ok_or_else(|| anyhow!("no paper `{paper_id}`"))?;
         let mut recipe = paper.experiment(experiment).ok_or_else(|| anyhow!("paper `{paper_id}` has no experiment `{experiment}`"))?;
         if args.quick && bench::input_of(&recipe).0[1] > 64 {
@@ -210,7 +210,7 @@ pub fn run(args: &SmokeArgs, papers: &[&'static dyn Paper]) -> Result<()> {
 /// `cifar10-resnet20` through `repro_resnet::SHORT_RUN` on 640 generated CIFAR-format images:
 /// the device must take the error well below chance and the loss well down. The outer error is a
 /// broken run; the inner one a run that did not learn.
-fn short_training(target: &Selected, (paper, recipe): &(&'static dyn Paper, ExperimentConfig), tmp: &Path, out: &mut String) -> Result<Result<(), String>> {
+fn short_training(target: &Selected, (paper, recipe): &(&'static dyn ImagePaper, ExperimentConfig), tmp: &Path, out: &mut String) -> Result<Result<(), String>> {
     let dir = tmp.join("cifar");
     data::cifar::write_pattern_batches(&dir, 128, 200, 11).with_context(|| format!("writing generated CIFAR files in {}", dir.display()))?;
     let ds = data::load("cifar10-layout", &DataSource::Dir(dir.clone()))?;

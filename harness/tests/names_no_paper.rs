@@ -1,0 +1,43 @@
+//! The harness reaches every paper through `repro_common::paper::Paper` and names none: a paper
+//! is one line of the registry in main.rs. What still names papers (the `--help` examples, the
+//! smoke check's choice of nets) is counted here file by file, so a new mention fails this test
+//! and the counts can only go down.
+
+use std::path::Path;
+
+/// Paper ids and the names their crates and nets go by, matched case-insensitively.
+const PAPER_WORDS: &[&str] = &["lenet", "resnet", "alexnet", "vgg", "googlenet", "lstm", "ptb", "sdlm", "hochreiter", "zaremba"];
+
+/// Lines that may name a paper, per file: the registry (one line per paper crate), `--help`
+/// examples (a user learns from a real experiment name), and the smoke check's four nets.
+const ALLOWED: &[(&str, usize)] = &[("main.rs", 19), ("commands/smoke.rs", 16)];
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn harness_names_no_paper_beyond_its_registry_and_help_examples() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut problems = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let naming: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| PAPER_WORDS.iter().any(|w| l.to_ascii_lowercase().contains(w))).map(|(i, l)| (i + 1, l)).collect();
+        let allowed = ALLOWED.iter().find(|(f, _)| *f == relative).map_or(0, |(_, n)| *n);
+        if naming.len() > allowed {
+            let lines: Vec<String> = naming.iter().map(|(i, l)| format!("  {relative}:{i}: {}", l.trim())).collect();
+            problems.push(format!("harness/src/{relative} names a paper on {} lines (allowed: {allowed}); reach it through the `Paper` trait instead:\n{}", naming.len(), lines.join("\n")));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
