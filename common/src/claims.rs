@@ -14,7 +14,7 @@ use serde_yaml_ng::Value;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Claim {
-    /// Stable id, e.g. `lenet5-mnist-test-error`.
+    /// Stable id, e.g. `net-mnist-test-error`.
     pub id: String,
     /// Short citation: authors, year, venue.
     pub paper: String,
@@ -58,7 +58,7 @@ pub struct Claim {
 pub enum Statistic {
     #[default]
     Mean,
-    /// The best of the runs (He et al.'s ResNet-110 "best (mean ± std)").
+    /// The best of the runs (a paper's "best (mean ± std)").
     Best,
 }
 

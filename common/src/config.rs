@@ -26,15 +26,15 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
-    /// Experiment id, unique within its paper (e.g. `lenet5`).
+    /// Experiment id, unique within its paper (e.g. `net-sgd`).
     pub name: String,
-    /// Paper crate id (e.g. `lenet`).
+    /// Paper crate id.
     pub paper: String,
     pub description: String,
     /// Model variant, as the paper crate names it.
     pub model: String,
-    /// Model-specific numeric options, validated by the paper crate: LeNet's `map_j`; `width`
-    /// for the ImageNet nets (AlexNet, VGG, GoogLeNet, ResNet), a multiplier in (0, 1] of every
+    /// Model-specific numeric options, validated by the paper crate; `width`
+    /// for the ImageNet nets, a multiplier in (0, 1] of every
     /// layer's width, 1 (the default) being the paper's net (narrow nets are for quick tests).
     #[serde(default)]
     pub model_options: BTreeMap<String, f64>,
@@ -42,7 +42,7 @@ pub struct ExperimentConfig {
     pub optimizer: OptimizerConfig,
     pub schedule: LrSchedule,
     pub epochs: usize,
-    /// Stop after this many updates even within an epoch (He et al.: 64k iterations).
+    /// Stop after this many updates even within an epoch (a paper that counts iterations, not epochs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_iterations: Option<u64>,
     pub batch_size: usize,
@@ -83,10 +83,27 @@ fn test_split() -> String {
     "test".into()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
+/// The optimiser: SGD and Adam are built in; any other `kind` is an optimiser a paper crate
+/// defines ([`Extension`]), which the engine runs as a per-pass rescaling of every gradient
+/// before a plain SGD step (see [`crate::engine::GradientScaler`]).
+#[derive(Debug, Clone, PartialEq)]
 pub enum OptimizerConfig {
     /// SGD, optionally with momentum and (coupled, L2) weight decay.
+    Sgd {
+        momentum: f64,
+        weight_decay: f64,
+    },
+    Adam {
+        weight_decay: f64,
+    },
+    /// An optimiser of the model's paper, read by its crate.
+    Paper(Extension),
+}
+
+/// The built-in optimisers as YAML spells them.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
+enum BuiltinOptimizer {
     Sgd {
         #[serde(default)]
         momentum: f64,
@@ -97,9 +114,60 @@ pub enum OptimizerConfig {
         #[serde(default)]
         weight_decay: f64,
     },
-    /// Stochastic diagonal Levenberg–Marquardt (LeCun et al. 1998, §III.B): step η/(μ + h_kk)
-    /// per weight, `h_kk` re-estimated on `hessian_samples` samples before each pass.
-    Sdlm { mu: f64, hessian_samples: usize },
+}
+
+impl Serialize for OptimizerConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            OptimizerConfig::Sgd { momentum, weight_decay } => BuiltinOptimizer::Sgd { momentum, weight_decay }.serialize(serializer),
+            OptimizerConfig::Adam { weight_decay } => BuiltinOptimizer::Adam { weight_decay }.serialize(serializer),
+            OptimizerConfig::Paper(ref extension) => extension.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OptimizerConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let extension = Extension::deserialize(deserializer)?;
+        if !matches!(extension.kind(), "sgd" | "adam") {
+            return Ok(OptimizerConfig::Paper(extension));
+        }
+        match extension.parse::<BuiltinOptimizer>().map_err(serde::de::Error::custom)? {
+            BuiltinOptimizer::Sgd { momentum, weight_decay } => Ok(OptimizerConfig::Sgd { momentum, weight_decay }),
+            BuiltinOptimizer::Adam { weight_decay } => Ok(OptimizerConfig::Adam { weight_decay }),
+        }
+    }
+}
+
+/// The settings of a mechanism a paper crate defines for its recipes (an optimiser, a test
+/// protocol): a YAML mapping whose `kind` names it. `common` keeps and records it as written;
+/// the paper crate reads it into its own type with [`Extension::parse`], which rejects
+/// unknown keys, and refuses kinds it does not define.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Extension(serde_yaml_ng::Mapping);
+
+impl<'de> Deserialize<'de> for Extension {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = serde_yaml_ng::Mapping::deserialize(deserializer)?;
+        match map.get("kind") {
+            Some(serde_yaml_ng::Value::String(_)) => Ok(Extension(map)),
+            _ => Err(serde::de::Error::custom("needs a `kind` naming what it is")),
+        }
+    }
+}
+
+impl Extension {
+    /// What it is, e.g. `sgd` or a paper's own name.
+    pub fn kind(&self) -> &str {
+        self.0.get("kind").and_then(|k| k.as_str()).unwrap_or_default()
+    }
+
+    /// The settings read into the paper crate's type (a `kind`-tagged enum or a struct that
+    /// takes `kind`); the error names the unknown or missing key.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(self.0.clone())).map_err(|e| format!("`{}`: {e}", self.kind()))
+    }
 }
 
 /// A piecewise-constant learning rate, stepped by epoch or by iteration. A pure function of the

@@ -23,7 +23,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ExperimentConfig, OptimizerConfig};
+use crate::config::{ExperimentConfig, Extension, OptimizerConfig};
 use crate::data::source::{HostBatch, ImageSource, build_batch, for_each_batch, loader_threads};
 use crate::data::{DataError, Dataset};
 use crate::device::Selected;
@@ -36,10 +36,13 @@ pub trait ImageClassifier: Module + Sized {
     fn scores(&self, images: Tensor<4>) -> Tensor<2>;
     /// The training criterion, averaged over the batch.
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1>;
-    /// The Gauss–Newton diagonal `h_kk` of each parameter, averaged over `images`, for SDLM
-    /// (see [`crate::sdlm`]). Models without it cannot use `optimizer.kind: sdlm`.
-    fn gauss_newton_diagonal(&self, _images: Tensor<4>) -> Option<GradientsParams> {
-        None
+    /// The paper's own optimiser `optimizer` (an `optimizer.kind` other than `sgd` or `adam`) at
+    /// the start of a pass: the per-weight rescaling of every gradient of this pass (a plain SGD
+    /// step at the schedule's rate follows it) and a line for the log. Models whose paper
+    /// defines no optimiser refuse (the default).
+    fn paper_optimizer(&self, optimizer: &Extension, pass: &PassStart<'_>) -> Result<(Box<dyn GradientScaler<Self>>, String), TrainError> {
+        let _ = pass;
+        Err(TrainError::UnknownOptimizer(optimizer.kind().to_owned()))
     }
     /// Notes each layer on `tap` during a forward pass of `input` (a batch of one): the layer
     /// table. The default notes nothing.
@@ -47,7 +50,7 @@ pub trait ImageClassifier: Module + Sized {
         let _ = (input, tap);
     }
     /// Scores and the loss to minimise for one training batch; nets with extra training-only
-    /// losses (GoogLeNet's auxiliary classifiers) add them here.
+    /// losses (auxiliary classifiers) add them here.
     fn training_step(&self, images: Tensor<4>, targets: Tensor<1, Int>) -> (Tensor<2>, Tensor<1>) {
         let scores = self.scores(images);
         let loss = self.loss(scores.clone(), targets);
@@ -67,8 +70,27 @@ pub enum TrainError {
     Data(#[from] DataError),
     #[error("not supported: {0}")]
     Unsupported(String),
-    #[error("optimizer `sdlm` needs a model that provides its Gauss-Newton diagonal; `{0}` does not (use kind: sgd)")]
-    NoCurvature(String),
+    #[error("optimizer kind `{0}` is not one this model's paper defines (built in: sgd, adam)")]
+    UnknownOptimizer(String),
+}
+
+/// A paper's optimiser for one pass ([`ImageClassifier::paper_optimizer`]): it rescales each
+/// gradient before the plain SGD step.
+pub trait GradientScaler<M> {
+    fn scale(&self, model: &M, grads: GradientsParams) -> GradientsParams;
+}
+
+/// What a paper's optimiser sees at the start of a pass.
+pub struct PassStart<'a> {
+    /// 1-based.
+    pub epoch: usize,
+    /// The schedule's rate for the pass's first step.
+    pub lr: f64,
+    /// The run's folder, for records of the optimiser's own (beside `metrics.csv`).
+    pub run_dir: &'a Path,
+    /// The first `n` training samples of this pass, in its shuffled order, as one batch (no
+    /// distortions).
+    pub first_samples: &'a dyn Fn(usize) -> Result<Tensor<4>, TrainError>,
 }
 
 /// What to run.
@@ -141,8 +163,8 @@ pub(crate) fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOpt
             let decay = (weight_decay > 0.0).then_some(WeightDecayConfig { penalty: weight_decay as f32 });
             SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init()
         }
-        // SDLM scales each gradient by its own factor first (see `sdlm::Preconditioner`).
-        OptimizerConfig::Sdlm { .. } => SgdConfig::new().init(),
+        // A paper's optimiser rescales each gradient first (`GradientScaler`), then steps plainly.
+        OptimizerConfig::Paper(_) => SgdConfig::new().init(),
         OptimizerConfig::Adam { weight_decay } => {
             let decay = (weight_decay > 0.0).then_some(WeightDecayConfig { penalty: weight_decay as f32 });
             AdamConfig::new().with_weight_decay(decay).init()
@@ -150,14 +172,14 @@ pub(crate) fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOpt
     }
 }
 
-/// One update as training makes it: back-propagates `loss`, scales the gradients by SDLM's
-/// per-weight factors when there are any, and steps the optimizer at `lr`. The training loop and
+/// One update as training makes it: back-propagates `loss`, rescales the gradients by the paper's
+/// optimiser when it has one, and steps the optimizer at `lr`. The training loop and
 /// the trajectory parity with PyTorch ([`crate::parity::replay`]) both call it, so the parity
 /// checks the update that training makes.
-pub(crate) fn update<M: ImageClassifier>(model: M, loss: Tensor<1>, optimizer: &mut burn::optim::ModuleOptimizer, preconditioner: Option<&crate::sdlm::Preconditioner>, lr: f64) -> M {
+pub(crate) fn update<M: ImageClassifier>(model: M, loss: Tensor<1>, optimizer: &mut burn::optim::ModuleOptimizer, scaler: Option<&dyn GradientScaler<M>>, lr: f64) -> M {
     let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-    if let Some(p) = preconditioner {
-        grads = p.apply(&model, grads);
+    if let Some(scaler) = scaler {
+        grads = scaler.scale(&model, grads);
     }
     optimizer.step(lr, model, grads)
 }
@@ -276,15 +298,14 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         let started = Instant::now();
         let (mut loss_sum, mut wrong, mut seen) = (0f64, 0usize, 0usize);
         let mut lr = config.schedule.lr(epoch, iteration);
-        // SDLM: re-estimate the second derivatives on the first samples of this pass (§III.B).
-        let preconditioner = match config.optimizer {
-            OptimizerConfig::Sdlm { mu, hessian_samples } => {
-                let (x, _) = to_device(build_batch(train_set.as_ref(), &order[..hessian_samples.min(n)], None)?, &device);
-                let curvature = model.gauss_newton_diagonal(x).ok_or_else(|| TrainError::NoCurvature(config.model.clone()))?;
-                let p = crate::sdlm::Preconditioner::new(&model, curvature, mu);
-                progress::log(Some(&bar), &format!("{label} epoch {epoch}: SDLM step sizes η/(μ+h) from {:.1e} to {:.1e} (η = {lr:.1e})", lr * p.min_factor, lr * p.max_factor));
-                save_curvature(&run_dir, epoch, p.stats(epoch, lr))?;
-                Some(p)
+        // A paper's optimiser is set up afresh at the start of every pass.
+        let scaler = match &config.optimizer {
+            OptimizerConfig::Paper(extension) => {
+                let first_samples = |k: usize| -> Result<Tensor<4>, TrainError> { Ok(to_device(build_batch(train_set.as_ref(), &order[..k.min(n)], None)?, &device).0) };
+                let pass = PassStart { epoch, lr, run_dir: &run_dir, first_samples: &first_samples };
+                let (scaler, note) = model.paper_optimizer(extension, &pass)?;
+                progress::log(Some(&bar), &format!("{label} epoch {epoch}: {note}"));
+                Some(scaler)
             }
             _ => None,
         };
@@ -310,7 +331,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
                 slot = Some(model);
                 return Ok(false);
             }
-            slot = Some(update(model, loss, &mut optimizer, preconditioner.as_ref(), lr));
+            slot = Some(update(model, loss, &mut optimizer, scaler.as_deref(), lr));
             iteration += 1;
             loss_sum += batch_loss * items as f64;
             wrong += items - right;
@@ -404,16 +425,6 @@ fn resume_from_checkpoint<M: Module>(run_dir: &Path, model: M, optimizer: burn::
     manifest.epochs_completed = index.epoch;
     manifest.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
     Ok((model, optimizer, (manifest, rows, index.iteration)))
-}
-
-/// Adds one pass's curvature statistics to the run's `curvature.csv`, dropping rows of this and
-/// later passes (left by a run that stopped before its checkpoint and was resumed).
-fn save_curvature(run_dir: &Path, epoch: usize, stats: Vec<crate::sdlm::CurvatureStats>) -> Result<(), TrainError> {
-    let path = run_dir.join(records::CURVATURE_FILE);
-    let mut rows: Vec<crate::sdlm::CurvatureStats> = if path.is_file() { records::load_csv(&path)? } else { Vec::new() };
-    rows.retain(|r| r.epoch < epoch);
-    rows.extend(stats);
-    Ok(records::save_csv(&path, &rows)?)
 }
 
 /// The manifest of a new run: everything known before training starts.

@@ -15,7 +15,7 @@ use std::fmt;
 /// A number, what it should be, and the interval it may move in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
-    /// What is measured, e.g. `lenet5-modern held-out error %`.
+    /// What is measured, e.g. `net held-out error %`.
     pub what: String,
     /// The expected value (a committed record, or a measured reference run).
     pub expected: f64,

@@ -144,6 +144,7 @@ fn train_experiment(paper: &dyn ImagePaper, recipe: &ExperimentConfig, run: &Run
         overrides.push(format!("data.dataset={d}"));
     }
     let mut config = recipe.with_overrides(&overrides)?;
+    paper.check_recipe(&config).map_err(|e| PaperError::Refused(format!("experiment `{}`: {e}", config.name)))?;
     config.seeds = run.seeds.resolve(&config.seeds)?;
     let selected = run.place.select().map_err(lifecycle::LifecycleError::from)?;
     let dataset = data::load(&config.data.dataset, &run.place.data_source).map_err(|e| PaperError::during(format!("loading dataset `{}` for experiment `{}`", config.data.dataset, config.name), e))?;

@@ -18,4 +18,3 @@ pub mod progress;
 pub mod records;
 pub mod replay;
 pub mod report;
-pub mod sdlm;

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Int, Tensor};
 
 /// Local response normalisation across channels as Krizhevsky et al. 2012 (§3.3) write it:
 /// `b = a / (k + α Σ a²)^β`, the sum over `n` adjacent maps. burn (like PyTorch and Caffe)
-/// divides α by `n`, so the paper's α becomes `n·α` here (AlexNet: α = 1e-4 → 5e-4).
+/// divides α by `n`, so the paper's α becomes `n·α` here (α = 1e-4 in the paper → 5e-4 here).
 pub fn paper_lrn(n: usize, alpha: f64, beta: f64, k: f64) -> burn::nn::LocalResponseNorm {
     burn::nn::LocalResponseNormConfig::new(n).with_alpha(alpha * n as f64).with_beta(beta).with_k(k).init()
 }
@@ -17,7 +17,7 @@ pub fn cross_entropy(scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     burn::nn::loss::CrossEntropyLossConfig::new().init(&scores.device()).forward(scores, targets)
 }
 
-/// The classifier AlexNet introduced and VGG kept: FC6 and FC7 with ReLU and dropout, then FC8
+/// The classifier of the 2012 ImageNet winner, kept by several later nets: FC6 and FC7 with ReLU and dropout, then FC8
 /// (softmax in the loss); each layer noted in `tap` as `fc6`, `fc7`, `fc8`.
 pub fn dropout_classifier(x: Tensor<2>, layers: [&burn::nn::Linear; 3], dropout: &burn::nn::Dropout, tap: &mut crate::paper::Tap) -> Tensor<2> {
     let mut x = x;
@@ -34,7 +34,7 @@ pub fn dropout_classifier(x: Tensor<2>, layers: [&burn::nn::Linear; 3], dropout:
 }
 
 /// Batch normalisation (Ioffe & Szegedy 2015) with the running statistics kept as the reference
-/// frameworks keep them: PyTorch (and Torch7, where ResNet's CIFAR and ImageNet ports were
+/// frameworks keep them: PyTorch (and Torch7, where the residual nets' CIFAR and ImageNet ports were
 /// trained) move the running variance towards the *unbiased* batch variance, `n/(n−1)` times the
 /// biased one, `n` being the values per channel in the batch. burn's `BatchNorm` uses the biased
 /// one; the trajectory parity with PyTorch found the difference (`tests/tests/trajectory_parity.rs`).

@@ -72,7 +72,7 @@ pub struct Reproduced {
 /// classifier, trials on generated sequences, a language model): the harness names no paper and
 /// reaches each through this trait.
 pub trait Paper: Sync {
-    /// Short id used on the command line and under `results/` (e.g. `lenet`).
+    /// Short id used on the command line and under `results/`.
     fn id(&self) -> &'static str;
     /// `harness list`'s block for this paper: citation, models, experiments, claims.
     fn listing(&self) -> Result<String, PaperError>;
@@ -140,7 +140,7 @@ pub struct ModelSpec {
 
 /// What a paper crate ships, compiled in: its identity, models, recipes, claims and prose.
 pub struct PaperFiles {
-    /// Short id used on the command line and under `results/` (e.g. `lenet`).
+    /// Short id used on the command line and under `results/`.
     pub id: &'static str,
     /// Full citation.
     pub citation: &'static str,
@@ -169,9 +169,35 @@ pub trait ImagePaper: Sync {
     fn models(&self) -> &'static [ModelSpec] {
         self.files().models
     }
-    /// The shipped recipes, one per experiment.
+    /// The shipped recipes, one per experiment, each checked by [`ImagePaper::check_recipe`] (a
+    /// recipe the crate ships and cannot run is a bug in the crate: it panics naming the file).
     fn experiments(&self) -> Vec<ExperimentConfig> {
-        shipped_experiments(self.files().experiments)
+        let recipes = shipped_experiments(self.files().experiments);
+        for (recipe, (origin, _)) in recipes.iter().zip(self.files().experiments) {
+            if let Err(e) = self.check_recipe(recipe) {
+                panic!("shipped recipe {origin} is invalid: {e}");
+            }
+        }
+        recipes
+    }
+    /// Reads what of `config` this paper's crate defines (an optimiser of its own, a test
+    /// protocol), so a recipe it cannot run is refused, naming the key, before anything runs.
+    /// The default accepts only what `common` runs itself.
+    fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
+        if let crate::config::OptimizerConfig::Paper(extension) = &config.optimizer {
+            return Err(format!("optimizer kind `{}` is not one this paper defines (built in: sgd, adam)", extension.kind()));
+        }
+        if let Some(protocol) = config.data.folder.as_ref().and_then(|f| f.protocol.as_ref()) {
+            return Err(format!("data.folder.protocol `{}` is not one this paper defines (use data.folder.eval_crops)", protocol.kind()));
+        }
+        Ok(())
+    }
+    /// Sections of the paper's own in the write-up, `(title, Markdown)`, after the comparison
+    /// with PyTorch, made from the complete runs' records (`runs[i].path` is under
+    /// `results_root`). None by default.
+    fn write_up_sections(&self, results_root: &Path, runs: &[&crate::report::RunRecord]) -> Result<Vec<(String, String)>, RecordError> {
+        let _ = (results_root, runs);
+        Ok(Vec::new())
     }
     /// The published numbers with their tolerances.
     fn claims(&self) -> Vec<Claim> {
@@ -359,7 +385,8 @@ mod tests {
 
     #[test]
     fn width_option_takes_only_width_in_its_range() {
-        let base = ExperimentConfig::from_yaml(include_str!("../../papers/resnet/experiments/imagenet-resnet18.yaml"), "resnet18").unwrap();
+        let recipe = "name: net\npaper: any\ndescription: a net\nmodel: net\ndata: {dataset: mnist}\noptimizer: {kind: sgd}\nschedule: {unit: epoch, steps: [[1, 0.1]]}\nepochs: 1\nbatch_size: 8\nseeds: [1]\nsources: {}\n";
+        let base = ExperimentConfig::from_yaml(recipe, "test").unwrap();
         assert_eq!(width_option(&NetRequest::of(&base, 1000)).unwrap(), 1.0);
         let with = |key: &str, value: f64| {
             let mut c = base.clone();

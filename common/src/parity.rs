@@ -4,8 +4,8 @@
 //! matrix algorithms, so exact equality is not expected; a wrong kernel, a transfer that drops or
 //! reorders data, or an optimizer state kept on the wrong device is far outside them.
 //!
-//! Each error is relative to the reference's own scale, so one tolerance serves LeNet-5's
-//! scores and VGG-16's: scores and loss to the largest |value| of the reference, the step to the
+//! Each error is relative to the reference's own scale, so one tolerance serves a small net's
+//! scores and a deep one's: scores and loss to the largest |value| of the reference, the step to the
 //! largest change the reference's step made to any weight (the step itself is compared, not the
 //! weights it barely moved).
 
@@ -24,9 +24,9 @@ pub const SCORES_TOLERANCE: f64 = 1e-3;
 /// |Δ loss| / |reference loss| of the training step.
 pub const LOSS_TOLERANCE: f64 = 1e-3;
 /// Largest |Δ weight after the step| / largest |reference step| over every weight. Backward
-/// passes through many batch norms amplify rounding: ResNet-50 (width 1/8, batch 2) measured
+/// passes through many batch norms amplify rounding: a 50-layer residual net (width 1/8, batch 2) measured
 /// 4.5e-3 between burn's two correct CPU backends (flex and ndarray), at conv1, the deepest point
-/// of the backward pass; ResNet-20 1.2e-6, VGG-16 8.6e-8. A frozen or wrong layer is O(1).
+/// of the backward pass; a 20-layer residual net 1.2e-6, a 16-layer plain one 8.6e-8. A frozen or wrong layer is O(1).
 pub const STEP_TOLERANCE: f64 = 5e-2;
 
 /// What a parity check measured (errors relative, as described above).
@@ -69,7 +69,7 @@ pub enum PlantedFault {
 
 /// Builds `init`'s net on `reference` (seeded), copies it to `target`, and runs on both: scores in
 /// evaluation mode, then one training step of the recipe's optimizer at its first learning rate
-/// (SDLM: a plain SGD step, its preconditioner being estimated from other samples). Dropout is
+/// (a paper's own optimiser: a plain SGD step, its rescaling being estimated from other samples). Dropout is
 /// switched off ([`without_dropout`]): its masks come from each device's own generator.
 pub fn compare<M: ImageClassifier>(
     config: &ExperimentConfig,
@@ -175,11 +175,11 @@ pub struct Replayed<M> {
 /// ([`make_optimizer`]), its schedule read at each step's epoch and iteration, the model's own
 /// training loss, and the engine's update ([`crate::engine::update`]). Dropout is switched off, as
 /// the reference's masks cannot be shared. This is the trajectory parity with PyTorch: the same
-/// initial weights and batches must give the reference framework's losses and weights. SDLM has
-/// no reference implementation to compare with and is refused.
+/// initial weights and batches must give the reference framework's losses and weights. A paper's
+/// own optimiser has no reference implementation to compare with and is refused.
 pub fn replay<M: ImageClassifier>(config: &ExperimentConfig, model: M, steps: &[RecordedStep], device: &Device) -> Result<Replayed<M>, TrainError> {
-    if matches!(config.optimizer, OptimizerConfig::Sdlm { .. }) {
-        return Err(TrainError::Unsupported(format!("`{}`: trajectory replay of SDLM (no reference framework has it)", config.name)));
+    if let OptimizerConfig::Paper(extension) = &config.optimizer {
+        return Err(TrainError::Unsupported(format!("`{}`: trajectory replay of the paper's own optimiser `{}` (no reference framework has it)", config.name, extension.kind())));
     }
     let mut optimizer = make_optimizer(&config.optimizer);
     let mut model = without_dropout(model);

@@ -184,10 +184,6 @@ pub fn load_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, R
     r.deserialize().collect::<Result<Vec<_>, _>>().map_err(|e| RecordError::Invalid { path: path.to_owned(), reason: e.to_string() })
 }
 
-/// SDLM runs' per-pass, per-parameter curvature and step-size statistics
-/// ([`crate::sdlm::CurvatureStats`]), beside `metrics.csv`.
-pub const CURVATURE_FILE: &str = "curvature.csv";
-
 /// Rewrites `metrics.csv` whole (it is small), atomically.
 pub fn save_metrics(run_dir: &Path, rows: &[EpochMetrics]) -> Result<(), RecordError> {
     save_csv(&run_dir.join("metrics.csv"), rows)

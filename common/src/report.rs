@@ -8,7 +8,6 @@ use crate::claims::{self, Claim, Metric, Statistic, Summary, Verdict};
 use crate::config::ExperimentConfig;
 use crate::paper::{ImagePaper, LayerRow, Paper, PaperError};
 use crate::records::{self, EpochMetrics, Manifest, RecordError, RunStatus};
-use crate::sdlm::CurvatureStats;
 
 /// A run read back from `results/`.
 #[derive(Debug, Clone)]
@@ -17,8 +16,6 @@ pub struct RunRecord {
     pub path: String,
     pub manifest: Manifest,
     pub metrics: Vec<EpochMetrics>,
-    /// SDLM runs' per-pass curvature statistics (`curvature.csv`); empty for other optimisers.
-    pub curvature: Vec<CurvatureStats>,
 }
 
 impl RunRecord {
@@ -33,10 +30,8 @@ pub fn collect_runs(results_root: &Path, paper: &str) -> Result<Vec<RunRecord>, 
     for dir in records::find_runs(&results_root.join(paper)) {
         let manifest = Manifest::load(&dir)?;
         let metrics = if dir.join("metrics.csv").is_file() { records::load_metrics(&dir)? } else { Vec::new() };
-        let curvature_file = dir.join(records::CURVATURE_FILE);
-        let curvature = if curvature_file.is_file() { records::load_csv(&curvature_file)? } else { Vec::new() };
         let path = dir.strip_prefix(results_root).unwrap_or(&dir).to_string_lossy().replace('\\', "/");
-        runs.push(RunRecord { path, manifest, metrics, curvature });
+        runs.push(RunRecord { path, manifest, metrics });
     }
     Ok(runs)
 }
@@ -327,53 +322,6 @@ pub fn runs_table(runs: &[RunRecord]) -> String {
     s
 }
 
-/// Per parameter tensor of the lowest-seed SDLM run of each experiment and dataset: its curvature
-/// estimates `h_kk` and step sizes `η/(μ + h_kk)` in the first and the last pass.
-pub fn curvature_section(runs: &[&RunRecord]) -> String {
-    let mut first: BTreeMap<(&str, &str), &RunRecord> = BTreeMap::new();
-    for r in runs.iter().filter(|r| !r.curvature.is_empty()) {
-        let slot = first.entry((r.manifest.experiment.as_str(), r.manifest.dataset.as_str())).or_insert(r);
-        if r.manifest.seed < slot.manifest.seed {
-            *slot = r;
-        }
-    }
-    if first.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from(
-        "Stochastic diagonal Levenberg–Marquardt gives every weight the step η/(μ + h_kk), h_kk its Gauss–Newton curvature estimate, made before each pass. Per parameter tensor: the median h_kk, the share of h_kk below μ (those weights get nearly the largest step η/μ whatever their curvature), and the range of step sizes, in the first and the last pass (the run's `curvature.csv` has every pass).\n\n",
-    );
-    let sci = |v: f64| format!("{v:.1e}");
-    // A share is never rounded to 0 unless it is 0: a few weights at the largest step matter.
-    let share = |f: f64| match 100.0 * f {
-        0.0 => "0".to_string(),
-        p if p < 0.1 => "<0.1%".to_string(),
-        p => format!("{p:.1}%"),
-    };
-    for ((experiment, dataset), r) in first {
-        let passes: Vec<usize> = r.curvature.iter().map(|c| c.epoch).collect();
-        let (Some(&p1), Some(&last)) = (passes.iter().min(), passes.iter().max()) else { continue };
-        let in_pass = |p: usize| r.curvature.iter().filter(move |c| c.epoch == p);
-        let range = |p: usize| {
-            let (lo, hi) = in_pass(p).fold((f64::INFINITY, 0f64), |(lo, hi), c| (lo.min(c.step_min), hi.max(c.step_max)));
-            format!("{} to {}", sci(lo), sci(hi))
-        };
-        let _ = writeln!(s, "**`{experiment}` on {dataset}, seed {}**: step sizes {} in pass {p1}, {} in pass {last}.\n", r.manifest.seed, range(p1), range(last));
-        let _ = writeln!(s, "| parameter | weights | median h, pass {p1} | h < μ, pass {p1} | steps, pass {p1} | median h, pass {last} | h < μ, pass {last} | steps, pass {last} |");
-        let _ = writeln!(s, "|---|---:|---:|---:|---|---:|---:|---|");
-        for c in in_pass(p1) {
-            let end = in_pass(last).find(|e| e.parameter == c.parameter);
-            let cells = |c: Option<&CurvatureStats>| match c {
-                Some(c) => format!("{} | {} | {} – {}", sci(c.h_median), share(c.share_below_mu), sci(c.step_min), sci(c.step_max)),
-                None => "– | – | –".into(),
-            };
-            let _ = writeln!(s, "| `{}` | {} | {} | {} |", c.parameter, group_digits(c.count), cells(Some(c)), cells(end));
-        }
-        s.push('\n');
-    }
-    s
-}
-
 /// Layer table in markdown: output shapes, trainable parameters, the paper's per-layer counts
 /// where it gives them, and multiply-adds per image where the model counts them.
 pub fn layer_table(rows: &[LayerRow]) -> String {
@@ -587,10 +535,9 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
         s.push_str(&two_frameworks_section(&runs, &references, &recipes));
     }
 
-    let curvature = curvature_section(&complete);
-    if !curvature.is_empty() {
-        let _ = writeln!(s, "## SDLM: curvature and step sizes\n");
-        s.push_str(&curvature);
+    for (title, body) in paper.write_up_sections(results_root, &complete)? {
+        let _ = writeln!(s, "## {title}\n");
+        s.push_str(&body);
     }
 
     let _ = writeln!(s, "## Learning curves\n");

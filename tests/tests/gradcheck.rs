@@ -135,12 +135,11 @@ fn map_loss_gradient_and_value() {
 /// out by hand for F6's weights and biases and C5's biases.
 #[test]
 fn sdlm_second_derivatives_follow_appendix_c() {
-    use repro_common::engine::ImageClassifier;
     use repro_lenet::layers::scaled_tanh_derivative_squared as d2;
     let model = repro_lenet::Lenet5::new(10.0, repro_lenet::InitRange::PAPER, &device());
     let n = 3;
     let x = random([n, 1, 32, 32]);
-    let h = model.gauss_newton_diagonal(x.clone()).expect("LeNet-5 provides its curvature");
+    let h = model.gauss_newton_diagonal(x.clone());
     // The real forward pass, layer by layer.
     let x2 = scaled_tanh(model.s2.forward(scaled_tanh(model.c1.forward(x))));
     let x4 = scaled_tanh(model.s4.forward(scaled_tanh(model.c3.forward(x2))));
@@ -164,7 +163,7 @@ fn sdlm_second_derivatives_follow_appendix_c() {
     close("F6 biases", values(&h.get::<1>(model.f6.bias.as_ref().unwrap().id).unwrap()), values(&expected_b6));
     close("C5 biases", values(&h.get::<1>(model.c5.bias.as_ref().unwrap().id).unwrap()), values(&expected_b5));
     // Every trainable parameter gets a non-negative second derivative.
-    let p = repro_common::sdlm::Preconditioner::new(&model, h, 0.02);
+    let p = repro_lenet::sdlm::Preconditioner::new(&model, h, 0.02);
     assert!(p.max_factor <= 1.0 / 0.02 + 1e-9 && p.min_factor > 0.0, "{} .. {}", p.min_factor, p.max_factor);
 }
 

@@ -146,11 +146,11 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
 /// tensor, and a resumed run replaces the rows of a pass it trains again instead of repeating them.
 #[test]
 fn sdlm_runs_record_each_passs_curvature_once() {
-    use repro_common::sdlm::CurvatureStats;
+    use repro_lenet::sdlm::CurvatureStats;
     let ds = sample();
     let config = recipe(&LenetPaper, "lenet5", &["data.dataset=mnist-sample", "epochs=2", "data.train_limit=300", "optimizer.hessian_samples=100"]);
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(repro_common::records::CURVATURE_FILE);
+    let file = dir.path().join(repro_lenet::sdlm::CURVATURE_FILE);
     let first = train(&LenetPaper, &config, 1, &ds, dir.path(), false, Some(1));
     assert_eq!(first.epochs_completed, 1);
     let pass1: Vec<CurvatureStats> = repro_common::records::load_csv(&file).unwrap();

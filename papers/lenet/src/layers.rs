@@ -53,7 +53,7 @@ impl TrainableSubsampling {
     /// twin's input and `x` the real layer's input. The coefficient's second derivative needs
     /// the squared window *sum* `(Σx)²`, while the inputs' need `c²` spread over the window.
     pub fn twin_forward(&self, u: Tensor<4>, x: &Tensor<4>) -> Tensor<4> {
-        let v = repro_common::sdlm::carry(self.window_sums(x.clone()), self.window_sums(u));
+        let v = crate::sdlm::carry(self.window_sums(x.clone()), self.window_sums(u));
         let maps = self.coefficient.dims()[0];
         v * self.coefficient.val().reshape([1, maps, 1, 1]) + self.bias.val().reshape([1, maps, 1, 1])
     }

@@ -4,14 +4,15 @@
 //! INPUT 32×32 → C1 6@28×28 → S2 6@14×14 → C3 16@10×10 → S4 16@5×5 → C5 120 → F6 84 → RBF 10.
 
 use crate::layers::{EuclideanRbf, SparseConv2d, TrainableSubsampling, map_loss, scaled_tanh, scaled_tanh_derivative_squared as d2};
+use crate::sdlm::{carry, squared};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
-use repro_common::engine::ImageClassifier;
+use repro_common::config::Extension;
+use repro_common::engine::{GradientScaler, ImageClassifier, PassStart, TrainError};
 use repro_common::paper::Tap;
-use repro_common::sdlm::{carry, squared};
 
 use crate::rbf_codes;
 
@@ -111,10 +112,18 @@ impl ImageClassifier for Lenet5 {
         map_loss(scores.neg(), targets, self.map_j)
     }
 
-    /// Appendix C's back-propagated second derivatives, via the squared twin (`common::sdlm`).
+    /// SDLM (§III.B), the paper's optimiser: `h_kk` re-estimated before each pass ([`crate::sdlm`]).
+    fn paper_optimizer(&self, optimizer: &Extension, pass: &PassStart<'_>) -> Result<(Box<dyn GradientScaler<Self>>, String), TrainError> {
+        crate::sdlm::start_pass(self, optimizer, pass, |images| self.gauss_newton_diagonal(images))
+    }
+}
+
+impl Lenet5 {
+    /// The Gauss–Newton diagonal `h_kk` of each parameter, averaged over `images`: Appendix C's
+    /// back-propagated second derivatives, via the squared twin ([`crate::sdlm`]).
     /// The output layer contributes ∂²/∂x_j² of `Σ_j (x_j − w_j)²`, i.e. 2 for every F6 unit; the
     /// MAP term's curvature is left out, as the Gauss–Newton approximation of the paper does.
-    fn gauss_newton_diagonal(&self, images: Tensor<4>) -> Option<GradientsParams> {
+    pub fn gauss_newton_diagonal(&self, images: Tensor<4>) -> GradientsParams {
         let n = images.dims()[0];
         // The real forward pass: pre-activations `a` and activations `x` of each layer.
         let x0 = images.detach();
@@ -138,6 +147,6 @@ impl ImageClassifier for Lenet5 {
         let u5 = carry(x5, twin.c5.forward(u4).reshape([n, 120]) * d2(a5));
         let h6 = twin.f6.forward(u5) * d2(a6);
         let surrogate = h6.sum().mul_scalar(2.0 / n as f64);
-        Some(GradientsParams::from_grads(surrogate.backward(), &twin))
+        GradientsParams::from_grads(surrogate.backward(), &twin)
     }
 }

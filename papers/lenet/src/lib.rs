@@ -5,6 +5,7 @@ pub mod layers;
 pub mod lenet5;
 pub mod modern;
 pub mod rbf_codes;
+pub mod sdlm;
 
 use repro_common::config::ExperimentConfig;
 use repro_common::net::{ImageNet, Net, NetRequest};
@@ -78,6 +79,16 @@ fn build(request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
 impl ImagePaper for LenetPaper {
     fn files(&self) -> &'static PaperFiles {
         &FILES
+    }
+
+    fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
+        sdlm::check_recipe(config)
+    }
+
+    /// SDLM's curvature estimates and step sizes per parameter tensor.
+    fn write_up_sections(&self, results_root: &std::path::Path, runs: &[&repro_common::report::RunRecord]) -> Result<Vec<(String, String)>, repro_common::records::RecordError> {
+        let curvature = sdlm::curvature_section(results_root, runs)?;
+        Ok(if curvature.is_empty() { Vec::new() } else { vec![("SDLM: curvature and step sizes".into(), curvature)] })
     }
 
     fn sample_experiments(&self) -> Vec<ExperimentConfig> {

@@ -109,11 +109,20 @@ impl ImagePaper for VggPaper {
         &FILES
     }
 
+    /// §3.2's protocols (`data.folder.protocol`), read as evaluation will.
+    fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
+        if let repro_common::config::OptimizerConfig::Paper(extension) = &config.optimizer {
+            return Err(format!("optimizer kind `{}` is not one this paper defines (built in: sgd, adam)", extension.kind()));
+        }
+        protocols::Protocol::of(config).map(|_| ())
+    }
+
     /// §3.2's dense and multi-crop protocols where the recipe names one; one view otherwise.
     fn evaluate(&self, config: &ExperimentConfig, weights: &Path, selected: &Selected, dataset: &Dataset) -> Result<Evaluation, PaperError> {
         let request = NetRequest::of(config, dataset.class_names.len());
         let folder = config.data.folder.as_ref();
-        let (Some(protocol), Images::Folder(images)) = (folder.and_then(|f| f.protocol.as_ref()), &dataset.images) else {
+        let protocol = protocols::Protocol::of(config).map_err(PaperError::Refused)?;
+        let (Some(protocol), Images::Folder(images)) = (protocol, &dataset.images) else {
             return evaluate_on_split(self.net(&request)?.as_ref(), config, weights, selected, dataset);
         };
         let vgg = VggSpec { width: width_option(&request)?, ..spec(&config.model, dataset.class_names.len())? };
@@ -129,7 +138,7 @@ impl ImagePaper for VggPaper {
         };
         let norm = protocols::Normalise { mean: f.mean, std: f.std };
         let model = burn::module::Module::valid(&model);
-        let (top1, top5) = protocols::evaluate(&model, files, protocol, norm, &device.clone().without_autodiff()).map_err(TrainError::from)?;
+        let (top1, top5) = protocols::evaluate(&model, files, &protocol, norm, &device.clone().without_autodiff()).map_err(TrainError::from)?;
         Ok(Evaluation { loss: f64::NAN, error_pct: top1, top5_error_pct: Some(top5) })
     }
 }

@@ -17,7 +17,31 @@ use repro_common::engine::ImageClassifier;
 
 use crate::model::Vgg;
 
-pub use repro_common::data::imagenet::EvalProtocol as Protocol;
+/// The recipe's `data.folder.protocol`: `dense` (fully convolutional, class scores averaged over
+/// the map and the mirror), `multi_crop` (a 5×5 grid of crops and their mirrors, 50 per scale),
+/// or both averaged; each over the shorter-side `scales` Q.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
+pub enum Protocol {
+    Dense { scales: Vec<usize> },
+    MultiCrop { scales: Vec<usize> },
+    DenseMultiCrop { scales: Vec<usize> },
+}
+
+impl Protocol {
+    pub fn scales(&self) -> &[usize] {
+        match self {
+            Protocol::Dense { scales } | Protocol::MultiCrop { scales } | Protocol::DenseMultiCrop { scales } => scales,
+        }
+    }
+
+    /// The recipe's protocol, if it names one; an error naming the key when it is not one of
+    /// these.
+    pub fn of(config: &repro_common::config::ExperimentConfig) -> Result<Option<Self>, String> {
+        let Some(extension) = config.data.folder.as_ref().and_then(|f| f.protocol.as_ref()) else { return Ok(None) };
+        extension.parse().map(Some).map_err(|e| format!("data.folder.protocol {e}"))
+    }
+}
 
 /// Per-channel normalisation of the evaluation images.
 #[derive(Debug, Clone, Copy)]
