@@ -286,12 +286,12 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         (fresh_manifest(&spec), Vec::new(), 0u64)
     };
     manifest.save(&run_dir)?;
-    let (session, wall_before) = (Instant::now(), manifest.wall_time_s);
+    let (session, wall_before) = (Instant::now(), manifest.header.wall_time_s);
 
     let n = train_set.len();
     let batches = n.div_ceil(config.batch_size);
     let label = format!("{} seed {}", config.name, spec.seed);
-    for epoch in manifest.epochs_completed + 1..=config.epochs {
+    for epoch in manifest.body.epochs_completed + 1..=config.epochs {
         let bar = progress::bar(batches as u64, &format!("{label} epoch {epoch}/{}", config.epochs));
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng_for(spec.seed, epoch, 0));
@@ -355,17 +355,17 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         model = slot.take().expect("model is in its slot");
         if let Some(reason) = stopped {
             bar.finish_and_clear();
-            manifest.status = RunStatus::Stopped;
-            manifest.stop_reason = Some(reason);
-            manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
-            manifest.finished_at = Some(records::now());
+            manifest.header.status = RunStatus::Stopped;
+            manifest.header.stop_reason = Some(reason);
+            manifest.header.wall_time_s = wall_before + session.elapsed().as_secs_f64();
+            manifest.header.finished_at = Some(records::now());
             manifest.save(&run_dir)?;
             return Ok(manifest);
         }
         let epoch_s = started.elapsed().as_secs_f64();
         bar.finish_and_clear();
         let Evaluation { loss: test_loss, error_pct: test_error_pct, top5_error_pct } = evaluate(&model, eval_set.as_ref(), &device)?;
-        let elapsed_s = manifest.train_time_s + epoch_s;
+        let elapsed_s = manifest.body.train_time_s + epoch_s;
         let row = EpochMetrics {
             epoch,
             lr,
@@ -390,14 +390,14 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         // the extra row (it keeps rows up to the checkpoint's epoch) and trains that epoch again.
         records::save_metrics(&run_dir, &rows)?;
         save_checkpoint(&run_dir, &model, Some(&optimizer), epoch, iteration)?;
-        manifest.epochs_completed = epoch;
-        manifest.train_time_s = elapsed_s;
-        manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
-        manifest.final_metrics = Some(row);
+        manifest.body.epochs_completed = epoch;
+        manifest.body.train_time_s = elapsed_s;
+        manifest.header.wall_time_s = wall_before + session.elapsed().as_secs_f64();
+        manifest.body.final_metrics = Some(row);
         let last = epoch == config.epochs || config.max_iterations.is_some_and(|m| iteration >= m);
         if last {
-            manifest.status = RunStatus::Complete;
-            manifest.finished_at = Some(records::now());
+            manifest.header.status = RunStatus::Complete;
+            manifest.header.finished_at = Some(records::now());
         }
         manifest.save(&run_dir)?;
         if last || spec.stop_after_epoch == Some(epoch) {
@@ -416,53 +416,35 @@ fn resume_from_checkpoint<M: Module>(run_dir: &Path, model: M, optimizer: burn::
     let model = model.try_load_file(ckpt.join(&index.model)).map_err(|e| bad(ckpt.join(&index.model), e))?;
     let optimizer_file = index.optimizer.as_ref().ok_or_else(|| TrainError::Checkpoint { path: ckpt.join("latest.yaml"), reason: "it names no optimizer state".into() })?;
     let optimizer = optimizer.load(ckpt.join(optimizer_file)).map_err(|e| bad(ckpt.join(optimizer_file), e))?;
-    let mut manifest = Manifest::load(run_dir)?;
+    let mut manifest: Manifest = Manifest::load(run_dir)?;
     // Rows after the checkpoint (written just before a crash) are dropped and trained again.
     let rows = records::load_metrics_through(run_dir, index.epoch)?;
-    manifest.resumed_at_epochs.push(index.epoch);
-    manifest.status = RunStatus::Running;
-    manifest.stop_reason = None;
-    manifest.epochs_completed = index.epoch;
-    manifest.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
+    manifest.body.resumed_at_epochs.push(index.epoch);
+    manifest.header.status = RunStatus::Running;
+    manifest.header.stop_reason = None;
+    manifest.body.epochs_completed = index.epoch;
+    manifest.body.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
     Ok((model, optimizer, (manifest, rows, index.iteration)))
 }
 
 /// The manifest of a new run: everything known before training starts.
 fn fresh_manifest(spec: &TrainSpec<'_>) -> Manifest {
     let config = spec.config;
-    let (git_commit, git_dirty) = records::git_state();
     Manifest {
-        paper: config.paper.clone(),
-        experiment: config.name.clone(),
-        dataset: config.data.dataset.clone(),
-        eval_split: config.data.eval_split.clone(),
-        seed: spec.seed,
-        run: spec.run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        status: RunStatus::Running,
-        stop_reason: None,
-        command: spec.command.clone(),
-        git_commit,
-        git_dirty,
-        repro_version: env!("CARGO_PKG_VERSION").into(),
-        burn_version: records::BURN_VERSION.into(),
-        backend: spec.selected.backend.clone(),
-        device: spec.selected.name.clone(),
-        cpu: crate::device::cpu_description(),
-        cpu_features: crate::device::cpu_features(),
-        compute_threads: crate::device::compute_threads(),
-        host: records::hostname(),
-        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-        dataset_origin: spec.dataset.origin.clone(),
-        dataset_sha256: spec.dataset.checksums.clone(),
-        started_at: records::now(),
-        finished_at: None,
-        epochs_completed: 0,
-        train_time_s: 0.0,
-        wall_time_s: 0.0,
-        resumed_at_epochs: vec![],
-        final_metrics: None,
-        imported_weights: None,
-        config: config.clone(),
+        header: records::RunHeader::start(&config.paper, &config.name, &config.data.dataset, spec.seed, &spec.run_dir, &spec.command),
+        body: records::EpochRun {
+            eval_split: config.data.eval_split.clone(),
+            backend: spec.selected.backend.clone(),
+            device: spec.selected.name.clone(),
+            dataset_origin: spec.dataset.origin.clone(),
+            dataset_sha256: spec.dataset.checksums.clone(),
+            epochs_completed: 0,
+            train_time_s: 0.0,
+            resumed_at_epochs: vec![],
+            final_metrics: None,
+            imported_weights: None,
+            config: config.clone(),
+        },
     }
 }
 
@@ -521,11 +503,11 @@ pub fn record_evaluation(spec: &TrainSpec<'_>, weights: &Path, evaluation: Evalu
         test_top5_error_pct: evaluation.top5_error_pct,
     };
     records::save_metrics(&spec.run_dir, std::slice::from_ref(&row))?;
-    manifest.imported_weights = Some(records::ImportedWeights { file: weights.display().to_string(), sha256: crate::data::sha256_hex(&bytes) });
-    manifest.final_metrics = Some(row);
-    manifest.status = RunStatus::Complete;
-    manifest.wall_time_s = seconds;
-    manifest.finished_at = Some(records::now());
+    manifest.body.imported_weights = Some(records::ImportedWeights { file: weights.display().to_string(), sha256: crate::data::sha256_hex(&bytes) });
+    manifest.body.final_metrics = Some(row);
+    manifest.header.status = RunStatus::Complete;
+    manifest.header.wall_time_s = seconds;
+    manifest.header.finished_at = Some(records::now());
     manifest.save(&spec.run_dir)?;
     Ok(manifest)
 }

@@ -115,9 +115,10 @@ impl<T: ImagePaper> Paper for T {
     }
 
     fn replay(&self, run_dir: &Path, run: &RunRequest, scratch: &Path) -> Result<Vec<(Gate, f64)>, PaperError> {
-        let recorded = Manifest::load(run_dir)?;
+        let recorded: Manifest = Manifest::load(run_dir)?;
         let selected = run.place.select().map_err(lifecycle::LifecycleError::from)?;
-        let dataset = data::load(&recorded.dataset, &run.place.data_source).map_err(|e| PaperError::during(format!("loading dataset `{}` recorded by {}", recorded.dataset, run_dir.display()), e))?;
+        let dataset = data::load(&recorded.header.dataset, &run.place.data_source)
+            .map_err(|e| PaperError::during(format!("loading dataset `{}` recorded by {}", recorded.header.dataset, run_dir.display()), e))?;
         let replayed = crate::replay::replay(self, run_dir, &selected, &dataset, scratch, run.command.clone()).map_err(|e| match e {
             ReplayError::Paper(p) => p,
             other => PaperError::Replay(Box::new(other)),
@@ -155,35 +156,35 @@ fn train_experiment(paper: &dyn ImagePaper, recipe: &ExperimentConfig, run: &Run
         // A damaged checkpoint index is an error naming it, never "no checkpoint yet".
         let dir = lifecycle::run_dir(&exp_dir, seed, run.resume, |d| engine::checkpoint_weights(d).map(|w| w.is_some()))?;
         if dir.resume {
-            let previous = Manifest::load(&dir.path)?;
+            let previous: Manifest = Manifest::load(&dir.path)?;
             let wanted = config_for_seed(&config, &previous);
-            if previous.config != wanted {
+            if previous.body.config != wanted {
                 return Err(PaperError::Refused(format!(
                     "cannot resume {}: its recipe differs from the one requested now in {} (compare its manifest.yaml)",
                     dir.path.display(),
-                    differing_fields(&previous.config, &wanted).join(", ")
+                    differing_fields(&previous.body.config, &wanted).join(", ")
                 )));
             }
-            eprintln!("resuming {} after epoch {}", dir.path.display(), previous.epochs_completed);
+            eprintln!("resuming {} after epoch {}", dir.path.display(), previous.body.epochs_completed);
         }
         eprintln!("{} seed {seed}: recording in {}", config.name, dir.path.display());
         let spec = TrainSpec { config: &config, seed, selected: &selected, dataset: &dataset, run_dir: dir.path.clone(), resume: dir.resume, command: run.command.clone(), stop_after_epoch: None };
         let manifest = paper.train(spec)?;
-        match manifest.status {
+        match manifest.header.status {
             RunStatus::Complete => {
-                let m = manifest.final_metrics.as_ref().expect("complete runs have metrics");
+                let m = manifest.body.final_metrics.as_ref().expect("complete runs have metrics");
                 eprintln!(
                     "{} seed {seed}: {} error {:.2}% after {} epochs ({}) -> {}",
                     config.name,
                     config.data.eval_split,
                     m.test_error_pct,
                     m.epoch,
-                    report::human_time(manifest.train_time_s),
+                    report::human_time(manifest.body.train_time_s),
                     dir.path.display()
                 );
             }
             RunStatus::Stopped => {
-                eprintln!("error: {} seed {seed} stopped: {}", config.name, manifest.stop_reason.as_deref().unwrap_or("unknown reason"));
+                eprintln!("error: {} seed {seed} stopped: {}", config.name, manifest.header.stop_reason.as_deref().unwrap_or("unknown reason"));
                 failures += 1;
             }
             RunStatus::Running => {}
@@ -196,7 +197,7 @@ fn train_experiment(paper: &dyn ImagePaper, recipe: &ExperimentConfig, run: &Run
 /// may legitimately differ between invocations).
 fn config_for_seed(requested: &ExperimentConfig, previous: &Manifest) -> ExperimentConfig {
     let mut c = requested.clone();
-    c.seeds = previous.config.seeds.clone();
+    c.seeds = previous.body.config.seeds.clone();
     c
 }
 

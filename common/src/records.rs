@@ -59,49 +59,182 @@ pub struct ImportedWeights {
     pub sha256: String,
 }
 
-/// Everything needed to know how a number was made.
+/// What a run record is, read without knowing its kind: enough to find a seed's runs and
+/// dispatch on the paper. It reads every layout a manifest has had.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct RunIdentity {
+    pub paper: String,
+    pub experiment: String,
+    pub seed: u64,
+    pub status: RunStatus,
+}
+
+impl RunIdentity {
+    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
+        load_yaml(&run_dir.join("manifest.yaml"))
+    }
+}
+
+/// The header every run record's manifest starts with, whatever the kind of run (trained by
+/// epochs, repeated trials, a language model): what ran, how it ended, and where and how it was
+/// made. A kind adds its own body ([`Manifest`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Manifest {
+pub struct RunHeader {
     pub paper: String,
     pub experiment: String,
     pub dataset: String,
-    pub eval_split: String,
     pub seed: u64,
+    /// The run directory's name.
     pub run: String,
     pub status: RunStatus,
     #[serde(default)]
     pub stop_reason: Option<String>,
-    /// The command line that produced the run.
-    pub command: String,
-    pub git_commit: String,
-    pub git_dirty: bool,
-    pub repro_version: String,
-    pub burn_version: String,
-    pub backend: String,
-    pub device: String,
-    pub cpu: String,
-    /// SIMD features that choose the kernels (`avx2 fma avx512f`); empty in older records.
-    #[serde(default)]
-    pub cpu_features: String,
-    /// Threads of the compute pool (`RAYON_NUM_THREADS`); 0 in older records.
-    #[serde(default)]
-    pub compute_threads: usize,
-    pub host: String,
-    pub os: String,
-    pub dataset_origin: String,
-    /// File -> SHA-256 of its decompressed content.
-    pub dataset_sha256: BTreeMap<String, String>,
+    pub provenance: Provenance,
     pub started_at: String,
     #[serde(default)]
     pub finished_at: Option<String>,
-    pub epochs_completed: usize,
-    /// Training time in seconds (sum over epochs, across resumes).
-    pub train_time_s: f64,
     /// Wall-clock seconds spent in the run, evaluation and checkpoints included, summed over
     /// sessions when it was resumed.
     #[serde(default)]
     pub wall_time_s: f64,
+}
+
+/// The keys of [`RunHeader`] in a manifest, in order (checked against the struct by a test).
+const HEADER_KEYS: [&str; 11] = ["paper", "experiment", "dataset", "seed", "run", "status", "stop_reason", "provenance", "started_at", "finished_at", "wall_time_s"];
+
+impl RunHeader {
+    /// The header of a run starting now in `run_dir`, made by `command`.
+    pub fn start(paper: &str, experiment: &str, dataset: &str, seed: u64, run_dir: &Path, command: &str) -> Self {
+        Self {
+            paper: paper.to_owned(),
+            experiment: experiment.to_owned(),
+            dataset: dataset.to_owned(),
+            seed,
+            run: run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            status: RunStatus::Running,
+            stop_reason: None,
+            provenance: Provenance::capture(command),
+            started_at: now(),
+            finished_at: None,
+            wall_time_s: 0.0,
+        }
+    }
+
+    /// Marks the run complete now.
+    pub fn finish(&mut self) {
+        self.status = RunStatus::Complete;
+        self.finished_at = Some(now());
+    }
+}
+
+/// What a kind of run record adds to the [`RunHeader`]: its own fields, in the same YAML mapping.
+pub trait ManifestBody: Serialize + serde::de::DeserializeOwned {
+    /// Rewrites an older layout of this kind's manifest into today's before it is read, so old
+    /// records keep loading (`harness migrate` rewrites them on disk). The default changes nothing.
+    fn upgrade(_manifest: &mut serde_yaml_ng::Mapping) {}
+}
+
+/// A run record's `manifest.yaml`: the shared header, then the body of its kind, as one mapping.
+/// Both halves refuse keys they do not know, naming them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest<B = EpochRun> {
+    pub header: RunHeader,
+    pub body: B,
+}
+
+impl<B: ManifestBody> Manifest<B> {
+    pub fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
+        save_yaml(&run_dir.join("manifest.yaml"), self)
+    }
+
+    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
+        load_yaml(&run_dir.join("manifest.yaml"))
+    }
+
+    /// Rewrites `run_dir/manifest.yaml` in today's layout when it is in an older one; true when
+    /// the file changed.
+    pub fn rewrite_in_current_layout(run_dir: &Path) -> Result<bool, RecordError> {
+        let path = run_dir.join("manifest.yaml");
+        let before = std::fs::read_to_string(&path).map_err(|source| RecordError::Read { path: path.clone(), source })?;
+        let manifest: Self = serde_yaml_ng::from_str(&before).map_err(|e| RecordError::Invalid { path: path.clone(), reason: e.to_string() })?;
+        let after = serde_yaml_ng::to_string(&manifest).expect("records serialize");
+        if after == before {
+            return Ok(false);
+        }
+        write_atomic(&path, after.as_bytes())?;
+        Ok(true)
+    }
+}
+
+impl<B: Serialize> Serialize for Manifest<B> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let as_mapping = |value: serde_yaml_ng::Value| match value {
+            serde_yaml_ng::Value::Mapping(m) => Ok(m),
+            _ => Err(S::Error::custom("a manifest half is not a mapping")),
+        };
+        let mut all = as_mapping(serde_yaml_ng::to_value(&self.header).map_err(S::Error::custom)?)?;
+        for (key, value) in as_mapping(serde_yaml_ng::to_value(&self.body).map_err(S::Error::custom)?)? {
+            if all.contains_key(&key) {
+                return Err(S::Error::custom(format!("the body repeats the header's key {key:?}")));
+            }
+            all.insert(key, value);
+        }
+        all.serialize(serializer)
+    }
+}
+
+impl<'de, B: ManifestBody> Deserialize<'de> for Manifest<B> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut body = serde_yaml_ng::Mapping::deserialize(deserializer)?;
+        B::upgrade(&mut body);
+        let mut header = serde_yaml_ng::Mapping::new();
+        for key in HEADER_KEYS {
+            if let Some(value) = body.remove(key) {
+                header.insert(key.into(), value);
+            }
+        }
+        let header = serde_yaml_ng::from_value(header.into()).map_err(|e| D::Error::custom(format!("header: {e}")))?;
+        let body = serde_yaml_ng::from_value(body.into()).map_err(D::Error::custom)?;
+        Ok(Self { header, body })
+    }
+}
+
+/// The provenance keys that manifests of runs trained by epochs kept at the top level before the
+/// header nested them under `provenance:`.
+const FLAT_PROVENANCE_KEYS: [&str; 10] = ["command", "git_commit", "git_dirty", "repro_version", "burn_version", "cpu", "cpu_features", "compute_threads", "host", "os"];
+
+/// Nests a manifest's top-level provenance keys (the layout before the shared header) under
+/// `provenance:`; a manifest that has `provenance:` already is left as it is.
+pub fn nest_flat_provenance(manifest: &mut serde_yaml_ng::Mapping) {
+    if manifest.contains_key("provenance") || !manifest.contains_key("git_commit") {
+        return;
+    }
+    let mut provenance = serde_yaml_ng::Mapping::new();
+    for key in FLAT_PROVENANCE_KEYS {
+        if let Some(value) = manifest.remove(key) {
+            provenance.insert(key.into(), value);
+        }
+    }
+    manifest.insert("provenance".into(), provenance.into());
+}
+
+/// The body of a run trained by epochs (the image classifiers): its data, device, progress and
+/// recipe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EpochRun {
+    pub eval_split: String,
+    pub backend: String,
+    pub device: String,
+    pub dataset_origin: String,
+    /// File -> SHA-256 of its decompressed content.
+    pub dataset_sha256: BTreeMap<String, String>,
+    pub epochs_completed: usize,
+    /// Training time in seconds (sum over epochs, across resumes).
+    pub train_time_s: f64,
     /// Epochs at which the run was resumed.
     #[serde(default)]
     pub resumed_at_epochs: Vec<usize>,
@@ -113,19 +246,9 @@ pub struct Manifest {
     pub config: ExperimentConfig,
 }
 
-/// The identity every kind of run record (epochs, trials, language model) starts its manifest
-/// with, read without knowing the kind: enough to find a seed's runs and dispatch on the paper.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct RunHeader {
-    pub paper: String,
-    pub experiment: String,
-    pub seed: u64,
-    pub status: RunStatus,
-}
-
-impl RunHeader {
-    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        load_yaml(&run_dir.join("manifest.yaml"))
+impl ManifestBody for EpochRun {
+    fn upgrade(manifest: &mut serde_yaml_ng::Mapping) {
+        nest_flat_provenance(manifest);
     }
 }
 
@@ -147,16 +270,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(err)
-}
-
-impl Manifest {
-    pub fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
-        save_yaml(&run_dir.join("manifest.yaml"), self)
-    }
-
-    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        load_yaml(&run_dir.join("manifest.yaml"))
-    }
 }
 
 /// Writes any record as YAML, atomically.
@@ -251,7 +364,7 @@ pub fn latest_unfinished(experiment_dir: &Path, seed: u64) -> Option<PathBuf> {
     let named_for_seed = |dir: &Path| dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("seed{seed}-")));
     find_runs(experiment_dir)
         .into_iter()
-        .filter(|dir| match RunHeader::load(dir) {
+        .filter(|dir| match RunIdentity::load(dir) {
             Ok(m) => m.seed == seed && m.status != RunStatus::Complete,
             Err(_) => named_for_seed(dir),
         })

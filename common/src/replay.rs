@@ -62,35 +62,35 @@ pub fn success_rate_gate(what: impl Into<String>, recorded_pct: f64, trials: usi
 /// The gates a replay of `recorded` must pass: its final evaluation error, measured on
 /// `eval_items` items, within `K` times the standard error of a record-vs-replay difference.
 pub fn gates(recorded: &Manifest, eval_items: usize) -> Result<Vec<Gate>, ReplayError> {
-    let not = |reason: &str| ReplayError::NotReplayable { run: recorded.run.clone(), reason: reason.into() };
-    if recorded.status != RunStatus::Complete {
+    let not = |reason: &str| ReplayError::NotReplayable { run: recorded.header.run.clone(), reason: reason.into() };
+    if recorded.header.status != RunStatus::Complete {
         return Err(not("only complete runs have final numbers to replay"));
     }
-    if recorded.imported_weights.is_some() {
+    if recorded.body.imported_weights.is_some() {
         return Err(not("it evaluated imported weights; there is no training to replay"));
     }
-    let last = recorded.final_metrics.as_ref().ok_or_else(|| not("its manifest has no final metrics"))?;
-    let what = format!("{} seed {} on {} {}: final error %", recorded.experiment, recorded.seed, recorded.dataset, recorded.eval_split);
+    let last = recorded.body.final_metrics.as_ref().ok_or_else(|| not("its manifest has no final metrics"))?;
+    let what = format!("{} seed {} on {} {}: final error %", recorded.header.experiment, recorded.header.seed, recorded.header.dataset, recorded.body.eval_split);
     Ok(vec![Gate::replayed_error_rate(what, last.test_error_pct, eval_items, K)])
 }
 
 /// Trains the run recorded in `run_dir` again, with its recipe and seed, into `scratch`, and
 /// checks the result against the record. `dataset` must be the record's dataset.
 pub fn replay(paper: &dyn ImagePaper, run_dir: &Path, selected: &Selected, dataset: &Dataset, scratch: &Path, command: String) -> Result<Replay, ReplayError> {
-    let recorded = Manifest::load(run_dir)?;
-    if dataset.checksums != recorded.dataset_sha256 {
+    let recorded: Manifest = Manifest::load(run_dir)?;
+    if dataset.checksums != recorded.body.dataset_sha256 {
         return Err(ReplayError::NotReplayable {
-            run: recorded.run.clone(),
+            run: recorded.header.run.clone(),
             reason: format!("the dataset given ({}) is not the one recorded: its files' SHA-256 differ from the manifest's", dataset.origin),
         });
     }
-    let (_, eval) = dataset.sources(&recorded.config.data).map_err(crate::engine::TrainError::from).map_err(PaperError::from)?;
+    let (_, eval) = dataset.sources(&recorded.body.config.data).map_err(crate::engine::TrainError::from).map_err(PaperError::from)?;
     let gates = gates(&recorded, eval.len())?;
-    std::fs::create_dir_all(scratch).map_err(|e| ReplayError::NotReplayable { run: recorded.run.clone(), reason: format!("cannot create {}: {e}", scratch.display()) })?;
-    let spec = TrainSpec { config: &recorded.config, seed: recorded.seed, selected, dataset, run_dir: scratch.to_owned(), resume: false, command, stop_after_epoch: None };
+    std::fs::create_dir_all(scratch).map_err(|e| ReplayError::NotReplayable { run: recorded.header.run.clone(), reason: format!("cannot create {}: {e}", scratch.display()) })?;
+    let spec = TrainSpec { config: &recorded.body.config, seed: recorded.header.seed, selected, dataset, run_dir: scratch.to_owned(), resume: false, command, stop_after_epoch: None };
     let replayed = paper.train(spec)?;
     // A replay that stopped early has no final number: NaN fails every gate.
-    let last = match (&replayed.status, &replayed.final_metrics) {
+    let last = match (&replayed.header.status, &replayed.body.final_metrics) {
         (RunStatus::Complete, Some(m)) => m.test_error_pct,
         _ => f64::NAN,
     };

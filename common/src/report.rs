@@ -20,7 +20,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     pub fn final_test_error(&self) -> Option<f64> {
-        self.manifest.final_metrics.as_ref().map(|m| m.test_error_pct)
+        self.manifest.body.final_metrics.as_ref().map(|m| m.test_error_pct)
     }
 }
 
@@ -28,7 +28,7 @@ impl RunRecord {
 pub fn collect_runs(results_root: &Path, paper: &str) -> Result<Vec<RunRecord>, RecordError> {
     let mut runs = Vec::new();
     for dir in records::find_runs(&results_root.join(paper)) {
-        let manifest = Manifest::load(&dir)?;
+        let manifest: Manifest = Manifest::load(&dir)?;
         let metrics = if dir.join("metrics.csv").is_file() { records::load_metrics(&dir)? } else { Vec::new() };
         let path = dir.strip_prefix(results_root).unwrap_or(&dir).to_string_lossy().replace('\\', "/");
         runs.push(RunRecord { path, manifest, metrics });
@@ -46,14 +46,14 @@ pub fn follows_recipe(run: &Manifest, recipe: &ExperimentConfig) -> bool {
         c.description.clear();
         c
     };
-    numbers_only(&run.config) == numbers_only(recipe)
+    numbers_only(&run.body.config) == numbers_only(recipe)
 }
 
 /// True when a run followed its shipped recipe on whatever dataset it names (`--dataset` or
 /// `reproduce --sample` changes only that): its numbers are the recipe's, on that data.
 pub fn follows_recipe_on_its_dataset(run: &Manifest, recipe: &ExperimentConfig) -> bool {
     let mut recipe = recipe.clone();
-    recipe.data.dataset = run.config.data.dataset.clone();
+    recipe.data.dataset = run.body.config.data.dataset.clone();
     follows_recipe(run, &recipe)
 }
 
@@ -80,13 +80,13 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
                 .iter()
                 .filter(|r| {
                     let m = &r.manifest;
-                    m.experiment == claim.experiment && m.dataset == claim.dataset && m.eval_split == claim.split && m.status == RunStatus::Complete
+                    m.header.experiment == claim.experiment && m.header.dataset == claim.dataset && m.body.eval_split == claim.split && m.header.status == RunStatus::Complete
                 })
                 .collect();
             let (used, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) = candidates.into_iter().partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
             let values: Vec<f64> = used
                 .iter()
-                .filter_map(|r| r.manifest.final_metrics.as_ref())
+                .filter_map(|r| r.manifest.body.final_metrics.as_ref())
                 .filter_map(|m| match claim.metric {
                     Metric::TestErrorPct => Some(m.test_error_pct),
                     Metric::TestAccuracyPct => Some(100.0 - m.test_error_pct),
@@ -104,7 +104,7 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
                     best.and_then(|b| Summary::of(vec![b]))
                 }
             };
-            let rules: Vec<_> = used.iter().map(|r| claims::flatten(&r.manifest.config)).collect();
+            let rules: Vec<_> = used.iter().map(|r| claims::flatten(&r.manifest.body.config)).collect();
             let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
             rule_differences.sort();
             rule_differences.dedup();
@@ -152,27 +152,27 @@ pub fn comparison_table(rows: &[ClaimComparison]) -> String {
 /// Final numbers of every (experiment, dataset) pair, over seeds.
 pub fn results_table(runs: &[RunRecord]) -> String {
     let mut groups: BTreeMap<(String, String), Vec<&RunRecord>> = BTreeMap::new();
-    for r in runs.iter().filter(|r| r.manifest.status == RunStatus::Complete) {
-        groups.entry((r.manifest.dataset.clone(), r.manifest.experiment.clone())).or_default().push(r);
+    for r in runs.iter().filter(|r| r.manifest.header.status == RunStatus::Complete) {
+        groups.entry((r.manifest.header.dataset.clone(), r.manifest.header.experiment.clone())).or_default().push(r);
     }
     let mut s =
         String::from("| dataset | experiment | model | epochs | seeds | final test error % | final train error % | train time / run | throughput |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for ((dataset, experiment), rs) in &groups {
         let test = Summary::of(rs.iter().filter_map(|r| r.final_test_error()).collect()).map(|s| s.display(2)).unwrap_or_default();
-        let train = Summary::of(rs.iter().filter_map(|r| r.manifest.final_metrics.as_ref().map(|m| m.train_error_pct)).collect()).map(|s| s.display(2)).unwrap_or_default();
-        let time = rs.iter().map(|r| r.manifest.train_time_s).sum::<f64>() / rs.len() as f64;
+        let train = Summary::of(rs.iter().filter_map(|r| r.manifest.body.final_metrics.as_ref().map(|m| m.train_error_pct)).collect()).map(|s| s.display(2)).unwrap_or_default();
+        let time = rs.iter().map(|r| r.manifest.body.train_time_s).sum::<f64>() / rs.len() as f64;
         let speed = rs.iter().flat_map(|r| r.metrics.iter().map(|m| m.train_img_per_s)).sum::<f64>() / rs.iter().map(|r| r.metrics.len()).sum::<usize>().max(1) as f64;
         let m = &rs[0].manifest;
         let _ = writeln!(
             s,
             "| {dataset} | `{experiment}` | {} | {} | {} | {test} | {train} | {} | {:.0} img/s ({}, {}) |",
-            m.config.model,
-            m.config.epochs,
+            m.body.config.model,
+            m.body.config.epochs,
             rs.len(),
             human_time(time),
             speed,
-            m.backend,
-            m.device
+            m.body.backend,
+            m.body.device
         );
     }
     s
@@ -181,12 +181,12 @@ pub fn results_table(runs: &[RunRecord]) -> String {
 /// Final test error per dataset (rows) and experiment (columns, in the paper's recipe order), so
 /// variants read side by side, with a key from each recipe's description.
 pub fn pivot_table(runs: &[RunRecord], recipes: &[ExperimentConfig]) -> String {
-    let complete: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete).collect();
+    let complete: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.header.status == RunStatus::Complete).collect();
     let position = |e: &str| recipes.iter().position(|r| r.name == e).unwrap_or(usize::MAX);
-    let mut experiments: Vec<String> = complete.iter().map(|r| r.manifest.experiment.clone()).collect();
+    let mut experiments: Vec<String> = complete.iter().map(|r| r.manifest.header.experiment.clone()).collect();
     experiments.sort_by_key(|e| (position(e), e.clone()));
     experiments.dedup();
-    let mut datasets: Vec<String> = complete.iter().map(|r| r.manifest.dataset.clone()).collect();
+    let mut datasets: Vec<String> = complete.iter().map(|r| r.manifest.header.dataset.clone()).collect();
     datasets.sort();
     datasets.dedup();
     let mut s = format!("| dataset (held-out split) | {} |\n|---|{}\n", experiments.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(" | "), "---:|".repeat(experiments.len()));
@@ -194,7 +194,7 @@ pub fn pivot_table(runs: &[RunRecord], recipes: &[ExperimentConfig]) -> String {
         let cells: Vec<String> = experiments
             .iter()
             .map(|e| {
-                let values = complete.iter().filter(|r| &r.manifest.dataset == d && &r.manifest.experiment == e).filter_map(|r| r.final_test_error()).collect();
+                let values = complete.iter().filter(|r| &r.manifest.header.dataset == d && &r.manifest.header.experiment == e).filter_map(|r| r.final_test_error()).collect();
                 Summary::of(values).map(|s| s.display(2)).unwrap_or_else(|| "–".into())
             })
             .collect();
@@ -257,9 +257,9 @@ pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun], r
         let ours: Vec<&RunRecord> = runs
             .iter()
             .filter(|r| {
-                r.manifest.status == RunStatus::Complete
-                    && r.manifest.experiment == experiment
-                    && r.manifest.dataset == dataset
+                r.manifest.header.status == RunStatus::Complete
+                    && r.manifest.header.experiment == experiment
+                    && r.manifest.header.dataset == dataset
                     && recipe.is_some_and(|c| follows_recipe_on_its_dataset(&r.manifest, c))
             })
             .collect();
@@ -271,8 +271,8 @@ pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun], r
             let per_seed = finals.iter().map(|(seed, e)| format!("{e:.2} (seed {seed})")).collect::<Vec<_>>().join(", ");
             format!("| {name} | {} | {summary} | {per_seed} | {} |\n", finals.len(), human_time(time))
         };
-        let ours_finals: Vec<(u64, f64)> = ours.iter().filter_map(|r| r.final_test_error().map(|e| (r.manifest.seed, e))).collect();
-        let ours_time = ours.iter().map(|r| r.manifest.train_time_s).sum::<f64>() / ours.len().max(1) as f64;
+        let ours_finals: Vec<(u64, f64)> = ours.iter().filter_map(|r| r.final_test_error().map(|e| (r.manifest.header.seed, e))).collect();
+        let ours_time = ours.iter().map(|r| r.manifest.body.train_time_s).sum::<f64>() / ours.len().max(1) as f64;
         s.push_str(&row(format!("this project (burn {})", records::BURN_VERSION), ours_finals, ours_time));
         let theirs_finals: Vec<(u64, f64)> = theirs.iter().filter_map(|r| r.metrics.last().map(|m| (r.seed, m.test_error_pct))).collect();
         let theirs_time = theirs.iter().filter_map(|r| r.metrics.last().map(|m| m.elapsed_s)).sum::<f64>() / theirs.len().max(1) as f64;
@@ -287,7 +287,7 @@ pub fn two_frameworks_section(runs: &[RunRecord], references: &[ReferenceRun], r
         }
         let _ = writeln!(s, "\nMade by:\n");
         for r in &ours {
-            let _ = writeln!(s, "- `{}` (`{}`, {} compute threads)", r.manifest.command, r.path, r.manifest.compute_threads);
+            let _ = writeln!(s, "- `{}` (`{}`, {} compute threads)", r.manifest.header.provenance.command, r.path, r.manifest.header.provenance.compute_threads);
         }
         for r in &theirs {
             let _ = writeln!(s, "- `{}` ({}, {} threads, commit `{}`)", r.command, r.framework, r.threads, &r.commit[..r.commit.len().min(10)]);
@@ -307,16 +307,16 @@ pub fn runs_table(runs: &[RunRecord]) -> String {
             "| [`{}`]({}/manifest.yaml) | {:?} | {} | {}/{} | {} | {} | {} / {} | `{}`{} |",
             r.path,
             r.path.split_once('/').map(|(_, rest)| rest).unwrap_or(&r.path),
-            m.status,
-            m.seed,
-            m.epochs_completed,
-            m.config.epochs,
+            m.header.status,
+            m.header.seed,
+            m.body.epochs_completed,
+            m.body.config.epochs,
             r.final_test_error().map(|e| format!("{e:.2}")).unwrap_or_else(|| "–".into()),
-            human_time(m.train_time_s),
-            m.backend,
-            m.device,
-            &m.git_commit[..m.git_commit.len().min(10)],
-            if m.git_dirty { " (dirty)" } else { "" }
+            human_time(m.body.train_time_s),
+            m.body.backend,
+            m.body.device,
+            &m.header.provenance.git_commit[..m.header.provenance.git_commit.len().min(10)],
+            if m.header.provenance.git_dirty { " (dirty)" } else { "" }
         );
     }
     s
@@ -423,7 +423,7 @@ pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
 pub fn write_curves(results_root: &Path, runs: &[RunRecord]) -> Result<(), RecordError> {
     for r in runs.iter().filter(|r| !r.metrics.is_empty()) {
         let m = &r.manifest;
-        let title = format!("{} on {} (seed {})", m.experiment, m.dataset, m.seed);
+        let title = format!("{} on {} (seed {})", m.header.experiment, m.header.dataset, m.header.seed);
         records::write_atomic(&results_root.join(&r.path).join("curve.svg"), learning_curve_svg(&title, &r.metrics).as_bytes())?;
     }
     Ok(())
@@ -433,8 +433,8 @@ pub fn write_curves(results_root: &Path, runs: &[RunRecord]) -> Result<(), Recor
 pub fn commands(runs: &[RunRecord]) -> Vec<String> {
     let mut seen = Vec::new();
     for r in runs {
-        if !seen.contains(&r.manifest.command) {
-            seen.push(r.manifest.command.clone());
+        if !seen.contains(&r.manifest.header.provenance.command) {
+            seen.push(r.manifest.header.provenance.command.clone());
         }
     }
     seen
@@ -453,21 +453,22 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
     s.push_str("\n\n");
 
     // Evidence header: what the numbers rest on.
-    let complete: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete).collect();
+    let complete: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.header.status == RunStatus::Complete).collect();
     let hw: Vec<String> = {
-        let mut v: Vec<String> = complete.iter().map(|r| format!("{} / {} on {}", r.manifest.backend, r.manifest.device, r.manifest.cpu)).collect();
+        let mut v: Vec<String> = complete.iter().map(|r| format!("{} / {} on {}", r.manifest.body.backend, r.manifest.body.device, r.manifest.header.provenance.cpu)).collect();
         v.sort();
         v.dedup();
         v
     };
-    let total_time: f64 = complete.iter().map(|r| r.manifest.train_time_s).sum::<f64>() + 0.0; // no runs: 0, not -0
+    let total_time: f64 = complete.iter().map(|r| r.manifest.body.train_time_s).sum::<f64>() + 0.0; // no runs: 0, not -0
     let _ = writeln!(s, "## Evidence\n");
     let _ = writeln!(s, "- **Runs:** {} complete ({} in all), {} of training in total.", complete.len(), runs.len(), human_time(total_time));
     let _ = writeln!(s, "- **Hardware:** {}.", if hw.is_empty() { "–".to_string() } else { hw.join("; ") });
     let mut commits: BTreeMap<String, usize> = BTreeMap::new();
     for r in &complete {
         let m = &r.manifest;
-        *commits.entry(format!("`{}`{}", &m.git_commit[..m.git_commit.len().min(10)], if m.git_dirty { " (dirty)" } else { "" })).or_default() += 1;
+        *commits.entry(format!("`{}`{}", &m.header.provenance.git_commit[..m.header.provenance.git_commit.len().min(10)], if m.header.provenance.git_dirty { " (dirty)" } else { "" })).or_default() +=
+            1;
     }
     let commits: Vec<String> = commits.iter().map(|(c, n)| format!("{c} ({n} run{})", if *n == 1 { "" } else { "s" })).collect();
     let _ = writeln!(s, "- **Code:** commits {}.", if commits.is_empty() { "–".to_string() } else { commits.join(", ") });
@@ -545,9 +546,9 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
         let _ = writeln!(
             s,
             "**{} on {}, seed {}**\n\n![learning curve]({}/curve.svg)\n",
-            r.manifest.experiment,
-            r.manifest.dataset,
-            r.manifest.seed,
+            r.manifest.header.experiment,
+            r.manifest.header.dataset,
+            r.manifest.header.seed,
             r.path.split_once('/').map(|(_, p)| p).unwrap_or(&r.path)
         );
     }
@@ -621,14 +622,15 @@ pub fn readme_paper_results(paper: &dyn ImagePaper, results_root: &Path) -> Resu
     let id = paper.id();
     let recipes = paper.experiments();
     let runs = collect_runs(results_root, id)?;
-    let recipe_of = |r: &RunRecord| recipes.iter().find(|e| e.name == r.manifest.experiment);
-    let counted: Vec<&RunRecord> = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete && recipe_of(r).is_some_and(|recipe| follows_recipe_on_its_dataset(&r.manifest, recipe))).collect();
+    let recipe_of = |r: &RunRecord| recipes.iter().find(|e| e.name == r.manifest.header.experiment);
+    let counted: Vec<&RunRecord> =
+        runs.iter().filter(|r| r.manifest.header.status == RunStatus::Complete && recipe_of(r).is_some_and(|recipe| follows_recipe_on_its_dataset(&r.manifest, recipe))).collect();
     if counted.is_empty() {
         return Ok(String::new());
     }
-    let modified = runs.iter().filter(|r| r.manifest.status == RunStatus::Complete).count() - counted.len();
-    let experiments: Vec<&ExperimentConfig> = recipes.iter().filter(|e| counted.iter().any(|r| r.manifest.experiment == e.name)).collect();
-    let mut datasets: Vec<&str> = counted.iter().map(|r| r.manifest.dataset.as_str()).collect();
+    let modified = runs.iter().filter(|r| r.manifest.header.status == RunStatus::Complete).count() - counted.len();
+    let experiments: Vec<&ExperimentConfig> = recipes.iter().filter(|e| counted.iter().any(|r| r.manifest.header.experiment == e.name)).collect();
+    let mut datasets: Vec<&str> = counted.iter().map(|r| r.manifest.header.dataset.as_str()).collect();
     datasets.sort();
     datasets.dedup();
     let claims = paper.claims();
@@ -655,13 +657,13 @@ pub fn readme_paper_results(paper: &dyn ImagePaper, results_root: &Path) -> Resu
         let cells: Vec<String> = experiments
             .iter()
             .map(|e| {
-                let values = counted.iter().filter(|r| r.manifest.dataset == *d && r.manifest.experiment == e.name).filter_map(|r| r.final_test_error()).collect();
+                let values = counted.iter().filter(|r| r.manifest.header.dataset == *d && r.manifest.header.experiment == e.name).filter_map(|r| r.final_test_error()).collect();
                 Summary::of(values).map(|s| s.display(2)).unwrap_or_else(|| "–".into())
             })
             .collect();
         let official = crate::data::dataset(d).map(|spec| spec.official_test_split).unwrap_or(true);
         let splits: Vec<&str> = {
-            let mut v: Vec<&str> = counted.iter().filter(|r| r.manifest.dataset == *d).map(|r| r.manifest.eval_split.as_str()).collect();
+            let mut v: Vec<&str> = counted.iter().filter(|r| r.manifest.header.dataset == *d).map(|r| r.manifest.body.eval_split.as_str()).collect();
             v.sort();
             v.dedup();
             v
@@ -706,7 +708,7 @@ pub fn readme_paper_results(paper: &dyn ImagePaper, results_root: &Path) -> Resu
     }
 
     // Throughput during the runs: what a reproduction costs on the machine that made them.
-    let mut hardware: Vec<String> = counted.iter().map(|r| format!("{} / {} on {}", r.manifest.backend, r.manifest.device, r.manifest.cpu)).collect();
+    let mut hardware: Vec<String> = counted.iter().map(|r| format!("{} / {} on {}", r.manifest.body.backend, r.manifest.body.device, r.manifest.header.provenance.cpu)).collect();
     hardware.sort();
     hardware.dedup();
     let _ =
@@ -716,7 +718,7 @@ pub fn readme_paper_results(paper: &dyn ImagePaper, results_root: &Path) -> Resu
         let cells: Vec<String> = datasets
             .iter()
             .map(|d| {
-                let rs: Vec<&&RunRecord> = counted.iter().filter(|r| r.manifest.dataset == *d && r.manifest.experiment == e.name).collect();
+                let rs: Vec<&&RunRecord> = counted.iter().filter(|r| r.manifest.header.dataset == *d && r.manifest.header.experiment == e.name).collect();
                 let epochs: Vec<f64> = rs.iter().flat_map(|r| r.metrics.iter().map(|m| m.train_img_per_s)).collect();
                 if epochs.is_empty() { "–".into() } else { group_digits((epochs.iter().sum::<f64>() / epochs.len() as f64).round() as usize) }
             })

@@ -447,22 +447,22 @@ fn conclude(paper: &dyn Paper, results: &Path, failures: usize, note: &str) -> R
 
 /// The image-classifier paper that made the record in `run_dir`, with the record.
 fn image_record(run_dir: &Path) -> Result<(&'static dyn ImagePaper, Manifest)> {
-    let header = records::RunHeader::load(run_dir)?;
+    let header = records::RunIdentity::load(run_dir)?;
     let paper = find_paper(&header.paper)?;
     let images = paper.images().with_context(|| format!("{}: paper `{}` writes no image-classifier checkpoints to evaluate or export", run_dir.display(), paper.id()))?;
-    Ok((images, Manifest::load(run_dir)?))
+    Ok((images, Manifest::<records::EpochRun>::load(run_dir)?))
 }
 
 fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
     let (paper, manifest) = image_record(run_dir)?;
     let weights = engine::checkpoint_weights(run_dir)?.ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
     // The recorded numbers are read first: a damaged metrics.csv is reported, not skipped.
-    let recorded = records::load_metrics_through(run_dir, manifest.epochs_completed)?;
+    let recorded = records::load_metrics_through(run_dir, manifest.body.epochs_completed)?;
     let selected = select(place)?;
-    let dataset = data::load(&manifest.config.data.dataset, &data_source(place))?;
-    let e = paper.evaluate(&manifest.config, &weights, &selected, &dataset)?;
+    let dataset = data::load(&manifest.body.config.data.dataset, &data_source(place))?;
+    let e = paper.evaluate(&manifest.body.config, &weights, &selected, &dataset)?;
     let top5 = e.top5_error_pct.map(|t| format!(", top-5 error {t:.2}%")).unwrap_or_default();
-    println!("{} on {} {}: loss {:.4}, error {:.2}%{top5} ({})", manifest.experiment, manifest.dataset, manifest.config.data.eval_split, e.loss, e.error_pct, weights.display());
+    println!("{} on {} {}: loss {:.4}, error {:.2}%{top5} ({})", manifest.header.experiment, manifest.header.dataset, manifest.body.config.data.eval_split, e.loss, e.error_pct, weights.display());
     if let Some(m) = recorded.last() {
         println!("recorded at epoch {}: error {:.2}%", m.epoch, m.test_error_pct);
     }
@@ -474,20 +474,20 @@ fn eval(run_dir: &Path, place: &PlaceArgs) -> Result<()> {
 fn export(run_dir: &Path, out: Option<PathBuf>, place: &PlaceArgs) -> Result<()> {
     let (paper, manifest) = image_record(run_dir)?;
     let weights = engine::checkpoint_weights(run_dir)?.ok_or_else(|| anyhow!("{} has no checkpoint (checkpoint/latest.yaml)", run_dir.display()))?;
-    let dataset = data::load(&manifest.config.data.dataset, &data_source(place))?;
-    let net = paper.net(&repro_common::net::NetRequest::of(&manifest.config, dataset.class_names.len()))?;
+    let dataset = data::load(&manifest.body.config.data.dataset, &data_source(place))?;
+    let net = paper.net(&repro_common::net::NetRequest::of(&manifest.body.config, dataset.class_names.len()))?;
     let out = out.unwrap_or_else(|| run_dir.join("model.safetensors"));
     let metadata = [
-        ("paper", manifest.paper.clone()),
-        ("experiment", manifest.experiment.clone()),
-        ("model", manifest.config.model.clone()),
-        ("dataset", manifest.dataset.clone()),
-        ("seed", manifest.seed.to_string()),
-        ("epochs_completed", manifest.epochs_completed.to_string()),
-        ("git_commit", manifest.git_commit.clone()),
+        ("paper", manifest.header.paper.clone()),
+        ("experiment", manifest.header.experiment.clone()),
+        ("model", manifest.body.config.model.clone()),
+        ("dataset", manifest.header.dataset.clone()),
+        ("seed", manifest.header.seed.to_string()),
+        ("epochs_completed", manifest.body.epochs_completed.to_string()),
+        ("git_commit", manifest.header.provenance.git_commit.clone()),
         ("run", run_dir.display().to_string()),
     ];
     net.export(&weights, &out, &metadata)?;
-    println!("{} ({}, epoch {}) -> {}", manifest.experiment, manifest.config.model, manifest.epochs_completed, out.display());
+    println!("{} ({}, epoch {}) -> {}", manifest.header.experiment, manifest.body.config.model, manifest.body.epochs_completed, out.display());
     Ok(())
 }

@@ -117,7 +117,7 @@ fn evaluating_a_batch_norm_net_is_deterministic_and_uses_the_running_statistics(
     // One epoch, so the running statistics are the training's, not the initial 0 and 1.
     let run = tempfile::tempdir().unwrap();
     let manifest = repro_tests::train(&ResnetPaper, &config, 1, &ds, run.path(), false, None);
-    let recorded = manifest.final_metrics.expect("one epoch recorded");
+    let recorded = manifest.body.final_metrics.expect("one epoch recorded");
     let (_, eval) = ds.sources(&config.data).unwrap();
     let device = training_device(1);
     let checkpoint = engine::latest_checkpoint(run.path()).expect("epoch 1 checkpoint");

@@ -78,9 +78,9 @@ fn a_resumed_batch_norm_net_ends_where_an_uninterrupted_one_does() {
     train(&ResnetPaper, &config, 2, &ds, whole.path(), false, None);
     let parts = tempfile::tempdir().unwrap();
     let first = train(&ResnetPaper, &config, 2, &ds, parts.path(), false, Some(1));
-    assert_eq!((first.status, first.epochs_completed), (RunStatus::Running, 1), "stopped after epoch 1 like a killed run");
+    assert_eq!((first.header.status, first.body.epochs_completed), (RunStatus::Running, 1), "stopped after epoch 1 like a killed run");
     let resumed = train(&ResnetPaper, &config, 2, &ds, parts.path(), true, None);
-    assert_eq!((resumed.status, resumed.resumed_at_epochs.as_slice()), (RunStatus::Complete, &[1][..]));
+    assert_eq!((resumed.header.status, resumed.body.resumed_at_epochs.as_slice()), (RunStatus::Complete, &[1][..]));
 
     let (a, b) = (checkpointed_statistics(whole.path()), checkpointed_statistics(parts.path()));
     let differing: Vec<&str> = a.iter().zip(&b).filter(|(x, y)| x.1 != y.1).map(|(x, _)| x.0.as_str()).collect();

@@ -27,14 +27,14 @@ fn only_runs_of_the_shipped_recipe_answer_a_claim() {
     let results = repo_root().join("results");
     let runs = collect_runs(&results, "lenet").unwrap();
     let recipes = LenetPaper.experiments();
-    let run = runs.iter().find(|r| r.manifest.experiment == "lenet5").expect("a lenet5 run is committed");
+    let run = runs.iter().find(|r| r.manifest.header.experiment == "lenet5").expect("a lenet5 run is committed");
     let recipe = recipes.iter().find(|r| r.name == "lenet5").unwrap();
     let mut manifest = run.manifest.clone();
-    manifest.config.data.dataset = recipe.data.dataset.clone();
+    manifest.body.config.data.dataset = recipe.data.dataset.clone();
     assert!(follows_recipe(&manifest, recipe), "the committed run used the shipped recipe");
-    manifest.config.seeds = vec![9, 10];
-    manifest.config.sources.insert("epochs".into(), "reworded".into());
+    manifest.body.config.seeds = vec![9, 10];
+    manifest.body.config.sources.insert("epochs".into(), "reworded".into());
     assert!(follows_recipe(&manifest, recipe), "seeds and prose do not matter");
-    manifest.config.epochs = 2;
+    manifest.body.config.epochs = 2;
     assert!(!follows_recipe(&manifest, recipe), "a shortened run does not stand for the paper's");
 }

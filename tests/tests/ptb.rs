@@ -134,7 +134,7 @@ fn smoke_training_on_a_generated_corpus() {
         let rows = ptb::load_metrics(&run_dir).unwrap();
         assert_eq!(rows.len(), 3);
         assert!(rows[2].train_perplexity < rows[1].train_perplexity && rows[1].train_perplexity < rows[0].train_perplexity, "{rows:?}");
-        let last = m.final_metrics.unwrap();
+        let last = m.body.final_metrics.unwrap();
         if let Err(e) = gate.check(last.valid_perplexity) {
             panic!("{e} [{threads} compute thread(s); {rows:?}]");
         }
@@ -167,7 +167,7 @@ fn calibrate_smoke_training() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = smoke_corpus(dir.path());
     let config = smoke_config();
-    let ppl = |seed: u64, threads: usize| smoke_run(&corpus, &config, seed, threads, &dir.path().join(format!("s{seed}-t{threads}")), false).final_metrics.unwrap().valid_perplexity;
+    let ppl = |seed: u64, threads: usize| smoke_run(&corpus, &config, seed, threads, &dir.path().join(format!("s{seed}-t{threads}")), false).body.final_metrics.unwrap().valid_perplexity;
     let values: Vec<f64> = (1..=6).map(|s| ppl(s, 2)).collect();
     let mean = values.iter().sum::<f64>() / 6.0;
     let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 5.0).sqrt();

@@ -31,9 +31,9 @@ fn short_run_error(name: &str, seed: u64, threads: usize) -> f64 {
     let ds = sample();
     let dir = tempfile::tempdir().unwrap();
     let m = with_compute_threads(threads, || train(&LenetPaper, &short(name), seed, &ds, dir.path(), false, None));
-    assert_eq!(m.status, RunStatus::Complete);
-    assert_eq!(m.compute_threads, threads, "the manifest records the compute threads");
-    m.final_metrics.unwrap().test_error_pct
+    assert_eq!(m.header.status, RunStatus::Complete);
+    assert_eq!(m.header.provenance.compute_threads, threads, "the manifest records the compute threads");
+    m.body.final_metrics.unwrap().test_error_pct
 }
 
 /// The gate of one short run, from its held-out error over seeds 1–8.
@@ -116,14 +116,14 @@ fn resume_reaches_the_same_numbers_as_an_uninterrupted_run() {
     let full = train(&LenetPaper, &config, 5, &ds, whole.path(), false, None);
     let parts = tempfile::tempdir().unwrap();
     let first = train(&LenetPaper, &config, 5, &ds, parts.path(), false, Some(1));
-    assert_eq!(first.status, RunStatus::Running, "stopped after epoch 1 like an interrupted run");
-    assert_eq!(first.epochs_completed, 1);
+    assert_eq!(first.header.status, RunStatus::Running, "stopped after epoch 1 like an interrupted run");
+    assert_eq!(first.body.epochs_completed, 1);
     let resumed = train(&LenetPaper, &config, 5, &ds, parts.path(), true, None);
-    assert_eq!(resumed.status, RunStatus::Complete);
-    assert_eq!(resumed.resumed_at_epochs, vec![1]);
+    assert_eq!(resumed.header.status, RunStatus::Complete);
+    assert_eq!(resumed.body.resumed_at_epochs, vec![1]);
     let numbers = |dir: &std::path::Path| load_metrics(dir).unwrap().into_iter().map(|m| (m.epoch, m.train_loss, m.test_loss, m.test_error_pct)).collect::<Vec<_>>();
     assert_eq!(numbers(whole.path()), numbers(parts.path()));
-    assert_eq!(full.final_metrics.unwrap().test_error_pct, resumed.final_metrics.unwrap().test_error_pct);
+    assert_eq!(full.body.final_metrics.unwrap().test_error_pct, resumed.body.final_metrics.unwrap().test_error_pct);
 }
 
 #[test]
@@ -133,10 +133,10 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     config.schedule.steps = vec![(1, 0.01), (2, 1e30)];
     let dir = tempfile::tempdir().unwrap();
     let m = train(&LenetPaper, &config, 1, &ds, dir.path(), false, None);
-    assert_eq!(m.status, RunStatus::Stopped);
-    let reason = m.stop_reason.unwrap();
+    assert_eq!(m.header.status, RunStatus::Stopped);
+    let reason = m.header.stop_reason.unwrap();
     assert!(reason.contains("epoch 2") && reason.contains("checkpoint of epoch 1"), "{reason}");
-    assert_eq!(m.epochs_completed, 1);
+    assert_eq!(m.body.epochs_completed, 1);
     let ckpt = latest_checkpoint(dir.path()).expect("epoch 1 checkpoint kept");
     assert!(ckpt.ends_with("epoch-0001.model.bpk"));
     assert_eq!(load_metrics(dir.path()).unwrap().len(), 1, "the metrics of the good epoch are kept");
@@ -152,7 +152,7 @@ fn sdlm_runs_record_each_passs_curvature_once() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(repro_lenet::sdlm::CURVATURE_FILE);
     let first = train(&LenetPaper, &config, 1, &ds, dir.path(), false, Some(1));
-    assert_eq!(first.epochs_completed, 1);
+    assert_eq!(first.body.epochs_completed, 1);
     let pass1: Vec<CurvatureStats> = repro_common::records::load_csv(&file).unwrap();
     let names: Vec<&str> = pass1.iter().map(|c| c.parameter.as_str()).collect();
     assert_eq!(names, ["c1.weight", "c1.bias", "s2.coefficient", "s2.bias", "c3.kernels", "c3.bias", "s4.coefficient", "s4.bias", "c5.weight", "c5.bias", "f6.weight", "f6.bias"]);

@@ -25,8 +25,8 @@ fn record(paper: &str, experiment: &str, dataset: &str, seed: u64) -> PathBuf {
 /// The record must have been made with today's shipped recipe (else it answers nothing), and
 /// its replay must land inside the gate.
 fn replay_lenet(run: &Path) {
-    let recorded = Manifest::load(run).unwrap();
-    let shipped = (&LenetPaper as &dyn ImagePaper).experiment(&recorded.experiment).expect("a shipped recipe");
+    let recorded: Manifest = Manifest::load(run).unwrap();
+    let shipped = (&LenetPaper as &dyn ImagePaper).experiment(&recorded.header.experiment).expect("a shipped recipe");
     assert!(
         report::follows_recipe_on_its_dataset(&recorded, &shipped),
         "{}: the shipped recipe `{}` changed since this record was made: re-make it (and regenerate the write-up)",
@@ -59,12 +59,12 @@ fn lstm_1997_record_replays_exactly() {
     let run = record("lstm", "exp6a", "generated", 1);
     let recorded = TrialsManifest::load(&run).unwrap();
     let shipped = repro_lstm::trial_experiment("exp6a").unwrap();
-    let mut as_recorded = recorded.config.clone();
+    let mut as_recorded = recorded.body.config.clone();
     as_recorded.seed = shipped.seed;
     assert_eq!(as_recorded, shipped, "{}: the shipped recipe changed since this record was made: re-make it", run.display());
     let scratch = tempfile::tempdir().unwrap();
-    let replayed = trials::run(TrialsSpec { config: &recorded.config, run_dir: scratch.path().to_owned(), resume: false, threads: 2, command: "test".into() }).unwrap();
-    let (was, now) = (recorded.summary.unwrap(), replayed.summary.unwrap());
+    let replayed = trials::run(TrialsSpec { config: &recorded.body.config, run_dir: scratch.path().to_owned(), resume: false, threads: 2, command: "test".into() }).unwrap();
+    let (was, now) = (recorded.body.summary.unwrap(), replayed.body.summary.unwrap());
     replay::success_rate_gate("exp6a success rate % over 20 trials", was.success_rate_pct, was.trials).assert(now.success_rate_pct);
     let per_trial = |dir: &Path| trials::load_trials(dir).unwrap().into_iter().map(|t| (t.trial, t.success, t.sequences, t.test_wrong)).collect::<Vec<_>>();
     assert_eq!(per_trial(&run), per_trial(scratch.path()), "same recipe, same seed: the f64 1997 net repeats trial for trial");

@@ -26,7 +26,7 @@ fn resnet_claims_table() {
 /// Five complete ResNet-110 runs with the given final test errors, made from a committed LeNet
 /// record (the manifest's fields) and the shipped recipe.
 fn resnet110_runs(errors: &[f64]) -> Vec<RunRecord> {
-    let template = collect_runs(&repo_root().join("results"), "lenet").unwrap().into_iter().find(|r| r.manifest.final_metrics.is_some()).unwrap();
+    let template = collect_runs(&repo_root().join("results"), "lenet").unwrap().into_iter().find(|r| r.manifest.body.final_metrics.is_some()).unwrap();
     let recipe = ResnetPaper.experiments().into_iter().find(|r| r.name == "cifar10-resnet110").unwrap();
     errors
         .iter()
@@ -34,13 +34,13 @@ fn resnet110_runs(errors: &[f64]) -> Vec<RunRecord> {
         .map(|(i, &e)| {
             let mut r = template.clone();
             r.path = format!("resnet/cifar10-resnet110/cifar10/seed{}", i + 1);
-            r.manifest.paper = "resnet".into();
-            r.manifest.experiment = recipe.name.clone();
-            r.manifest.dataset = "cifar10".into();
-            r.manifest.eval_split = "test".into();
-            r.manifest.seed = i as u64 + 1;
-            r.manifest.config = recipe.clone();
-            r.manifest.final_metrics.as_mut().unwrap().test_error_pct = e;
+            r.manifest.header.paper = "resnet".into();
+            r.manifest.header.experiment = recipe.name.clone();
+            r.manifest.header.dataset = "cifar10".into();
+            r.manifest.body.eval_split = "test".into();
+            r.manifest.header.seed = i as u64 + 1;
+            r.manifest.body.config = recipe.clone();
+            r.manifest.body.final_metrics.as_mut().unwrap().test_error_pct = e;
             r
         })
         .collect()

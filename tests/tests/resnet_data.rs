@@ -318,10 +318,10 @@ fn imagenet_training_runs_end_to_end_on_a_tiny_tree() {
     assert_eq!(config.data.folder.as_ref().unwrap().eval_crops, 10, "Table 3's 10-crop protocol");
     let run = tempfile::tempdir().unwrap();
     let m = repro_tests::train(&repro_resnet::ResnetPaper, &config, 1, &ds, run.path(), false, None);
-    assert_eq!((m.status, m.epochs_completed), (RunStatus::Complete, 2));
+    assert_eq!((m.header.status, m.body.epochs_completed), (RunStatus::Complete, 2));
     let rows = load_metrics(run.path()).unwrap();
     assert!(rows.iter().all(|r| r.test_error_pct.is_finite() && r.train_loss.is_finite()), "{rows:?}");
-    assert!(m.dataset_sha256.keys().any(|k| k.contains("file list")), "the manifest fingerprints the folder");
+    assert!(m.body.dataset_sha256.keys().any(|k| k.contains("file list")), "the manifest fingerprints the folder");
 }
 
 #[test]

@@ -30,8 +30,8 @@ fn resnet20_short_run_on_generated_cifar_data() {
     for threads in THREAD_COUNTS {
         let dir = tempfile::tempdir().unwrap();
         let m = with_compute_threads(threads, || train(&ResnetPaper, &config, 7, &ds, dir.path(), false, None));
-        assert_eq!(m.status, RunStatus::Complete);
-        let f = m.final_metrics.unwrap();
+        assert_eq!(m.header.status, RunStatus::Complete);
+        let f = m.body.final_metrics.unwrap();
         if let Err(e) = gate.check(f.test_error_pct) {
             panic!("{e} [{threads} compute thread(s)]");
         }
@@ -51,7 +51,7 @@ fn resnet_max_iterations_ends_the_run_inside_an_epoch_and_seeds_repeat() {
     let config = recipe(&ResnetPaper, "cifar10-resnet20", &o);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let m = train(&ResnetPaper, &config, 3, &ds, a.path(), false, None);
-    assert_eq!((m.status, m.epochs_completed), (RunStatus::Complete, 2));
+    assert_eq!((m.header.status, m.body.epochs_completed), (RunStatus::Complete, 2));
     train(&ResnetPaper, &config, 3, &ds, b.path(), false, None);
     let numbers = |d: &std::path::Path| load_metrics(d).unwrap().into_iter().map(|r| (r.train_loss, r.test_loss)).collect::<Vec<_>>();
     assert_eq!(numbers(a.path()), numbers(b.path()), "same seed, same numbers");
@@ -67,7 +67,7 @@ fn calibrate_resnet20_short_run() {
     for seed in [1, 2, 3, 4, 7] {
         for threads in THREAD_COUNTS {
             let dir = tempfile::tempdir().unwrap();
-            let f = with_compute_threads(threads, || train(&ResnetPaper, &config, seed, &ds, dir.path(), false, None)).final_metrics.unwrap();
+            let f = with_compute_threads(threads, || train(&ResnetPaper, &config, seed, &ds, dir.path(), false, None)).body.final_metrics.unwrap();
             println!(
                 "seed {seed}, {threads} thread(s): test error {:.2}% train error {:.2}% train loss {:.4}; CPU features {}",
                 f.test_error_pct,

@@ -137,7 +137,7 @@ pub fn time_recipe(paper: &dyn ImagePaper, recipe: &ExperimentConfig, selected: 
     let started = Instant::now();
     let spec = TrainSpec { config: &config, seed: 1, selected, dataset: &ds, run_dir: run_dir.to_owned(), resume: false, command: "bench".into(), stop_after_epoch: None };
     let manifest = paper.train(spec)?;
-    let Some(last) = manifest.final_metrics else { bail!("bench run of {} did not finish", recipe.name) };
+    let Some(last) = manifest.body.final_metrics else { bail!("bench run of {} did not finish", recipe.name) };
     Ok(Timing { batch_size: config.batch_size, images: n, img_per_s: last.train_img_per_s, s_per_step: config.batch_size as f64 / last.train_img_per_s, wall_s: started.elapsed().as_secs_f64() })
 }
 

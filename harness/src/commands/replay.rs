@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use repro_common::lifecycle::RunRequest;
-use repro_common::records::{self, RunHeader};
+use repro_common::records::{self, RunIdentity};
 use repro_common::replay::{self, K};
 
 use crate::{PlaceArgs, command_line, find_paper};
@@ -26,7 +26,7 @@ pub fn run(paths: &[PathBuf], place: &PlaceArgs, threads: Option<usize>) -> Resu
     for dir in &runs {
         let scratch = tempfile::Builder::new().prefix("repro-replay-").tempdir().context("cannot create a scratch folder for the replay")?;
         eprintln!("replaying {} (into {})", dir.display(), scratch.path().display());
-        let paper = find_paper(&RunHeader::load(dir)?.paper)?;
+        let paper = find_paper(&RunIdentity::load(dir)?.paper)?;
         let checks = paper.replay(dir, &request, scratch.path())?;
         for (gate, observed) in &checks {
             outside += usize::from(gate.check(*observed).is_err());

@@ -227,8 +227,8 @@ fn short_training(target: &Selected, (paper, recipe): &(&'static dyn ImagePaper,
     let (n_test, n_train) = (ds.split_len("test"), ds.split_len("train"));
     let gate = Gate::below_chance(format!("ResNet-20 short run on {}: test error %", target.name), 90.0, n_test, 3.0);
     let loss_fell = last.train_loss < 0.5 * first.train_loss;
-    let verdict = match (manifest.status == records::RunStatus::Complete, gate.check(last.test_error_pct), loss_fell) {
-        (false, _, _) => Err(format!("the short ResNet-20 run did not complete: {}", manifest.stop_reason.unwrap_or_default())),
+    let verdict = match (manifest.header.status == records::RunStatus::Complete, gate.check(last.test_error_pct), loss_fell) {
+        (false, _, _) => Err(format!("the short ResNet-20 run did not complete: {}", manifest.header.stop_reason.unwrap_or_default())),
         (true, Err(e), _) => Err(e.to_string()),
         (true, Ok(()), false) => Err(format!("the short ResNet-20 run's training loss went from {:.3} to {:.3}, not below half", first.train_loss, last.train_loss)),
         (true, Ok(()), true) => Ok(()),

@@ -237,8 +237,8 @@ pub fn curvature_section(results_root: &Path, runs: &[&RunRecord]) -> Result<Str
         if !file.is_file() {
             continue;
         }
-        let key = (r.manifest.experiment.as_str(), r.manifest.dataset.as_str());
-        if first.get(&key).is_none_or(|(slot, _)| r.manifest.seed < slot.manifest.seed) {
+        let key = (r.manifest.header.experiment.as_str(), r.manifest.header.dataset.as_str());
+        if first.get(&key).is_none_or(|(slot, _)| r.manifest.header.seed < slot.manifest.header.seed) {
             let rows: Vec<CurvatureStats> = records::load_csv(&file)?;
             if !rows.is_empty() {
                 first.insert(key, (r, rows));
@@ -266,7 +266,7 @@ pub fn curvature_section(results_root: &Path, runs: &[&RunRecord]) -> Result<Str
             let (lo, hi) = in_pass(p).fold((f64::INFINITY, 0f64), |(lo, hi), c| (lo.min(c.step_min), hi.max(c.step_max)));
             format!("{} to {}", sci(lo), sci(hi))
         };
-        let _ = writeln!(s, "**`{experiment}` on {dataset}, seed {}**: step sizes {} in pass {p1}, {} in pass {last}.\n", r.manifest.seed, range(p1), range(last));
+        let _ = writeln!(s, "**`{experiment}` on {dataset}, seed {}**: step sizes {} in pass {p1}, {} in pass {last}.\n", r.manifest.header.seed, range(p1), range(last));
         let _ = writeln!(s, "| parameter | weights | median h, pass {p1} | h < μ, pass {p1} | steps, pass {p1} | median h, pass {last} | h < μ, pass {last} | steps, pass {last} |");
         let _ = writeln!(s, "|---|---:|---:|---:|---|---:|---:|---|");
         for c in in_pass(p1) {

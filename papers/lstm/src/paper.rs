@@ -147,10 +147,11 @@ impl Paper for LstmPaper {
             return Err(PaperError::Refused(format!("cannot replay {}: only the 1997 trials records (with trials.csv) are replayed", run_dir.display())));
         }
         let recorded = TrialsManifest::load(run_dir)?;
-        let summary = recorded.summary.as_ref().ok_or_else(|| PaperError::Refused(format!("{} has no summary: only complete runs can be replayed", run_dir.display())))?;
-        let replayed = trials::run(TrialsSpec { config: &recorded.config, run_dir: scratch.to_owned(), resume: false, threads: worker_threads(run), command: run.command.clone() }).map_err(other)?;
-        let observed = replayed.summary.as_ref().map(|s| s.success_rate_pct).unwrap_or(f64::NAN);
-        let what = format!("{} seed {}: success rate % over {} trials", recorded.experiment, recorded.seed, summary.trials);
+        let summary = recorded.body.summary.as_ref().ok_or_else(|| PaperError::Refused(format!("{} has no summary: only complete runs can be replayed", run_dir.display())))?;
+        let replayed =
+            trials::run(TrialsSpec { config: &recorded.body.config, run_dir: scratch.to_owned(), resume: false, threads: worker_threads(run), command: run.command.clone() }).map_err(other)?;
+        let observed = replayed.body.summary.as_ref().map(|s| s.success_rate_pct).unwrap_or(f64::NAN);
+        let what = format!("{} seed {}: success rate % over {} trials", recorded.header.experiment, recorded.header.seed, summary.trials);
         Ok(vec![(success_rate_gate(what, summary.success_rate_pct, summary.trials), observed)])
     }
 
@@ -207,7 +208,7 @@ fn train_trials(recipe: &TrialsConfig, run: &RunRequest, results: &Path) -> Resu
             config.gradient
         );
         let m = trials::run(TrialsSpec { config: &config, run_dir: dir.path.clone(), resume: dir.resume, threads, command: run.command.clone() }).map_err(other)?;
-        let s = m.summary.as_ref().expect("complete runs have a summary");
+        let s = m.body.summary.as_ref().expect("complete runs have a summary");
         eprintln!(
             "{} seed {seed}: {}/{} trials succeeded ({:.0}%), sequences to success {}; {} wrong of {} test on average over those; {} ({} sequences/s) -> {}",
             config.name,
@@ -217,7 +218,7 @@ fn train_trials(recipe: &TrialsConfig, run: &RunRequest, results: &Path) -> Resu
             s.mean_sequences.map(|m| format!("{} ± {}", group_digits(m.round() as usize), group_digits(s.std_sequences.unwrap_or(0.0).round() as usize))).unwrap_or_else(|| "–".into()),
             if s.successes > 0 { format!("{:.1}", s.mean_test_wrong) } else { "–".into() },
             s.test_total,
-            human_time(m.wall_time_s),
+            human_time(m.header.wall_time_s),
             group_digits(s.sequences_per_s.round() as usize),
             dir.path.display()
         );
@@ -256,18 +257,18 @@ fn train_ptb(recipe: &PtbConfig, run: &RunRequest, results: &Path) -> Result<usi
         }
         eprintln!("{} seed {seed}: recording in {}", config.name, dir.path.display());
         let m = ptb::train(PtbSpec { config: &config, seed, selected: &selected, corpus: &corpus, run_dir: dir.path.clone(), resume: dir.resume, command: run.command.clone() }).map_err(other)?;
-        match (&m.status, &m.final_metrics) {
+        match (&m.header.status, &m.body.final_metrics) {
             (RunStatus::Complete, Some(f)) => eprintln!(
                 "{} seed {seed}: valid perplexity {:.2}, test {:.2} after {} epochs ({}) -> {}",
                 config.name,
                 f.valid_perplexity,
                 f.test_perplexity,
                 f.epoch,
-                human_time(m.train_time_s),
+                human_time(m.body.train_time_s),
                 dir.path.display()
             ),
             _ => {
-                eprintln!("error: {} seed {seed} stopped: {}", config.name, m.stop_reason.as_deref().unwrap_or("unknown reason"));
+                eprintln!("error: {} seed {seed} stopped: {}", config.name, m.header.stop_reason.as_deref().unwrap_or("unknown reason"));
                 failures += 1;
             }
         }

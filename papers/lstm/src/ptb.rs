@@ -22,7 +22,7 @@ use repro_common::config::ConfigError;
 use repro_common::data::text::Corpus;
 use repro_common::device::Selected;
 use repro_common::engine::{self, TrainError};
-use repro_common::records::{self, Provenance, RecordError, RunStatus};
+use repro_common::records::{self, Manifest, ManifestBody, RecordError, RunHeader, RunStatus};
 use serde::{Deserialize, Serialize};
 
 /// One PTB recipe (Table 1's rows, §4.1).
@@ -181,41 +181,26 @@ pub struct PtbEpoch {
     pub elapsed_s: f64,
 }
 
-/// `results/lstm/<experiment>/<dataset>/<run>/manifest.yaml`.
+/// `results/lstm/<experiment>/<dataset>/<run>/manifest.yaml`: the shared header, then this body.
+pub type PtbManifest = Manifest<LanguageModelRun>;
+
+/// What a language-model run records beside the shared header.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct PtbManifest {
-    pub paper: String,
-    pub experiment: String,
-    pub dataset: String,
-    pub seed: u64,
-    pub run: String,
-    pub status: RunStatus,
-    pub stop_reason: Option<String>,
-    pub provenance: Provenance,
+pub struct LanguageModelRun {
     pub backend: String,
     pub device: String,
     pub dataset_origin: String,
     pub dataset_sha256: BTreeMap<String, String>,
     pub vocabulary: usize,
     pub parameters: usize,
-    pub started_at: String,
-    pub finished_at: Option<String>,
     pub epochs_completed: usize,
     pub train_time_s: f64,
-    pub wall_time_s: f64,
     pub final_metrics: Option<PtbEpoch>,
     pub config: PtbConfig,
 }
 
-impl PtbManifest {
-    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        records::load_yaml(&run_dir.join("manifest.yaml"))
-    }
-    fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
-        records::save_yaml(&run_dir.join("manifest.yaml"), self)
-    }
-}
+impl ManifestBody for LanguageModelRun {}
 
 fn save_metrics(run_dir: &Path, rows: &[PtbEpoch]) -> Result<(), RecordError> {
     records::save_csv(&run_dir.join("metrics.csv"), rows)
@@ -338,7 +323,7 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
     let windows = (len - 1) / config.unroll;
     let (mut manifest, mut metrics) = if spec.resume {
         let m = PtbManifest::load(&spec.run_dir)?;
-        if &m.config != config {
+        if &m.body.config != config {
             return Err(PtbError::RecipeChanged(spec.run_dir.clone()));
         }
         let index = engine::read_checkpoint(&spec.run_dir)?.ok_or_else(|| TrainError::NothingToResume(spec.run_dir.clone()))?;
@@ -346,42 +331,35 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
         model = engine::load_weights(model, &weights)?;
         let rows: Vec<PtbEpoch> = load_metrics(&spec.run_dir).unwrap_or_default().into_iter().filter(|r| r.epoch <= index.epoch).collect();
         let mut m = m;
-        m.epochs_completed = index.epoch;
-        m.status = RunStatus::Running;
-        m.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
+        m.body.epochs_completed = index.epoch;
+        m.header.status = RunStatus::Running;
+        m.header.stop_reason = None;
+        m.body.train_time_s = rows.last().map(|r| r.elapsed_s).unwrap_or(0.0);
         (m, rows)
     } else {
         let m = PtbManifest {
-            paper: config.paper.clone(),
-            experiment: config.name.clone(),
-            dataset: corpus.name.clone(),
-            seed: spec.seed,
-            run: spec.run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            status: RunStatus::Running,
-            stop_reason: None,
-            provenance: Provenance::capture(&spec.command),
-            backend: spec.selected.backend.clone(),
-            device: spec.selected.name.clone(),
-            dataset_origin: corpus.origin.clone(),
-            dataset_sha256: corpus.checksums.clone(),
-            vocabulary: corpus.vocab.len(),
-            parameters: model.param_count(),
-            started_at: records::now(),
-            finished_at: None,
-            epochs_completed: 0,
-            train_time_s: 0.0,
-            wall_time_s: 0.0,
-            final_metrics: None,
-            config: config.clone(),
+            header: RunHeader::start(&config.paper, &config.name, &corpus.name, spec.seed, &spec.run_dir, &spec.command),
+            body: LanguageModelRun {
+                backend: spec.selected.backend.clone(),
+                device: spec.selected.name.clone(),
+                dataset_origin: corpus.origin.clone(),
+                dataset_sha256: corpus.checksums.clone(),
+                vocabulary: corpus.vocab.len(),
+                parameters: model.param_count(),
+                epochs_completed: 0,
+                train_time_s: 0.0,
+                final_metrics: None,
+                config: config.clone(),
+            },
         };
         (m, Vec::new())
     };
     manifest.save(&spec.run_dir)?;
     let session = Instant::now();
-    let wall_before = manifest.wall_time_s;
+    let wall_before = manifest.header.wall_time_s;
     let ce = CrossEntropyLossConfig::new().init(&device);
     let mut optimizer = SgdConfig::new().init();
-    for epoch in manifest.epochs_completed + 1..=config.epochs {
+    for epoch in manifest.body.epochs_completed + 1..=config.epochs {
         // Dropout masks of epoch e depend only on (seed, e): a resumed run draws the same ones.
         device.seed(spec.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
         let lr = config.lr(epoch);
@@ -416,9 +394,9 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
             }
             if !stats[0].is_finite() {
                 bar.finish_and_clear();
-                manifest.status = RunStatus::Stopped;
-                manifest.stop_reason = Some(engine::non_finite_loss(stats[0], epoch, &format!("window {}", w + 1), lr));
-                manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
+                manifest.header.status = RunStatus::Stopped;
+                manifest.header.stop_reason = Some(engine::non_finite_loss(stats[0], epoch, &format!("window {}", w + 1), lr));
+                manifest.header.wall_time_s = wall_before + session.elapsed().as_secs_f64();
                 manifest.save(&spec.run_dir)?;
                 return Ok(manifest);
             }
@@ -447,22 +425,21 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
             test_perplexity: test,
             words_per_s: count as f64 / epoch_s,
             epoch_s,
-            elapsed_s: manifest.train_time_s + epoch_s,
+            elapsed_s: manifest.body.train_time_s + epoch_s,
         };
         eprintln!("{} seed {} epoch {epoch}: lr {lr:.4}, train ppl {:.2}, valid {:.2}, test {:.2} ({:.0} words/s)", config.name, spec.seed, row.train_perplexity, valid, test, row.words_per_s);
         metrics.push(row.clone());
         save_metrics(&spec.run_dir, &metrics)?;
         // The engine's checkpoint (plain SGD has no optimizer state to keep).
         engine::save_checkpoint(&spec.run_dir, &model, None, epoch, 0)?;
-        manifest.epochs_completed = epoch;
-        manifest.train_time_s = row.elapsed_s;
-        manifest.final_metrics = Some(row);
-        manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
+        manifest.body.epochs_completed = epoch;
+        manifest.body.train_time_s = row.elapsed_s;
+        manifest.body.final_metrics = Some(row);
+        manifest.header.wall_time_s = wall_before + session.elapsed().as_secs_f64();
         manifest.save(&spec.run_dir)?;
     }
-    manifest.status = RunStatus::Complete;
-    manifest.finished_at = Some(records::now());
-    manifest.wall_time_s = wall_before + session.elapsed().as_secs_f64();
+    manifest.header.wall_time_s = wall_before + session.elapsed().as_secs_f64();
+    manifest.header.finish();
     manifest.save(&spec.run_dir)?;
     Ok(manifest)
 }

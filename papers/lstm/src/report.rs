@@ -31,11 +31,11 @@ pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRun>, Vec<PtbRun>), Rec
     let mut ptb = Vec::new();
     for path in records::find_runs(&results_root.join(crate::ID)) {
         if let Ok(m) = TrialsManifest::load(&path) {
-            if m.status == RunStatus::Complete {
+            if m.header.status == RunStatus::Complete {
                 trials.push(TrialsRun { path, manifest: m });
             }
         } else if let Ok(m) = PtbManifest::load(&path)
-            && m.status == RunStatus::Complete
+            && m.header.status == RunStatus::Complete
         {
             ptb.push(PtbRun { path, manifest: m });
         }
@@ -81,8 +81,8 @@ pub fn study_table(runs: &[TrialsRun]) -> String {
     let recipes = crate::trial_experiments();
     let mut rows: Vec<(usize, String, &TrialsRun)> = Vec::new();
     for run in runs {
-        let Some((i, recipe)) = recipes.iter().enumerate().find(|(_, r)| r.name == run.manifest.experiment) else { continue };
-        let variant = variant_of(&run.manifest.config, recipe);
+        let Some((i, recipe)) = recipes.iter().enumerate().find(|(_, r)| r.name == run.manifest.header.experiment) else { continue };
+        let variant = variant_of(&run.manifest.body.config, recipe);
         rows.push((i, if variant.is_empty() { "(the shipped recipe)".into() } else { variant.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(" ") }, run));
     }
     // Only experiments that have variants make a study.
@@ -94,7 +94,7 @@ pub fn study_table(runs: &[TrialsRun]) -> String {
     }
     let mut s = String::from("| experiment | variant | seed | success | sequences to success, mean ± std | test wrong, mean over all trials |\n|---|---|---:|---:|---|---:|\n");
     for (_, variant, run) in rows {
-        let Some(sm) = &run.manifest.summary else { continue };
+        let Some(sm) = &run.manifest.body.summary else { continue };
         let seqs = match (sm.mean_sequences, sm.std_sequences) {
             (Some(m), Some(sd)) => format!("{} ± {}", group_digits(m.round() as usize), group_digits(sd.round() as usize)),
             _ => "–".into(),
@@ -105,7 +105,7 @@ pub fn study_table(runs: &[TrialsRun]) -> String {
         let _ = writeln!(
             s,
             "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {:.1} of {} |",
-            run.manifest.experiment, variant, run.manifest.seed, sm.successes, sm.trials, sm.success_rate_pct, seqs, wrong, sm.test_total
+            run.manifest.header.experiment, variant, run.manifest.header.seed, sm.successes, sm.trials, sm.success_rate_pct, seqs, wrong, sm.test_total
         );
     }
     s
@@ -132,8 +132,8 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Ro
             let mut runs = Vec::new();
             let mut rules = Vec::new();
             if let Some(recipe) = trial_recipes.iter().find(|r| r.name == claim.experiment) {
-                for run in trials.iter().filter(|r| r.manifest.experiment == claim.experiment && follows_trials_recipe(&r.manifest.config, recipe)) {
-                    let Some(s) = &run.manifest.summary else { continue };
+                for run in trials.iter().filter(|r| r.manifest.header.experiment == claim.experiment && follows_trials_recipe(&r.manifest.body.config, recipe)) {
+                    let Some(s) = &run.manifest.body.summary else { continue };
                     let value = match claim.metric {
                         Metric::SuccessRatePct => Some(s.success_rate_pct),
                         Metric::SequencesToSuccess => s.mean_sequences,
@@ -144,19 +144,20 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Ro
                     if let Some(v) = value {
                         values.push(v);
                         runs.push(run.path.clone());
-                        rules.push(claims::flatten(&run.manifest.config));
+                        rules.push(claims::flatten(&run.manifest.body.config));
                     }
                 }
             } else if let Some(recipe) = ptb_recipes.iter().find(|r| r.name == claim.experiment) {
-                for run in ptb.iter().filter(|r| r.manifest.experiment == claim.experiment && r.manifest.dataset == claim.dataset && follows_ptb_recipe(&r.manifest.config, recipe)) {
-                    let Some(m) = &run.manifest.final_metrics else { continue };
+                for run in ptb.iter().filter(|r| r.manifest.header.experiment == claim.experiment && r.manifest.header.dataset == claim.dataset && follows_ptb_recipe(&r.manifest.body.config, recipe))
+                {
+                    let Some(m) = &run.manifest.body.final_metrics else { continue };
                     let value = match claim.split.as_str() {
                         "valid" => m.valid_perplexity,
                         _ => m.test_perplexity,
                     };
                     values.push(value);
                     runs.push(run.path.clone());
-                    rules.push(claims::flatten(&run.manifest.config));
+                    rules.push(claims::flatten(&run.manifest.body.config));
                 }
             }
             let summary = Summary::of(values);
@@ -239,7 +240,7 @@ pub fn trials_table(runs: &[TrialsRun]) -> String {
         "| experiment | seed | trials | success | sequences to success, mean ± std [min–max] | test wrong, mean of successful trials | their test MSE | wall time | sequences/s |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n",
     );
     for r in runs {
-        let Some(sm) = &r.manifest.summary else { continue };
+        let Some(sm) = &r.manifest.body.summary else { continue };
         let seqs = match (sm.mean_sequences, sm.std_sequences, sm.min_sequences, sm.max_sequences) {
             (Some(m), Some(sd), Some(lo), Some(hi)) => {
                 format!("{} ± {} [{}–{}]", group_digits(m.round() as usize), group_digits(sd.round() as usize), group_digits(lo as usize), group_digits(hi as usize))
@@ -249,8 +250,8 @@ pub fn trials_table(runs: &[TrialsRun]) -> String {
         let _ = writeln!(
             s,
             "| `{}` | {} | {} | {}/{} ({:.0}%) | {} | {} of {} | {} | {} | {} |",
-            r.manifest.experiment,
-            r.manifest.seed,
+            r.manifest.header.experiment,
+            r.manifest.header.seed,
             sm.trials,
             sm.successes,
             sm.trials,
@@ -259,7 +260,7 @@ pub fn trials_table(runs: &[TrialsRun]) -> String {
             if sm.successes > 0 { format!("{:.1}", sm.mean_test_wrong) } else { "–".into() },
             sm.test_total,
             if sm.successes > 0 { format!("{:.4}", sm.mean_test_mse) } else { "–".into() },
-            human_time(r.manifest.wall_time_s),
+            human_time(r.manifest.header.wall_time_s),
             group_digits(sm.sequences_per_s.round() as usize)
         );
     }
@@ -290,18 +291,18 @@ pub fn ptb_table(runs: &[PtbRun]) -> String {
     let mut s = String::from("| experiment | dataset | seed | epochs | valid ppl | test ppl | words/s | train time |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
     for r in runs {
         let m = &r.manifest;
-        let Some(f) = &m.final_metrics else { continue };
+        let Some(f) = &m.body.final_metrics else { continue };
         let _ = writeln!(
             s,
             "| `{}` | {} | {} | {} | {:.1} | {:.1} | {:.0} | {} |",
-            m.experiment,
-            m.dataset,
-            m.seed,
+            m.header.experiment,
+            m.header.dataset,
+            m.header.seed,
             f.epoch,
             f.valid_perplexity,
             f.test_perplexity,
             f.words_per_s,
-            human_time(m.train_time_s)
+            human_time(m.body.train_time_s)
         );
     }
     s
@@ -357,16 +358,16 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
             let _ = writeln!(
                 s,
                 "<details><summary><code>{}</code> seed {}: every trial</summary>\n\n{}\nCommand: `{}`  \nRecord: `{}` (commit {}{}, {} threads, {}, {})\n\n</details>\n",
-                run.manifest.experiment,
-                run.manifest.seed,
+                run.manifest.header.experiment,
+                run.manifest.header.seed,
                 per_trial_table(run),
-                run.manifest.provenance.command,
+                run.manifest.header.provenance.command,
                 run.path.strip_prefix(results_root).unwrap_or(&run.path).display(),
-                &run.manifest.provenance.git_commit[..run.manifest.provenance.git_commit.len().min(10)],
-                if run.manifest.provenance.git_dirty { ", dirty" } else { "" },
-                run.manifest.threads,
-                run.manifest.provenance.cpu,
-                run.manifest.provenance.host
+                &run.manifest.header.provenance.git_commit[..run.manifest.header.provenance.git_commit.len().min(10)],
+                if run.manifest.header.provenance.git_dirty { ", dirty" } else { "" },
+                run.manifest.body.threads,
+                run.manifest.header.provenance.cpu,
+                run.manifest.header.provenance.host
             );
         }
     }
@@ -391,7 +392,7 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
         s.push_str(&ptb_table(&ptb));
         s.push('\n');
         for r in &ptb {
-            let _ = writeln!(s, "- `{}`: `{}`", r.manifest.experiment, r.manifest.provenance.command);
+            let _ = writeln!(s, "- `{}`: `{}`", r.manifest.header.experiment, r.manifest.header.provenance.command);
         }
         s.push('\n');
     }
@@ -411,10 +412,10 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     let claims = crate::claims();
     let rows = compare(&claims, &trials, &ptb);
     // Runs of modified recipes are in the write-up, never here.
-    let recipe_of = |run: &TrialsRun| recipes.iter().find(|r| r.name == run.manifest.experiment && follows_trials_recipe(&run.manifest.config, r));
-    let mut runs: Vec<(&TrialsRun, &TrialsConfig)> = trials.iter().filter_map(|run| recipe_of(run).map(|recipe| (run, recipe))).filter(|(run, _)| run.manifest.summary.is_some()).collect();
+    let recipe_of = |run: &TrialsRun| recipes.iter().find(|r| r.name == run.manifest.header.experiment && follows_trials_recipe(&run.manifest.body.config, r));
+    let mut runs: Vec<(&TrialsRun, &TrialsConfig)> = trials.iter().filter_map(|run| recipe_of(run).map(|recipe| (run, recipe))).filter(|(run, _)| run.manifest.body.summary.is_some()).collect();
     let position = |name: &str| recipes.iter().position(|r| r.name == name);
-    runs.sort_by_key(|(run, _)| (position(&run.manifest.experiment), run.manifest.seed));
+    runs.sort_by_key(|(run, _)| (position(&run.manifest.header.experiment), run.manifest.header.seed));
 
     let mut s = String::from("### LSTM (1997): trials on generated data\n\n");
     if runs.is_empty() {
@@ -429,16 +430,16 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     let default_time: f64 = crate::DEFAULT_TRIALS
         .iter()
         .filter_map(|name| {
-            let times: Vec<f64> = runs.iter().filter(|(run, _)| run.manifest.experiment == *name).map(|(run, _)| run.manifest.wall_time_s).collect();
+            let times: Vec<f64> = runs.iter().filter(|(run, _)| run.manifest.header.experiment == *name).map(|(run, _)| run.manifest.header.wall_time_s).collect();
             (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64)
         })
         .sum();
-    let cpus = distinct(runs.iter().map(|(run, _)| run.manifest.provenance.cpu.clone()).collect());
-    let seeds = distinct(runs.iter().map(|(run, _)| run.manifest.seed.to_string()).collect());
+    let cpus = distinct(runs.iter().map(|(run, _)| run.manifest.header.provenance.cpu.clone()).collect());
+    let seeds = distinct(runs.iter().map(|(run, _)| run.manifest.header.seed.to_string()).collect());
     let learning = distinct(
         runs.iter()
             .map(|(run, _)| {
-                let c = &run.manifest.config;
+                let c = &run.manifest.body.config;
                 let gradient = match c.gradient {
                     crate::net1997::Gradient::Truncated => "the paper's truncated gradient",
                     crate::net1997::Gradient::Full => "the full gradient",
@@ -465,7 +466,7 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     );
     s.push_str("| experiment | paper | ours: trials that succeeded; sequences to success (mean) | verdict |\n|---|---|---|---|\n");
     for (run, recipe) in &runs {
-        let Some(sm) = &run.manifest.summary else { continue };
+        let Some(sm) = &run.manifest.body.summary else { continue };
         let own: Vec<&Row> = rows.iter().filter(|r| r.claim.experiment == recipe.name).collect();
         let claim_value = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).map(|r| r.claim.published);
         let mut paper = Vec::new();
@@ -478,7 +479,7 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
         if let Some(v) = claim_value(Metric::SequencesToSuccess) {
             paper.push(fmt_value(Metric::SequencesToSuccess, v));
         }
-        let mut ours = format!("{}/{} within {}", sm.successes, sm.trials, group_digits(run.manifest.config.max_sequences as usize));
+        let mut ours = format!("{}/{} within {}", sm.successes, sm.trials, group_digits(run.manifest.body.config.max_sequences as usize));
         if claim_value(Metric::TestWrong).is_some() {
             let wrong = if sm.successes > 0 { whole_or_tenths(sm.mean_test_wrong) } else { "–".into() };
             let _ = write!(ours, "; {wrong} wrong of {}", group_digits(sm.test_total as usize));
@@ -504,13 +505,13 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
         if all_match { "equal the paper's" } else { "are, against the paper's (see the write-up)," },
         counts.iter().map(|&c| group_digits(c)).collect::<Vec<_>>().join(", ")
     );
-    if runs.iter().any(|(run, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. }) && run.manifest.summary.as_ref().is_some_and(|sm| sm.success_rate_pct < 50.0)) {
+    if runs.iter().any(|(run, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. }) && run.manifest.body.summary.as_ref().is_some_and(|sm| sm.success_rate_pct < 50.0)) {
         s.push_str(" Most exp. 1 trials learn the grammar but not the long-lag symbol.");
     }
     let reber: Vec<f64> =
-        runs.iter().filter(|(_, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. })).filter_map(|(run, _)| run.manifest.summary.as_ref().map(|sm| sm.sequences_per_s)).collect();
+        runs.iter().filter(|(_, r)| matches!(r.task, crate::tasks::Task::EmbeddedReber { .. })).filter_map(|(run, _)| run.manifest.body.summary.as_ref().map(|sm| sm.sequences_per_s)).collect();
     if !reber.is_empty() {
-        let threads = distinct(runs.iter().map(|(run, _)| run.manifest.threads.to_string()).collect());
+        let threads = distinct(runs.iter().map(|(run, _)| run.manifest.body.threads.to_string()).collect());
         let (lo, hi) = (reber.iter().copied().fold(f64::INFINITY, f64::min), reber.iter().copied().fold(0.0, f64::max));
         let _ = write!(
             s,

@@ -16,7 +16,7 @@ use std::time::Instant;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use repro_common::config::ConfigError;
-use repro_common::records::{self, Provenance, RecordError, RunStatus};
+use repro_common::records::{self, Manifest, ManifestBody, RecordError, RunHeader};
 use serde::{Deserialize, Serialize};
 
 use crate::net1997::{Gradient, Net, NetSpec, Sequence, Weights};
@@ -234,33 +234,29 @@ impl TrialsSummary {
     }
 }
 
-/// `results/lstm/<experiment>/generated/<run>/manifest.yaml`.
+/// `results/lstm/<experiment>/generated/<run>/manifest.yaml`: the shared header, then this body.
+pub type TrialsManifest = Manifest<TrialsRun>;
+
+/// The dataset name of trial runs: their data are generated from the seed, no files are read.
+pub const GENERATED: &str = "generated";
+
+/// What a run of trials records beside the shared header.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct TrialsManifest {
-    pub paper: String,
-    pub experiment: String,
-    pub seed: u64,
-    pub run: String,
-    pub status: RunStatus,
-    pub provenance: Provenance,
-    /// The data are generated from the seed by `papers/lstm/src/tasks.rs`; no files are read.
+pub struct TrialsRun {
+    /// Where the data come from (`papers/lstm/src/tasks.rs`, from the seed).
     pub data: String,
     pub threads: usize,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    /// Wall-clock seconds of the whole run (all trials, side by side).
-    pub wall_time_s: f64,
     pub summary: Option<TrialsSummary>,
     pub config: TrialsConfig,
 }
 
-impl TrialsManifest {
-    pub fn load(run_dir: &Path) -> Result<Self, RecordError> {
-        records::load_yaml(&run_dir.join("manifest.yaml"))
-    }
-    fn save(&self, run_dir: &Path) -> Result<(), RecordError> {
-        records::save_yaml(&run_dir.join("manifest.yaml"), self)
+impl ManifestBody for TrialsRun {
+    /// Records made before the shared header have no `dataset` key.
+    fn upgrade(manifest: &mut serde_yaml_ng::Mapping) {
+        if !manifest.contains_key("dataset") {
+            manifest.insert("dataset".into(), GENERATED.into());
+        }
     }
 }
 
@@ -599,31 +595,20 @@ pub fn run(spec: TrialsSpec<'_>) -> Result<TrialsManifest, TrialsError> {
     let started = Instant::now();
     let (mut manifest, done) = if spec.resume {
         let m = TrialsManifest::load(&spec.run_dir)?;
-        if &m.config != config {
+        if &m.body.config != config {
             return Err(TrialsError::RecipeChanged { path: spec.run_dir.clone() });
         }
         let done = if spec.run_dir.join("trials.csv").is_file() { load_trials(&spec.run_dir)? } else { vec![] };
         (m, done)
     } else {
         let m = TrialsManifest {
-            paper: config.paper.clone(),
-            experiment: config.name.clone(),
-            seed: config.seed,
-            run: spec.run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            status: RunStatus::Running,
-            provenance: Provenance::capture(&spec.command),
-            data: "generated from the seed by papers/lstm/src/tasks.rs".into(),
-            threads: spec.threads,
-            started_at: records::now(),
-            finished_at: None,
-            wall_time_s: 0.0,
-            summary: None,
-            config: config.clone(),
+            header: RunHeader::start(&config.paper, &config.name, GENERATED, config.seed, &spec.run_dir, &spec.command),
+            body: TrialsRun { data: "generated from the seed by papers/lstm/src/tasks.rs".into(), threads: spec.threads, summary: None, config: config.clone() },
         };
         m.save(&spec.run_dir)?;
         (m, vec![])
     };
-    let previous_wall = manifest.wall_time_s;
+    let previous_wall = manifest.header.wall_time_s;
     let progress = Progress::default();
     let bar = repro_common::progress::bar(config.trials as u64, &config.name);
     bar.set_position(done.len() as u64);
@@ -662,10 +647,9 @@ pub fn run(spec: TrialsSpec<'_>) -> Result<TrialsManifest, TrialsError> {
     }
     save_trials(&spec.run_dir, &results)?;
     let wall = previous_wall + started.elapsed().as_secs_f64();
-    manifest.wall_time_s = wall;
-    manifest.summary = Some(TrialsSummary::of(&results, wall));
-    manifest.status = RunStatus::Complete;
-    manifest.finished_at = Some(records::now());
+    manifest.header.wall_time_s = wall;
+    manifest.body.summary = Some(TrialsSummary::of(&results, wall));
+    manifest.header.finish();
     manifest.save(&spec.run_dir)?;
     Ok(manifest)
 }

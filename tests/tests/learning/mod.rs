@@ -143,7 +143,7 @@ pub fn assert_learns(paper: &dyn ImagePaper, recipe: &str, overrides: &[&str], t
     let started = Instant::now();
     let manifest = repro_tests::train(paper, &config, 1, &dataset, run.path(), false, None);
     let seconds = started.elapsed().as_secs_f64();
-    assert_eq!((manifest.status, manifest.epochs_completed), (RunStatus::Complete, config.epochs), "{:?}", manifest.stop_reason);
+    assert_eq!((manifest.header.status, manifest.body.epochs_completed), (RunStatus::Complete, config.epochs), "{:?}", manifest.header.stop_reason);
     let rows = load_metrics(run.path()).unwrap();
     for r in &rows {
         eprintln!(
