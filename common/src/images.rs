@@ -114,6 +114,10 @@ impl<T: ImagePaper> Paper for T {
         Ok(report::readme_paper_results(self, results)?)
     }
 
+    fn upgrade_record(&self, run_dir: &Path) -> Result<bool, PaperError> {
+        Ok(Manifest::<records::EpochRun>::rewrite_in_current_layout(run_dir)?)
+    }
+
     fn replay(&self, run_dir: &Path, run: &RunRequest, scratch: &Path) -> Result<Vec<(Gate, f64)>, PaperError> {
         let recorded: Manifest = Manifest::load(run_dir)?;
         let selected = run.place.select().map_err(lifecycle::LifecycleError::from)?;

@@ -94,6 +94,9 @@ pub trait Paper: Sync {
     fn readme_section(&self, results: &Path) -> Result<String, PaperError>;
     /// Trains the record in `run_dir` again into `scratch`; each final number with its gate.
     fn replay(&self, run_dir: &Path, run: &RunRequest, scratch: &Path) -> Result<Vec<(Gate, f64)>, PaperError>;
+    /// Rewrites the manifest of one of this paper's records in today's layout
+    /// ([`crate::records::Manifest::rewrite_in_current_layout`]); true when the file changed.
+    fn upgrade_record(&self, run_dir: &Path) -> Result<bool, PaperError>;
     /// `harness bench` for papers whose runs are not image-classifier epochs: a Markdown table
     /// for `experiments` (empty: the paper's defaults), `sequences` per thread where that applies.
     fn bench(&self, experiments: &[String], sequences: u64) -> Result<String, PaperError> {

@@ -169,19 +169,16 @@ impl<B: ManifestBody> Manifest<B> {
 
 impl<B: Serialize> Serialize for Manifest<B> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::Error;
-        let as_mapping = |value: serde_yaml_ng::Value| match value {
-            serde_yaml_ng::Value::Mapping(m) => Ok(m),
-            _ => Err(S::Error::custom("a manifest half is not a mapping")),
-        };
-        let mut all = as_mapping(serde_yaml_ng::to_value(&self.header).map_err(S::Error::custom)?)?;
-        for (key, value) in as_mapping(serde_yaml_ng::to_value(&self.body).map_err(S::Error::custom)?)? {
-            if all.contains_key(&key) {
-                return Err(S::Error::custom(format!("the body repeats the header's key {key:?}")));
-            }
-            all.insert(key, value);
+        // Flattened straight into the output (not through a YAML value, which would print an
+        // f32 such as 0.1 as 0.10000000149011612).
+        #[derive(Serialize)]
+        struct Flat<'a, B> {
+            #[serde(flatten)]
+            header: &'a RunHeader,
+            #[serde(flatten)]
+            body: &'a B,
         }
-        all.serialize(serializer)
+        Flat { header: &self.header, body: &self.body }.serialize(serializer)
     }
 }
 
@@ -423,5 +420,66 @@ impl Provenance {
             host: hostname(),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Steps {
+        steps: usize,
+        rate: f32,
+    }
+
+    impl ManifestBody for Steps {
+        fn upgrade(manifest: &mut serde_yaml_ng::Mapping) {
+            nest_flat_provenance(manifest);
+        }
+    }
+
+    fn manifest() -> Manifest<Steps> {
+        Manifest { header: RunHeader::start("p", "e", "d", 3, Path::new("results/p/e/d/seed3-x"), "harness train e"), body: Steps { steps: 7, rate: 0.1 } }
+    }
+
+    #[test]
+    fn the_header_keys_are_the_header_fields_in_order() {
+        let serde_yaml_ng::Value::Mapping(m) = serde_yaml_ng::to_value(&manifest().header).unwrap() else { panic!("a mapping") };
+        let keys: Vec<String> = m.keys().map(|k| k.as_str().unwrap().to_owned()).collect();
+        assert_eq!(keys, HEADER_KEYS);
+    }
+
+    #[test]
+    fn a_manifest_is_one_mapping_header_first_and_reads_back() {
+        let m = manifest();
+        let text = serde_yaml_ng::to_string(&m).unwrap();
+        assert!(text.starts_with("paper: p\nexperiment: e\ndataset: d\nseed: 3\nrun: seed3-x\nstatus: running\n"), "{text}");
+        assert!(text.contains("\nsteps: 7\nrate: 0.1\n"), "the body follows the header, f32 printed as written: {text}");
+        assert_eq!(serde_yaml_ng::from_str::<Manifest<Steps>>(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn unknown_keys_of_the_header_and_the_body_are_named() {
+        let text = serde_yaml_ng::to_string(&manifest()).unwrap();
+        let body_typo = text.replace("steps: 7", "stepz: 7");
+        let err = serde_yaml_ng::from_str::<Manifest<Steps>>(&body_typo).unwrap_err().to_string();
+        assert!(err.contains("stepz"), "{err}");
+        let header_typo = text.replace("git_dirty:", "git_dirt:");
+        let err = serde_yaml_ng::from_str::<Manifest<Steps>>(&header_typo).unwrap_err().to_string();
+        assert!(err.contains("header") && err.contains("git_dirt"), "{err}");
+    }
+
+    #[test]
+    fn a_flat_provenance_of_an_older_record_is_nested_when_read() {
+        let m = manifest();
+        let nested = serde_yaml_ng::to_string(&m).unwrap();
+        let serde_yaml_ng::Value::Mapping(mut flat) = serde_yaml_ng::from_str(&nested).unwrap() else { panic!("a mapping") };
+        let serde_yaml_ng::Value::Mapping(provenance) = flat.remove("provenance").unwrap() else { panic!("a mapping") };
+        flat.extend(provenance);
+        assert!(!flat.contains_key("provenance") && flat.contains_key("git_commit"));
+        let read: Manifest<Steps> = serde_yaml_ng::from_value(flat.into()).unwrap();
+        assert_eq!(read, m);
     }
 }

@@ -4,7 +4,7 @@
 mod cli;
 mod commands;
 
-use commands::{bench, replay, smoke};
+use commands::{bench, migrate, replay, smoke};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -134,6 +134,14 @@ longer produces what the record says: re-make the record, or find the regression
         /// Worker threads for records of independent trials; default: every core.
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
+    },
+    /// Rewrite run records made by an older version in today's manifest layout (their numbers
+    /// are untouched); records already current are left as they are.
+    #[command(after_help = "Examples:\n  harness migrate                  every record under --results\n  harness migrate results/lstm     one paper's records")]
+    Migrate {
+        /// Run directories, or folders above them (default: --results).
+        #[arg(value_name = "DIR")]
+        dirs: Vec<PathBuf>,
     },
     /// Print the paper-vs-ours table from the records in --results.
     Compare {
@@ -321,6 +329,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { run_dir, place } => eval(&run_dir, &place),
         Command::Export { run_dir, out, place } => export(&run_dir, out, &place),
         Command::Replay { runs, place, threads } => replay::run(&runs, &place, threads),
+        Command::Migrate { dirs } => migrate::run(if dirs.is_empty() { std::slice::from_ref(&results) } else { &dirs }),
         Command::EvaluatePretrained { experiment, weights, place } => {
             let (paper, name) = find_experiment(&experiment)?;
             let images = paper.images().with_context(|| format!("paper `{}` has no image classifiers to evaluate", paper.id()))?;

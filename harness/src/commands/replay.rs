@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use repro_common::lifecycle::RunRequest;
-use repro_common::records::{self, RunIdentity};
+use repro_common::records::RunIdentity;
 use repro_common::replay::{self, K};
 
 use crate::{PlaceArgs, command_line, find_paper};
@@ -13,14 +13,7 @@ use crate::{PlaceArgs, command_line, find_paper};
 /// Replays every run under each of `paths` (a run directory or a folder above runs); fails
 /// when any replay leaves its gate.
 pub fn run(paths: &[PathBuf], place: &PlaceArgs, threads: Option<usize>) -> Result<()> {
-    let mut runs = Vec::new();
-    for p in paths {
-        let found = if p.join("manifest.yaml").is_file() { vec![p.clone()] } else { records::find_runs(p) };
-        if found.is_empty() {
-            bail!("{} holds no run record (manifest.yaml)", p.display());
-        }
-        runs.extend(found);
-    }
+    let runs = super::run_dirs(paths)?;
     let request = RunRequest { place: place.place(), threads, command: command_line(), ..RunRequest::default() };
     let mut outside = 0;
     for dir in &runs {

@@ -140,6 +140,11 @@ impl Paper for LstmPaper {
         Ok(format!("{}\n\n", crate::report::readme_results(results)?.trim_end()))
     }
 
+    /// A 1997 record holds `trials.csv`; a PTB record does not.
+    fn upgrade_record(&self, run_dir: &Path) -> Result<bool, PaperError> {
+        Ok(if run_dir.join("trials.csv").is_file() { TrialsManifest::rewrite_in_current_layout(run_dir)? } else { crate::ptb::PtbManifest::rewrite_in_current_layout(run_dir)? })
+    }
+
     /// A 1997 record: the trials run again; the success rate over the trials is gated like an
     /// error rate on that many items. PTB records are not replayed (hours on a GPU).
     fn replay(&self, run_dir: &Path, run: &RunRequest, scratch: &Path) -> Result<Vec<(Gate, f64)>, PaperError> {
