@@ -36,17 +36,20 @@ pub fn collect_runs(results_root: &Path, paper: &str) -> Result<Vec<RunRecord>, 
     Ok(runs)
 }
 
-/// True when a run used the shipped recipe, so it may stand for the paper's claim. Seeds and the
-/// prose (description, sources) may differ: they do not change what is computed.
+/// True when a run's recipe, of any kind, is the shipped one, so the run may stand for the
+/// paper's claim: every field equal but the seed(s) and the prose (description, sources), which
+/// do not change what is computed.
+pub fn same_recipe(run: &impl serde::Serialize, recipe: &impl serde::Serialize) -> bool {
+    fn numbers(mut fields: BTreeMap<String, serde_yaml_ng::Value>) -> BTreeMap<String, serde_yaml_ng::Value> {
+        fields.retain(|k, _| !matches!(k.as_str(), "seed" | "seeds" | "description" | "sources") && !k.starts_with("sources."));
+        fields
+    }
+    numbers(claims::flatten(run)) == numbers(claims::flatten(recipe))
+}
+
+/// True when an image run used the shipped recipe ([`same_recipe`]).
 pub fn follows_recipe(run: &Manifest, recipe: &ExperimentConfig) -> bool {
-    let numbers_only = |c: &ExperimentConfig| {
-        let mut c = c.clone();
-        c.seeds.clear();
-        c.sources.clear();
-        c.description.clear();
-        c
-    };
-    numbers_only(&run.body.config) == numbers_only(recipe)
+    same_recipe(&run.body.config, recipe)
 }
 
 /// True when a run followed its shipped recipe on whatever dataset it names (`--dataset` or
@@ -71,31 +74,30 @@ pub struct ClaimComparison {
     pub rule_differences: Vec<String>,
 }
 
-pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig]) -> Vec<ClaimComparison> {
+/// A run's answer to a claim: the run (its path under the results root), the number it measured
+/// (none when its record lacks that metric) and its recipe flattened, the rule it ran under.
+pub struct Answer {
+    pub run: String,
+    pub value: Option<f64>,
+    pub rule: BTreeMap<String, serde_yaml_ng::Value>,
+}
+
+impl Answer {
+    pub fn new(run: impl Into<String>, value: Option<f64>, recipe: &impl serde::Serialize) -> Self {
+        Self { run: run.into(), value, rule: claims::flatten(recipe) }
+    }
+}
+
+/// Judges every claim, for any kind of run: `answers` gives a claim's answers (from runs of the
+/// shipped recipe) and the runs on its dataset left out because their recipe was modified. The
+/// claim's statistic summarises the values, its rule is checked against each answer's, and a
+/// claim that requires another is judged on that one's verdict too.
+pub fn judge_claims(claims: &[Claim], mut answers: impl FnMut(&Claim) -> (Vec<Answer>, Vec<String>)) -> Vec<ClaimComparison> {
     let mut rows: Vec<ClaimComparison> = claims
         .iter()
         .map(|claim| {
-            let recipe = recipes.iter().find(|r| r.name == claim.experiment);
-            let candidates: Vec<&RunRecord> = runs
-                .iter()
-                .filter(|r| {
-                    let m = &r.manifest;
-                    m.header.experiment == claim.experiment && m.header.dataset == claim.dataset && m.body.eval_split == claim.split && m.header.status == RunStatus::Complete
-                })
-                .collect();
-            let (used, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) = candidates.into_iter().partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
-            let values: Vec<f64> = used
-                .iter()
-                .filter_map(|r| r.manifest.body.final_metrics.as_ref())
-                .filter_map(|m| match claim.metric {
-                    Metric::TestErrorPct => Some(m.test_error_pct),
-                    Metric::TestAccuracyPct => Some(100.0 - m.test_error_pct),
-                    Metric::Top5ErrorPct => m.test_top5_error_pct,
-                    Metric::Top5AccuracyPct => m.test_top5_error_pct.map(|e| 100.0 - e),
-                    // Not image-classifier metrics: such claims are answered by their paper crate.
-                    _ => None,
-                })
-                .collect();
+            let (used, excluded) = answers(claim);
+            let values: Vec<f64> = used.iter().filter_map(|a| a.value).collect();
             let summary = match claim.statistic {
                 Statistic::Mean => Summary::of(values),
                 // The best run, as the paper reports it; every run stays listed in `runs`.
@@ -104,18 +106,11 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
                     best.and_then(|b| Summary::of(vec![b]))
                 }
             };
-            let rules: Vec<_> = used.iter().map(|r| claims::flatten(&r.manifest.body.config)).collect();
+            let rules: Vec<_> = used.iter().map(|a| a.rule.clone()).collect();
             let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
             rule_differences.sort();
             rule_differences.dedup();
-            ClaimComparison {
-                claim: claim.clone(),
-                verdict: claims::judge(claim, summary.as_ref(), &rules),
-                summary,
-                runs: used.iter().map(|r| r.path.clone()).collect(),
-                excluded: excluded.iter().map(|r| r.path.clone()).collect(),
-                rule_differences,
-            }
+            ClaimComparison { claim: claim.clone(), verdict: claims::judge(claim, summary.as_ref(), &rules), summary, runs: used.into_iter().map(|a| a.run).collect(), excluded, rule_differences }
         })
         .collect();
     let mut verdicts: Vec<Verdict> = rows.iter().map(|r| r.verdict).collect();
@@ -124,6 +119,34 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
         row.verdict = v;
     }
     rows
+}
+
+/// The claims of image classifiers against their runs (complete, on the claim's dataset and
+/// split, with the shipped recipe).
+pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig]) -> Vec<ClaimComparison> {
+    judge_claims(claims, |claim| {
+        let recipe = recipes.iter().find(|r| r.name == claim.experiment);
+        let candidates = runs.iter().filter(|r| {
+            let m = &r.manifest;
+            m.header.experiment == claim.experiment && m.header.dataset == claim.dataset && m.body.eval_split == claim.split && m.header.status == RunStatus::Complete
+        });
+        let (used, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) = candidates.partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
+        let answers = used
+            .iter()
+            .map(|r| {
+                let value = r.manifest.body.final_metrics.as_ref().and_then(|m| match claim.metric {
+                    Metric::TestErrorPct => Some(m.test_error_pct),
+                    Metric::TestAccuracyPct => Some(100.0 - m.test_error_pct),
+                    Metric::Top5ErrorPct => m.test_top5_error_pct,
+                    Metric::Top5AccuracyPct => m.test_top5_error_pct.map(|e| 100.0 - e),
+                    // Not image-classifier metrics: such claims are answered by their paper crate.
+                    _ => None,
+                });
+                Answer::new(r.path.clone(), value, &r.manifest.body.config)
+            })
+            .collect();
+        (answers, excluded.iter().map(|r| r.path.clone()).collect())
+    })
 }
 
 /// Markdown table of the claims, as declared.

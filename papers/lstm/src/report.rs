@@ -4,11 +4,11 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use repro_common::claims::{self, Claim, Metric, Summary, Verdict};
+use repro_common::claims::{self, Claim, Metric, Verdict};
 use repro_common::records::{self, RecordError, RunStatus};
-use repro_common::report::{group_digits, human_time};
+use repro_common::report::{Answer, ClaimComparison, group_digits, human_time, judge_claims, same_recipe};
 
-use crate::ptb::{PtbConfig, PtbManifest};
+use crate::ptb::PtbManifest;
 use crate::trials::{TrialsConfig, TrialsManifest, load_trials};
 
 /// A finished 1997 trials run.
@@ -25,39 +25,24 @@ pub struct PtbRun {
     pub manifest: PtbManifest,
 }
 
-/// All completed records under `results/lstm`.
+/// All completed records under `results/lstm`: a record of trials holds `trials.csv`.
 pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRun>, Vec<PtbRun>), RecordError> {
     let mut trials = Vec::new();
     let mut ptb = Vec::new();
     for path in records::find_runs(&results_root.join(crate::ID)) {
-        if let Ok(m) = TrialsManifest::load(&path) {
+        if path.join("trials.csv").is_file() {
+            let m = TrialsManifest::load(&path)?;
             if m.header.status == RunStatus::Complete {
                 trials.push(TrialsRun { path, manifest: m });
             }
-        } else if let Ok(m) = PtbManifest::load(&path)
-            && m.header.status == RunStatus::Complete
-        {
-            ptb.push(PtbRun { path, manifest: m });
+        } else {
+            let m = PtbManifest::load(&path)?;
+            if m.header.status == RunStatus::Complete {
+                ptb.push(PtbRun { path, manifest: m });
+            }
         }
     }
     Ok((trials, ptb))
-}
-
-/// A run answers a claim only if it used the shipped recipe (its seed and prose may differ).
-fn follows_trials_recipe(run: &TrialsConfig, recipe: &TrialsConfig) -> bool {
-    let mut a = run.clone();
-    a.seed = recipe.seed;
-    a.sources = recipe.sources.clone();
-    a.description = recipe.description.clone();
-    &a == recipe
-}
-
-fn follows_ptb_recipe(run: &PtbConfig, recipe: &PtbConfig) -> bool {
-    let mut a = run.clone();
-    a.seeds = recipe.seeds.clone();
-    a.sources = recipe.sources.clone();
-    a.description = recipe.description.clone();
-    &a == recipe
 }
 
 /// How a run's recipe differs from the shipped one, as `key=value` pairs (seed and prose aside).
@@ -111,68 +96,39 @@ pub fn study_table(runs: &[TrialsRun]) -> String {
     s
 }
 
-/// One claim against the runs that answer it.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub claim: Claim,
-    pub summary: Option<Summary>,
-    pub verdict: Verdict,
-    pub runs: Vec<PathBuf>,
-    /// Where the counted runs' rule differs from the paper's.
-    pub rule_differences: Vec<String>,
-}
-
-pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Row> {
+/// Both papers' claims against the records: the 1997 claims read a run's trial summary, the
+/// PTB claims its final perplexities.
+pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<ClaimComparison> {
     let trial_recipes = crate::trial_experiments();
     let ptb_recipes = crate::ptb::experiments();
-    let mut rows: Vec<Row> = claims
-        .iter()
-        .map(|claim| {
-            let mut values = Vec::new();
-            let mut runs = Vec::new();
-            let mut rules = Vec::new();
-            if let Some(recipe) = trial_recipes.iter().find(|r| r.name == claim.experiment) {
-                for run in trials.iter().filter(|r| r.manifest.header.experiment == claim.experiment && follows_trials_recipe(&r.manifest.body.config, recipe)) {
-                    let Some(s) = &run.manifest.body.summary else { continue };
-                    let value = match claim.metric {
-                        Metric::SuccessRatePct => Some(s.success_rate_pct),
-                        Metric::SequencesToSuccess => s.mean_sequences,
-                        // A mean over no successful trial is no number.
-                        Metric::TestWrong => (s.successes > 0).then_some(s.mean_test_wrong),
-                        _ => None,
-                    };
-                    if let Some(v) = value {
-                        values.push(v);
-                        runs.push(run.path.clone());
-                        rules.push(claims::flatten(&run.manifest.body.config));
-                    }
-                }
-            } else if let Some(recipe) = ptb_recipes.iter().find(|r| r.name == claim.experiment) {
-                for run in ptb.iter().filter(|r| r.manifest.header.experiment == claim.experiment && r.manifest.header.dataset == claim.dataset && follows_ptb_recipe(&r.manifest.body.config, recipe))
-                {
-                    let Some(m) = &run.manifest.body.final_metrics else { continue };
-                    let value = match claim.split.as_str() {
-                        "valid" => m.valid_perplexity,
-                        _ => m.test_perplexity,
-                    };
-                    values.push(value);
-                    runs.push(run.path.clone());
-                    rules.push(claims::flatten(&run.manifest.body.config));
+    judge_claims(claims, |claim| {
+        let mut answers = Vec::new();
+        if let Some(recipe) = trial_recipes.iter().find(|r| r.name == claim.experiment) {
+            for run in trials.iter().filter(|r| r.manifest.header.experiment == claim.experiment && same_recipe(&r.manifest.body.config, recipe)) {
+                let Some(s) = &run.manifest.body.summary else { continue };
+                let value = match claim.metric {
+                    Metric::SuccessRatePct => Some(s.success_rate_pct),
+                    Metric::SequencesToSuccess => s.mean_sequences,
+                    // A mean over no successful trial is no number.
+                    Metric::TestWrong => (s.successes > 0).then_some(s.mean_test_wrong),
+                    _ => None,
+                };
+                if value.is_some() {
+                    answers.push(Answer::new(run.path.display().to_string(), value, &run.manifest.body.config));
                 }
             }
-            let summary = Summary::of(values);
-            let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
-            rule_differences.sort();
-            rule_differences.dedup();
-            Row { claim: claim.clone(), verdict: claims::judge(claim, summary.as_ref(), &rules), summary, runs, rule_differences }
-        })
-        .collect();
-    let mut verdicts: Vec<Verdict> = rows.iter().map(|r| r.verdict).collect();
-    claims::apply_requirements(claims, &mut verdicts);
-    for (row, v) in rows.iter_mut().zip(verdicts) {
-        row.verdict = v;
-    }
-    rows
+        } else if let Some(recipe) = ptb_recipes.iter().find(|r| r.name == claim.experiment) {
+            for run in ptb.iter().filter(|r| r.manifest.header.experiment == claim.experiment && r.manifest.header.dataset == claim.dataset && same_recipe(&r.manifest.body.config, recipe)) {
+                let Some(m) = &run.manifest.body.final_metrics else { continue };
+                let value = match claim.split.as_str() {
+                    "valid" => m.valid_perplexity,
+                    _ => m.test_perplexity,
+                };
+                answers.push(Answer::new(run.path.display().to_string(), Some(value), &run.manifest.body.config));
+            }
+        }
+        (answers, Vec::new())
+    })
 }
 
 fn fmt_value(metric: Metric, v: f64) -> String {
@@ -185,7 +141,7 @@ fn fmt_value(metric: Metric, v: f64) -> String {
 }
 
 /// Why a verdict is "other rule" or "not comparable", one line per such claim.
-fn verdict_notes(rows: &[Row]) -> String {
+fn verdict_notes(rows: &[ClaimComparison]) -> String {
     let mut s = String::new();
     for r in rows {
         if !r.rule_differences.is_empty() {
@@ -200,7 +156,7 @@ fn verdict_notes(rows: &[Row]) -> String {
     s
 }
 
-pub fn comparison_table(rows: &[Row]) -> String {
+pub fn comparison_table(rows: &[ClaimComparison]) -> String {
     let mut s = String::from("| claim | source | metric | paper | ours | verdict |\n|---|---|---|---:|---:|---|\n");
     for r in rows {
         let ours = match &r.summary {
@@ -412,7 +368,7 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     let claims = crate::claims();
     let rows = compare(&claims, &trials, &ptb);
     // Runs of modified recipes are in the write-up, never here.
-    let recipe_of = |run: &TrialsRun| recipes.iter().find(|r| r.name == run.manifest.header.experiment && follows_trials_recipe(&run.manifest.body.config, r));
+    let recipe_of = |run: &TrialsRun| recipes.iter().find(|r| r.name == run.manifest.header.experiment && same_recipe(&run.manifest.body.config, r));
     let mut runs: Vec<(&TrialsRun, &TrialsConfig)> = trials.iter().filter_map(|run| recipe_of(run).map(|recipe| (run, recipe))).filter(|(run, _)| run.manifest.body.summary.is_some()).collect();
     let position = |name: &str| recipes.iter().position(|r| r.name == name);
     runs.sort_by_key(|(run, _)| (position(&run.manifest.header.experiment), run.manifest.header.seed));
@@ -467,7 +423,7 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     s.push_str("| experiment | paper | ours: trials that succeeded; sequences to success (mean) | verdict |\n|---|---|---|---|\n");
     for (run, recipe) in &runs {
         let Some(sm) = &run.manifest.body.summary else { continue };
-        let own: Vec<&Row> = rows.iter().filter(|r| r.claim.experiment == recipe.name).collect();
+        let own: Vec<&ClaimComparison> = rows.iter().filter(|r| r.claim.experiment == recipe.name).collect();
         let claim_value = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).map(|r| r.claim.published);
         let mut paper = Vec::new();
         if let Some(v) = claim_value(Metric::SuccessRatePct) {
