@@ -68,40 +68,52 @@ impl Statistic {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// Top-1 error on the claim's split.
-    TestErrorPct,
-    TestAccuracyPct,
-    Top5ErrorPct,
-    Top5AccuracyPct,
-    /// Share of independent trials that met the experiment's success test (higher is better).
-    SuccessRatePct,
-    /// Mean number of training sequences until the success test was met, over the successful
-    /// trials (lower is better).
-    SequencesToSuccess,
-    /// Misclassified test sequences (lower is better).
-    TestWrong,
-    /// Per-word perplexity over a whole split (lower is better).
-    Perplexity,
+/// What a claim measures: its name in `claims.yaml`, its label in tables, and which direction is
+/// better. The image classifiers' metrics are built in ([`Metric::BUILT_IN`]); a paper that
+/// measures something else declares its own and passes them to [`parse_claims`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub lower_is_better: bool,
 }
 
 impl Metric {
+    /// Top-1 error on the claim's split.
+    pub const TEST_ERROR_PCT: Metric = Metric { name: "test_error_pct", label: "test error %", lower_is_better: true };
+    pub const TEST_ACCURACY_PCT: Metric = Metric { name: "test_accuracy_pct", label: "test accuracy %", lower_is_better: false };
+    pub const TOP5_ERROR_PCT: Metric = Metric { name: "top5_error_pct", label: "top-5 error %", lower_is_better: true };
+    pub const TOP5_ACCURACY_PCT: Metric = Metric { name: "top5_accuracy_pct", label: "top-5 accuracy %", lower_is_better: false };
+    /// The metrics every claims file may use.
+    pub const BUILT_IN: [Metric; 4] = [Metric::TEST_ERROR_PCT, Metric::TEST_ACCURACY_PCT, Metric::TOP5_ERROR_PCT, Metric::TOP5_ACCURACY_PCT];
+
     pub fn lower_is_better(self) -> bool {
-        !matches!(self, Metric::TestAccuracyPct | Metric::Top5AccuracyPct | Metric::SuccessRatePct)
+        self.lower_is_better
     }
     pub fn label(self) -> &'static str {
-        match self {
-            Metric::TestErrorPct => "test error %",
-            Metric::TestAccuracyPct => "test accuracy %",
-            Metric::Top5ErrorPct => "top-5 error %",
-            Metric::Top5AccuracyPct => "top-5 accuracy %",
-            Metric::SuccessRatePct => "success %",
-            Metric::SequencesToSuccess => "sequences to success",
-            Metric::TestWrong => "wrong test sequences",
-            Metric::Perplexity => "perplexity",
-        }
+        self.label
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name)
+    }
+}
+
+thread_local! {
+    /// The paper's own metrics while [`parse_claims`] reads its file.
+    static PAPER_METRICS: std::cell::Cell<&'static [Metric]> = const { std::cell::Cell::new(&[]) };
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        let own = PAPER_METRICS.with(|m| m.get());
+        Metric::BUILT_IN.iter().chain(own).find(|m| m.name == name).copied().ok_or_else(|| {
+            let known: Vec<&str> = Metric::BUILT_IN.iter().chain(own).map(|m| m.name).collect();
+            serde::de::Error::custom(format!("unknown metric `{name}`, expected one of {}", known.join(", ")))
+        })
     }
 }
 
@@ -279,9 +291,13 @@ fn show(v: &Value) -> String {
     }
 }
 
-/// Parses a paper's claims file, rejecting unknown keys and a `requires` that names no claim.
-pub fn parse_claims(yaml: &str, origin: &str) -> Result<Vec<Claim>, crate::config::ConfigError> {
-    let claims: Vec<Claim> = serde_yaml_ng::from_str(yaml).map_err(|e| crate::config::ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
+/// Parses a paper's claims file, whose metrics are the built-in ones and `paper_metrics`,
+/// rejecting unknown keys and metrics and a `requires` that names no claim.
+pub fn parse_claims(yaml: &str, origin: &str, paper_metrics: &'static [Metric]) -> Result<Vec<Claim>, crate::config::ConfigError> {
+    let previous = PAPER_METRICS.with(|m| m.replace(paper_metrics));
+    let parsed = serde_yaml_ng::from_str::<Vec<Claim>>(yaml);
+    PAPER_METRICS.with(|m| m.set(previous));
+    let claims = parsed.map_err(|e| crate::config::ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
     for c in &claims {
         if let Some(r) = &c.requires
             && !claims.iter().any(|o| &o.id == r)

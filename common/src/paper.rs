@@ -187,9 +187,7 @@ pub trait ImagePaper: Sync {
     /// protocol), so a recipe it cannot run is refused, naming the key, before anything runs.
     /// The default accepts only what `common` runs itself.
     fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
-        if let crate::config::OptimizerConfig::Paper(extension) = &config.optimizer {
-            return Err(format!("optimizer kind `{}` is not one this paper defines (built in: sgd, adam)", extension.kind()));
-        }
+        refuse_paper_optimizer(config)?;
         if let Some(protocol) = config.data.folder.as_ref().and_then(|f| f.protocol.as_ref()) {
             return Err(format!("data.folder.protocol `{}` is not one this paper defines (use data.folder.eval_crops)", protocol.kind()));
         }
@@ -260,13 +258,22 @@ pub fn evaluate_on_split(net: &dyn Net, config: &ExperimentConfig, weights: &Pat
 
 /// A paper crate's recipes, compiled in as `(path, YAML)`; an invalid one is a bug in the crate
 /// (and a test catches it), so it panics with the file and the reason.
+/// The refusal of a recipe whose optimiser is not built in (sgd, adam), for papers (or models)
+/// that define none of their own.
+pub fn refuse_paper_optimizer(config: &ExperimentConfig) -> Result<(), String> {
+    match &config.optimizer {
+        crate::config::OptimizerConfig::Paper(extension) => Err(format!("optimizer kind `{}` is not one that model `{}` defines (built in: sgd, adam)", extension.kind(), config.model)),
+        _ => Ok(()),
+    }
+}
+
 pub fn shipped_experiments(files: &[(&str, &str)]) -> Vec<ExperimentConfig> {
     files.iter().map(|(origin, text)| ExperimentConfig::from_yaml(text, origin).unwrap_or_else(|e| panic!("shipped recipe is invalid: {e}"))).collect()
 }
 
 /// A paper crate's claims file, compiled in; invalid is a bug in the crate, as above.
 pub fn shipped_claims(text: &str, origin: &str) -> Vec<Claim> {
-    crate::claims::parse_claims(text, origin).unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
+    crate::claims::parse_claims(text, origin, &[]).unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
 }
 
 impl dyn ImagePaper {

@@ -135,10 +135,10 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
             .iter()
             .map(|r| {
                 let value = r.manifest.body.final_metrics.as_ref().and_then(|m| match claim.metric {
-                    Metric::TestErrorPct => Some(m.test_error_pct),
-                    Metric::TestAccuracyPct => Some(100.0 - m.test_error_pct),
-                    Metric::Top5ErrorPct => m.test_top5_error_pct,
-                    Metric::Top5AccuracyPct => m.test_top5_error_pct.map(|e| 100.0 - e),
+                    Metric::TEST_ERROR_PCT => Some(m.test_error_pct),
+                    Metric::TEST_ACCURACY_PCT => Some(100.0 - m.test_error_pct),
+                    Metric::TOP5_ERROR_PCT => m.test_top5_error_pct,
+                    Metric::TOP5_ACCURACY_PCT => m.test_top5_error_pct.map(|e| 100.0 - e),
                     // Not image-classifier metrics: such claims are answered by their paper crate.
                     _ => None,
                 });

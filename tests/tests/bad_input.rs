@@ -201,3 +201,14 @@ fn cuda_without_the_feature_is_a_clear_error() {
     let e = repro_common::device::select("cpu", "torch").unwrap_err().to_string();
     assert!(e.contains("torch") && e.contains("ndarray"), "{e}");
 }
+
+#[test]
+fn a_paper_optimiser_on_a_model_without_it_is_refused_before_training() {
+    let paper: &dyn ImagePaper = &LenetPaper;
+    let sdlm = "optimizer={kind: sdlm, mu: 0.02, hessian_samples: 500}".to_string();
+    let paper_net = paper.experiment("lenet5-sgd").unwrap().with_overrides(std::slice::from_ref(&sdlm)).unwrap();
+    assert_eq!(paper.check_recipe(&paper_net), Ok(()), "SDLM runs on the paper's net");
+    let modern = paper.experiment("lenet5-modern").unwrap().with_overrides(&[sdlm]).unwrap();
+    let e = paper.check_recipe(&modern).unwrap_err();
+    assert!(e.contains("optimizer kind `sdlm`") && e.contains("model `lenet5-modern`"), "{e}");
+}

@@ -6,6 +6,7 @@ use repro_common::claims::{Claim, Metric, Summary, Verdict, apply_requirements, 
 use repro_common::paper::ImagePaper;
 use repro_common::report::claims_table;
 use repro_lenet::LenetPaper;
+use repro_lstm::metrics;
 
 #[test]
 fn lenet_claims_table() {
@@ -28,7 +29,7 @@ fn error_claim(published: f64, tolerance: f64) -> Claim {
         experiment: "e".into(),
         dataset: "mnist".into(),
         split: "test".into(),
-        metric: Metric::TestErrorPct,
+        metric: Metric::TEST_ERROR_PCT,
         published,
         tolerance,
         tolerance_reason: "r".into(),
@@ -52,7 +53,7 @@ fn verdicts_follow_the_published_precision_and_tolerance() {
     assert_eq!(verdict(&c, s(&[0.75]).as_ref()), Verdict::Reproduced, "better, but within the tolerance");
     assert_eq!(verdict(&c, s(&[0.70]).as_ref()), Verdict::BetterThanPublished, "better by more than the tolerance");
     let mut acc = error_claim(90.5, 1.0);
-    acc.metric = Metric::TestAccuracyPct;
+    acc.metric = Metric::TEST_ACCURACY_PCT;
     assert_eq!(verdict(&acc, s(&[89.9]).as_ref()), Verdict::WithinTolerance);
     assert_eq!(verdict(&acc, s(&[91.0]).as_ref()), Verdict::Reproduced);
     assert_eq!(verdict(&acc, s(&[92.0]).as_ref()), Verdict::BetterThanPublished);
@@ -101,22 +102,22 @@ fn every_verdict_from_a_hand_made_record() {
     let three_trials = flatten(&Recipe { trials: 3, stop: Stop { kind: "window", window: 2000, fewer_wrong_than: 13 } });
     type Rule = BTreeMap<String, serde_yaml_ng::Value>;
     let cases: Vec<(&str, Claim, Option<Summary>, Vec<Rule>)> = vec![
-        ("no record", trials_claim("a", Metric::TestWrong, 14.0, 13.0, None), None, vec![]),
-        ("as published", trials_claim("b", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![paper_rule.clone()]),
-        ("worse within the tolerance", trials_claim("c", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![20.0]), vec![paper_rule.clone()]),
-        ("worse beyond it", trials_claim("d", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![40.0]), vec![paper_rule.clone()]),
-        ("far better (an easier test?)", trials_claim("e", Metric::TestWrong, 140.0, 13.0, None), Summary::of(vec![3.0]), vec![paper_rule.clone()]),
-        ("13 consecutive instead of fewer than 13 of 2000", trials_claim("f", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![consecutive.clone()]),
-        ("3 trials instead of 10", trials_claim("g", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![three_trials]),
-        ("one of two seeds under another rule", trials_claim("h", Metric::TestWrong, 14.0, 13.0, None), Summary::of(vec![14.0, 14.0]), vec![paper_rule.clone(), consecutive]),
-        ("success rate 10% of 100%", trials_claim("rate", Metric::SuccessRatePct, 100.0, 10.0, None), Summary::of(vec![10.0]), vec![paper_rule.clone()]),
-        ("its mean over 1 successful trial", trials_claim("mean", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
-        ("success rate 100%", trials_claim("rate2", Metric::SuccessRatePct, 100.0, 10.0, None), Summary::of(vec![100.0]), vec![paper_rule.clone()]),
-        ("its mean over 10 successful trials", trials_claim("mean2", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate2")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
-        ("requires a claim not run", trials_claim("mean3", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("a")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
-        ("no trial succeeded, so no mean", trials_claim("mean4", Metric::SequencesToSuccess, 74000.0, 74000.0, Some("rate")), None, vec![]),
-        ("a tenth of the paper's count", halved("fast", Metric::SequencesToSuccess, 74000.0, Some("rate2")), Summary::of(vec![7400.0]), vec![paper_rule.clone()]),
-        ("60% of the paper's count", halved("fast2", Metric::SequencesToSuccess, 74000.0, Some("rate2")), Summary::of(vec![44400.0]), vec![paper_rule]),
+        ("no record", trials_claim("a", metrics::TEST_WRONG, 14.0, 13.0, None), None, vec![]),
+        ("as published", trials_claim("b", metrics::TEST_WRONG, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![paper_rule.clone()]),
+        ("worse within the tolerance", trials_claim("c", metrics::TEST_WRONG, 14.0, 13.0, None), Summary::of(vec![20.0]), vec![paper_rule.clone()]),
+        ("worse beyond it", trials_claim("d", metrics::TEST_WRONG, 14.0, 13.0, None), Summary::of(vec![40.0]), vec![paper_rule.clone()]),
+        ("far better (an easier test?)", trials_claim("e", metrics::TEST_WRONG, 140.0, 13.0, None), Summary::of(vec![3.0]), vec![paper_rule.clone()]),
+        ("13 consecutive instead of fewer than 13 of 2000", trials_claim("f", metrics::TEST_WRONG, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![consecutive.clone()]),
+        ("3 trials instead of 10", trials_claim("g", metrics::TEST_WRONG, 14.0, 13.0, None), Summary::of(vec![14.0]), vec![three_trials]),
+        ("one of two seeds under another rule", trials_claim("h", metrics::TEST_WRONG, 14.0, 13.0, None), Summary::of(vec![14.0, 14.0]), vec![paper_rule.clone(), consecutive]),
+        ("success rate 10% of 100%", trials_claim("rate", metrics::SUCCESS_RATE_PCT, 100.0, 10.0, None), Summary::of(vec![10.0]), vec![paper_rule.clone()]),
+        ("its mean over 1 successful trial", trials_claim("mean", metrics::SEQUENCES_TO_SUCCESS, 74000.0, 74000.0, Some("rate")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
+        ("success rate 100%", trials_claim("rate2", metrics::SUCCESS_RATE_PCT, 100.0, 10.0, None), Summary::of(vec![100.0]), vec![paper_rule.clone()]),
+        ("its mean over 10 successful trials", trials_claim("mean2", metrics::SEQUENCES_TO_SUCCESS, 74000.0, 74000.0, Some("rate2")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
+        ("requires a claim not run", trials_claim("mean3", metrics::SEQUENCES_TO_SUCCESS, 74000.0, 74000.0, Some("a")), Summary::of(vec![70000.0]), vec![paper_rule.clone()]),
+        ("no trial succeeded, so no mean", trials_claim("mean4", metrics::SEQUENCES_TO_SUCCESS, 74000.0, 74000.0, Some("rate")), None, vec![]),
+        ("a tenth of the paper's count", halved("fast", metrics::SEQUENCES_TO_SUCCESS, 74000.0, Some("rate2")), Summary::of(vec![7400.0]), vec![paper_rule.clone()]),
+        ("60% of the paper's count", halved("fast2", metrics::SEQUENCES_TO_SUCCESS, 74000.0, Some("rate2")), Summary::of(vec![44400.0]), vec![paper_rule]),
     ];
     let claims: Vec<Claim> = cases.iter().map(|c| c.1.clone()).collect();
     let mut verdicts: Vec<Verdict> = cases.iter().map(|(_, claim, summary, rules)| judge(claim, summary.as_ref(), rules)).collect();
@@ -136,7 +137,7 @@ fn every_verdict_from_a_hand_made_record() {
 #[test]
 fn a_requires_that_names_no_claim_is_rejected() {
     let text = "- id: x\n  paper: p\n  source: s\n  description: d\n  experiment: e\n  dataset: generated\n  split: test\n  metric: test_wrong\n  published: 1.0\n  tolerance: 1\n  tolerance_reason: r\n  requires: y\n";
-    let e = repro_common::claims::parse_claims(text, "claims.yaml").unwrap_err().to_string();
+    let e = repro_common::claims::parse_claims(text, "claims.yaml", &metrics::ALL).unwrap_err().to_string();
     assert!(e.contains("claims.yaml") && e.contains("x.requires") && e.contains("`y`"), "{e}");
 }
 
@@ -153,8 +154,14 @@ fn summary_keeps_every_value_and_uses_the_sample_std() {
 #[test]
 fn a_claims_file_with_an_unknown_key_is_rejected() {
     let text = "- id: x\n  paper: p\n  source: s\n  description: d\n  experiment: e\n  dataset: mnist\n  split: test\n  metric: test_error_pct\n  published: 1.0\n  tolerance: 0.1\n  tolerance_reason: r\n  tolerence: 0.2\n";
-    let e = repro_common::claims::parse_claims(text, "claims.yaml").unwrap_err().to_string();
+    let e = repro_common::claims::parse_claims(text, "claims.yaml", &[]).unwrap_err().to_string();
     assert!(e.contains("claims.yaml") && e.contains("unknown field `tolerence`") && e.contains("line 12"), "{e}");
-    let e = repro_common::claims::parse_claims(&text.replace("test_error_pct", "error"), "claims.yaml").unwrap_err().to_string();
-    assert!(e.contains("unknown variant `error`"), "{e}");
+    let e = repro_common::claims::parse_claims(&text.replace("test_error_pct", "error"), "claims.yaml", &[]).unwrap_err().to_string();
+    assert!(e.contains("unknown metric `error`, expected one of test_error_pct, test_accuracy_pct"), "{e}");
+    // A paper's own metric is known only to its own claims file.
+    let own = text.replace("test_error_pct", "test_wrong").replace("  tolerence: 0.2\n", "");
+    let e = repro_common::claims::parse_claims(&own, "claims.yaml", &[]).unwrap_err().to_string();
+    assert!(e.contains("unknown metric `test_wrong`"), "{e}");
+    let parsed = repro_common::claims::parse_claims(&own, "claims.yaml", &metrics::ALL).unwrap();
+    assert_eq!(parsed[0].metric, metrics::TEST_WRONG);
 }

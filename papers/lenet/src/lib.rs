@@ -16,8 +16,11 @@ pub use modern::Lenet5Modern;
 
 pub const CITATION: &str = "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. Gradient-Based Learning Applied to Document Recognition. Proc. IEEE 86(11):2278–2324, 1998";
 
+/// The paper's net, the one model SDLM runs on.
+pub const PAPER_MODEL: &str = "lenet5";
+
 const MODELS: &[ModelSpec] = &[
-    ModelSpec { name: "lenet5", summary: "the paper's network (§II.B): trainable subsampling, sparse C3, scaled tanh, fixed RBF output, MAP loss", published_params: Some(60_000), build },
+    ModelSpec { name: PAPER_MODEL, summary: "the paper's network (§II.B): trainable subsampling, sparse C3, scaled tanh, fixed RBF output, MAP loss", published_params: Some(60_000), build },
     ModelSpec { name: "lenet5-modern", summary: "the common modern variant: ReLU, max-pool, dense C3, softmax cross-entropy", published_params: None, build },
 ];
 
@@ -68,7 +71,7 @@ pub fn lenet5_options(request: &NetRequest<'_>) -> Result<(f64, InitRange), Pape
 
 /// Builds the net `request` names: 32×32 grey inputs (§II.B), ten classes.
 fn build(request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {
-    if request.model == "lenet5" {
+    if request.model == PAPER_MODEL {
         let (j, init) = lenet5_options(request)?;
         return Ok(ImageNet::new([1, 32, 32], move |d| Lenet5::new(j, init, d)).boxed());
     }

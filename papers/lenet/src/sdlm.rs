@@ -53,6 +53,8 @@ pub fn settings(optimizer: &Extension) -> Result<Settings, String> {
 /// Checks a recipe's optimiser before anything runs: SDLM's settings are read as training will.
 pub fn check_recipe(config: &ExperimentConfig) -> Result<(), String> {
     match &config.optimizer {
+        // Only the paper's net has the Gauss-Newton pass SDLM needs (`Lenet5::gauss_newton_diagonal`).
+        OptimizerConfig::Paper(_) if config.model != crate::PAPER_MODEL => repro_common::paper::refuse_paper_optimizer(config),
         OptimizerConfig::Paper(extension) => settings(extension).map(|_| ()),
         _ => Ok(()),
     }

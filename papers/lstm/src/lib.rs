@@ -75,7 +75,23 @@ pub fn trial_experiment(name: &str) -> Option<TrialsConfig> {
 /// The experiments `harness reproduce lstm` runs by default: those that fit a CPU in minutes.
 pub const DEFAULT_TRIALS: &[&str] = &["exp1-4x1-lr0.5", "exp1-3x2-lr0.5", "exp4-t100", "exp6a"];
 
+/// What the two papers measure besides an image classifier's error: the metrics of `claims.yaml`.
+pub mod metrics {
+    use repro_common::claims::Metric;
+
+    /// Share of independent trials that met the experiment's success test.
+    pub const SUCCESS_RATE_PCT: Metric = Metric { name: "success_rate_pct", label: "success %", lower_is_better: false };
+    /// Mean number of training sequences until the success test was met, over the successful
+    /// trials.
+    pub const SEQUENCES_TO_SUCCESS: Metric = Metric { name: "sequences_to_success", label: "sequences to success", lower_is_better: true };
+    /// Misclassified test sequences.
+    pub const TEST_WRONG: Metric = Metric { name: "test_wrong", label: "wrong test sequences", lower_is_better: true };
+    /// Per-word perplexity over a whole split.
+    pub const PERPLEXITY: Metric = Metric { name: "perplexity", label: "perplexity", lower_is_better: true };
+    pub const ALL: [Metric; 4] = [SUCCESS_RATE_PCT, SEQUENCES_TO_SUCCESS, TEST_WRONG, PERPLEXITY];
+}
+
 /// Both papers' published numbers.
 pub fn claims() -> Vec<Claim> {
-    parse_claims(include_str!("../claims.yaml"), "papers/lstm/claims.yaml").unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
+    parse_claims(include_str!("../claims.yaml"), "papers/lstm/claims.yaml", &metrics::ALL).unwrap_or_else(|e| panic!("shipped claims are invalid: {e}"))
 }

@@ -8,6 +8,7 @@ use repro_common::claims::{self, Claim, Metric, Verdict};
 use repro_common::records::{self, RecordError, RunStatus};
 use repro_common::report::{Answer, ClaimComparison, group_digits, human_time, judge_claims, same_recipe};
 
+use crate::metrics;
 use crate::ptb::PtbManifest;
 use crate::trials::{TrialsConfig, TrialsManifest, load_trials};
 
@@ -107,10 +108,10 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Cl
             for run in trials.iter().filter(|r| r.manifest.header.experiment == claim.experiment && same_recipe(&r.manifest.body.config, recipe)) {
                 let Some(s) = &run.manifest.body.summary else { continue };
                 let value = match claim.metric {
-                    Metric::SuccessRatePct => Some(s.success_rate_pct),
-                    Metric::SequencesToSuccess => s.mean_sequences,
+                    metrics::SUCCESS_RATE_PCT => Some(s.success_rate_pct),
+                    metrics::SEQUENCES_TO_SUCCESS => s.mean_sequences,
                     // A mean over no successful trial is no number.
-                    Metric::TestWrong => (s.successes > 0).then_some(s.mean_test_wrong),
+                    metrics::TEST_WRONG => (s.successes > 0).then_some(s.mean_test_wrong),
                     _ => None,
                 };
                 if value.is_some() {
@@ -133,9 +134,9 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<Cl
 
 fn fmt_value(metric: Metric, v: f64) -> String {
     match metric {
-        Metric::SequencesToSuccess => group_digits(v.round() as usize),
-        Metric::SuccessRatePct => format!("{v:.0}"),
-        Metric::TestWrong | Metric::Perplexity => format!("{v:.1}"),
+        metrics::SEQUENCES_TO_SUCCESS => group_digits(v.round() as usize),
+        metrics::SUCCESS_RATE_PCT => format!("{v:.0}"),
+        metrics::TEST_WRONG | metrics::PERPLEXITY => format!("{v:.1}"),
         _ => format!("{v:.2}"),
     }
 }
@@ -426,21 +427,21 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
         let own: Vec<&ClaimComparison> = rows.iter().filter(|r| r.claim.experiment == recipe.name).collect();
         let claim_value = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).map(|r| r.claim.published);
         let mut paper = Vec::new();
-        if let Some(v) = claim_value(Metric::SuccessRatePct) {
-            paper.push(format!("{}% succeed", fmt_value(Metric::SuccessRatePct, v)));
+        if let Some(v) = claim_value(metrics::SUCCESS_RATE_PCT) {
+            paper.push(format!("{}% succeed", fmt_value(metrics::SUCCESS_RATE_PCT, v)));
         }
-        if let Some(v) = claim_value(Metric::TestWrong) {
+        if let Some(v) = claim_value(metrics::TEST_WRONG) {
             paper.push(format!("{} wrong", whole_or_tenths(v)));
         }
-        if let Some(v) = claim_value(Metric::SequencesToSuccess) {
-            paper.push(fmt_value(Metric::SequencesToSuccess, v));
+        if let Some(v) = claim_value(metrics::SEQUENCES_TO_SUCCESS) {
+            paper.push(fmt_value(metrics::SEQUENCES_TO_SUCCESS, v));
         }
         let mut ours = format!("{}/{} within {}", sm.successes, sm.trials, group_digits(run.manifest.body.config.max_sequences as usize));
-        if claim_value(Metric::TestWrong).is_some() {
+        if claim_value(metrics::TEST_WRONG).is_some() {
             let wrong = if sm.successes > 0 { whole_or_tenths(sm.mean_test_wrong) } else { "–".into() };
             let _ = write!(ours, "; {wrong} wrong of {}", group_digits(sm.test_total as usize));
         }
-        let _ = write!(ours, "; {}", sm.mean_sequences.map(|m| fmt_value(Metric::SequencesToSuccess, m)).unwrap_or_else(|| "–".into()));
+        let _ = write!(ours, "; {}", sm.mean_sequences.map(|m| fmt_value(metrics::SEQUENCES_TO_SUCCESS, m)).unwrap_or_else(|| "–".into()));
         let verdicts: Vec<String> = own.iter().map(|r| format!("{}: {}", r.claim.metric.label(), r.verdict)).collect();
         let _ = writeln!(s, "| `{}`: {} ({}) | {} | {} | {} |", recipe.name, recipe.description, recipe.table, paper.join(", "), ours, verdicts.join("; "));
     }

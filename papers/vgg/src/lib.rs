@@ -111,9 +111,7 @@ impl ImagePaper for VggPaper {
 
     /// §3.2's protocols (`data.folder.protocol`), read as evaluation will.
     fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
-        if let repro_common::config::OptimizerConfig::Paper(extension) = &config.optimizer {
-            return Err(format!("optimizer kind `{}` is not one this paper defines (built in: sgd, adam)", extension.kind()));
-        }
+        repro_common::paper::refuse_paper_optimizer(config)?;
         protocols::Protocol::of(config).map(|_| ())
     }
 
