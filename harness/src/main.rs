@@ -137,7 +137,7 @@ longer produces what the record says: re-make the record, or find the regression
     },
     /// Rewrite run records made by an older version in today's manifest layout (their numbers
     /// are untouched); records already current are left as they are.
-    #[command(after_help = "Examples:\n  harness migrate                  every record under --results\n  harness migrate results/lstm     one paper's records")]
+    #[command(after_help = "Examples:\n  harness migrate                  every record under --results\n  harness migrate --results ~/old-results   records kept elsewhere")]
     Migrate {
         /// Run directories, or folders above them (default: --results).
         #[arg(value_name = "DIR")]

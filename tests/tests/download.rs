@@ -93,3 +93,28 @@ fn an_unreachable_mirror_says_how_to_work_offline() {
     let e = data::ensure_cached(spec, cache.path(), &spec.test_labels).unwrap_err().to_string();
     assert!(e.contains("could not download") && e.contains("--data-dir"), "{e}");
 }
+
+#[test]
+fn a_download_cut_short_is_an_error_and_leaves_no_part_file() {
+    let f = registry::MNIST_SAMPLE.train_labels;
+    let body = sample_file(f.name);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sent = body.len() / 2;
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        // The whole file announced, half of it sent, then the connection closes.
+        write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+        stream.write_all(&body[..sent]).unwrap();
+    });
+    let spec = spec_with_mirrors(vec![format!("http://{addr}/")]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = data::ensure_cached(spec, cache.path(), &f).unwrap_err().to_string();
+    assert!(e.contains("could not download") && e.contains(f.name), "{e}");
+    assert!(leftovers(cache.path()).is_empty(), "no .part file or cached copy: {:?}", leftovers(cache.path()));
+}

@@ -178,10 +178,15 @@ fn check_archive(bytes: &[u8], path: &Path, spec: &CifarSpec) -> Result<(), Data
 pub fn fetch(spec: &CifarSpec) -> Result<PathBuf, DataError> {
     let path = cache_dir().join(spec.name).join(spec.archive);
     if !path.is_file() {
-        download_verified(&[spec.url.to_string()], &path, spec.name, spec.archive, |bytes| {
-            let found = md5_hex(bytes);
-            if found == spec.archive_md5 { Ok(()) } else { Err(format!("MD5 {found} instead of {}", spec.archive_md5)) }
-        })?;
+        download_verified(
+            &[spec.url.to_string()],
+            &path,
+            spec.name,
+            spec.archive,
+            |got| {
+                if got.md5 == spec.archive_md5 { Ok(()) } else { Err(format!("MD5 {} instead of {}", got.md5, spec.archive_md5)) }
+            },
+        )?;
     }
     Ok(path)
 }

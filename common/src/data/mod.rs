@@ -1,7 +1,12 @@
-//! Datasets: registry, verified download with a cache, local folders, IDX parsing, batching.
+//! Datasets: what a loaded dataset is and the dispatch by name. The registry of downloadable
+//! files (`registry`), the cache and verified reads (`cache`), streaming downloads (`download`),
+//! errors (`error`) and each format (`idx`, `cifar`, `imagenet`, `text`) have their own modules.
 
 pub mod augment;
+pub mod cache;
 pub mod cifar;
+pub mod download;
+pub mod error;
 pub mod idx;
 pub mod imagenet;
 pub mod registry;
@@ -9,58 +14,18 @@ pub mod source;
 pub mod text;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+pub use cache::{CACHE_ENV, cache_dir, ensure_cached};
+pub use download::{Downloaded, download_verified};
+pub use error::{ChecksumMismatch, DataError};
 pub use registry::{DATASETS, DatasetSpec, FileSpec, dataset};
-
-/// Environment variable that overrides the download cache directory.
-pub const CACHE_ENV: &str = "REPRO_DATA_CACHE";
-
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    #[error("unknown dataset `{0}`; known datasets: {known}", known = dataset_names().join(", "))]
-    UnknownDataset(String),
-    #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not a valid IDX file: {reason}")]
-    Corrupt { path: PathBuf, reason: String },
-    #[error(transparent)]
-    Checksum(Box<ChecksumMismatch>),
-    #[error("{name} was not found in {dir}\n  expected the four files {expected} (gzip or decompressed without `.gz`)\n  fetch them with `harness fetch {dataset}` or download them from {mirrors}")]
-    Missing { dir: PathBuf, dataset: String, name: String, expected: String, mirrors: String },
-    #[error("could not download {name} of {dataset}: {attempts}\n  on a machine without network, download the files elsewhere and pass `--data-dir DIR`")]
-    Download { dataset: String, name: String, attempts: String },
-    #[error("{what}: labels and images disagree ({images} images, {labels} labels)")]
-    Mismatch { what: String, images: usize, labels: usize },
-    #[error("split `{split}` is not in dataset {dataset}: {reason}")]
-    Split { dataset: String, split: String, reason: String },
-    #[error("{0}")]
-    Unavailable(String),
-}
 
 /// A dataset's (training, evaluation) sources.
 pub type SourcePair = (Box<dyn source::ImageSource>, Box<dyn source::ImageSource>);
-
-/// Reads one registry file, verified: `(where it was read, its bytes)`.
-type FileReader<'a> = Box<dyn FnMut(&FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> + 'a>;
-
-/// A file whose checksum is not the registry's (boxed in [`DataError`], which stays small).
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{path} does not match the registry checksum for {name}\n  expected SHA-256 {expected} (gzip) or {expected_raw} (decompressed)\n  found    SHA-256 {found} (decompressed)\n  the file is damaged or is a different dataset; delete it and download it again (`harness fetch {dataset}`)"
-)]
-pub struct ChecksumMismatch {
-    pub path: PathBuf,
-    pub dataset: String,
-    pub name: String,
-    pub expected: String,
-    pub expected_raw: String,
-    pub found: String,
-}
 
 /// True when `harness fetch` can download the dataset (ImageNet's licence needs an account).
 pub fn downloadable(name: &str) -> bool {
@@ -244,16 +209,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// The download cache: `$REPRO_DATA_CACHE`, else `$XDG_CACHE_HOME/repro/datasets`, else
-/// `~/.cache/repro/datasets`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os(CACHE_ENV) {
-        return PathBuf::from(dir);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache"))).unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("repro").join("datasets")
-}
-
 /// Loads a dataset by name from the given source, verifying every file.
 pub fn load(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
     let dir = match source {
@@ -266,196 +221,7 @@ pub fn load(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
     if name == imagenet::NAME || name == imagenet::NAME_2010 {
         return imagenet::load(name, dir);
     }
-    load_idx(name, source)
-}
-
-fn load_idx(name: &str, source: &DataSource) -> Result<Dataset, DataError> {
-    let spec = dataset(name).ok_or_else(|| DataError::UnknownDataset(name.to_owned()))?;
-    let mut checksums = BTreeMap::new();
-    let (origin, mut get): (String, FileReader) = match source {
-        DataSource::Dir(dir) => (dir.display().to_string(), Box::new(move |f: &FileSpec| read_from_dir(spec, dir, f))),
-        DataSource::Auto => match spec.embedded {
-            Some(files) => (
-                "embedded in the binary".into(),
-                Box::new(move |f: &FileSpec| {
-                    let bytes = files.iter().find(|(n, _)| *n == f.name).map(|(_, b)| *b).expect("embedded file list matches spec");
-                    let path = PathBuf::from(format!("<embedded {}>/{}", spec.name, f.name));
-                    let raw = gunzip_if_needed(bytes, &path)?;
-                    verify(spec, f, &path, bytes, &raw)?;
-                    Ok((path, raw))
-                }),
-            ),
-            None => {
-                let dir = cache_dir().join(spec.name);
-                (
-                    dir.display().to_string(),
-                    Box::new(move |f: &FileSpec| {
-                        let path = ensure_cached(spec, &dir, f)?;
-                        read_verified(spec, &path, f)
-                    }),
-                )
-            }
-        },
-    };
-    let mut split = |images: FileSpec, labels: FileSpec, checksums: &mut BTreeMap<String, String>| -> Result<ImageSet, DataError> {
-        let (ipath, ibytes) = get(&images)?;
-        let (lpath, lbytes) = get(&labels)?;
-        checksums.insert(images.name.to_owned(), sha256_hex(&ibytes));
-        checksums.insert(labels.name.to_owned(), sha256_hex(&lbytes));
-        let (n, rows, cols, pixels) = idx::parse_images(&ibytes, &ipath)?;
-        let labels = idx::parse_labels(&lbytes, &lpath)?;
-        if labels.len() != n {
-            return Err(DataError::Mismatch { what: format!("{} / {}", ipath.display(), lpath.display()), images: n, labels: labels.len() });
-        }
-        if let Some(bad) = labels.iter().find(|&&l| l as usize >= spec.class_names.len()) {
-            return Err(DataError::Corrupt { path: lpath, reason: format!("label {bad} is outside 0..{}", spec.class_names.len()) });
-        }
-        Ok(ImageSet { pixels, labels, rows, cols, channels: 1 })
-    };
-    let train = split(spec.train_images, spec.train_labels, &mut checksums)?;
-    let test = split(spec.test_images, spec.test_labels, &mut checksums)?;
-    Ok(Dataset {
-        name: spec.name.into(),
-        class_names: spec.class_names.iter().map(|s| s.to_string()).collect(),
-        official_test_split: spec.official_test_split,
-        images: Images::InMemory { train, test },
-        checksums,
-        origin,
-    })
-}
-
-fn gunzip_if_needed(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| DataError::Corrupt { path: path.to_owned(), reason: format!("the gzip stream is damaged or truncated ({e})") })?;
-        Ok(out)
-    } else {
-        Ok(bytes.to_vec())
-    }
-}
-
-/// Accepts a file whose gzip bytes match the published checksum, or whose decompressed content
-/// matches the raw checksum (a re-compressed or unpacked copy).
-fn verify(spec: &DatasetSpec, f: &FileSpec, path: &Path, file_bytes: &[u8], raw: &[u8]) -> Result<(), DataError> {
-    if sha256_hex(file_bytes) == f.gz_sha256 {
-        return Ok(());
-    }
-    let found = sha256_hex(raw);
-    if found == f.raw_sha256 {
-        return Ok(());
-    }
-    Err(DataError::Checksum(Box::new(ChecksumMismatch {
-        path: path.to_owned(),
-        dataset: spec.name.to_owned(),
-        name: f.name.to_owned(),
-        expected: f.gz_sha256.to_owned(),
-        expected_raw: f.raw_sha256.to_owned(),
-        found,
-    })))
-}
-
-fn read_verified(spec: &DatasetSpec, path: &Path, f: &FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
-    let raw = gunzip_if_needed(&bytes, path)?;
-    // Parse before checking the checksum so that a truncated file says "truncated", which is
-    // more useful than "checksum mismatch".
-    if f.name.contains("idx3") {
-        idx::parse_images(&raw, path)?;
-    } else {
-        idx::parse_labels(&raw, path)?;
-    }
-    verify(spec, f, path, &bytes, &raw)?;
-    Ok((path.to_owned(), raw))
-}
-
-fn read_from_dir(spec: &DatasetSpec, dir: &Path, f: &FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> {
-    let unpacked = f.name.trim_end_matches(".gz");
-    let candidates = [dir.join(f.name), dir.join(unpacked)];
-    match candidates.iter().find(|p| p.is_file()) {
-        Some(path) => read_verified(spec, path, f),
-        None => Err(missing(spec, dir, f)),
-    }
-}
-
-fn missing(spec: &DatasetSpec, dir: &Path, f: &FileSpec) -> DataError {
-    DataError::Missing {
-        dir: dir.to_owned(),
-        dataset: spec.name.to_owned(),
-        name: f.name.to_owned(),
-        expected: spec.files().iter().map(|f| f.name).collect::<Vec<_>>().join(", "),
-        mirrors: if spec.mirrors.is_empty() { "the repository (common/data/)".into() } else { spec.mirrors.join(" or ") },
-    }
-}
-
-/// Makes sure a verified copy of `f` is in `dir`, downloading it when needed. A download goes to
-/// a temporary file in the same folder, is verified, and only then renamed into place, so an
-/// interrupted or corrupt download never leaves a file that looks complete.
-pub fn ensure_cached(spec: &DatasetSpec, dir: &Path, f: &FileSpec) -> Result<PathBuf, DataError> {
-    let path = dir.join(f.name);
-    if path.is_file() {
-        return Ok(path);
-    }
-    if spec.mirrors.is_empty() {
-        return Err(missing(spec, dir, f));
-    }
-    let urls: Vec<String> = spec.mirrors.iter().map(|m| format!("{m}{}", f.name)).collect();
-    download_verified(&urls, &path, spec.name, f.name, |bytes| {
-        let found = sha256_hex(bytes);
-        if found == f.gz_sha256 { Ok(()) } else { Err(format!("checksum {found} instead of {}", f.gz_sha256)) }
-    })?;
-    Ok(path)
-}
-
-/// Downloads the first URL that answers with bytes `check` accepts into `path`: to a temporary
-/// file in the same folder, then a rename, so an interrupted or corrupt download never leaves a
-/// file that looks complete.
-pub fn download_verified(urls: &[String], path: &Path, dataset: &str, name: &str, check: impl Fn(&[u8]) -> Result<(), String>) -> Result<(), DataError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|source| DataError::Io { path: dir.to_owned(), source })?;
-    let mut attempts = Vec::new();
-    for url in urls {
-        match download(url) {
-            Ok(bytes) => {
-                if let Err(e) = check(&bytes) {
-                    attempts.push(format!("{url}: {e}"));
-                    continue;
-                }
-                let tmp = dir.join(format!(".{name}.part-{}", std::process::id()));
-                let write = || -> std::io::Result<()> {
-                    let mut file = std::fs::File::create(&tmp)?;
-                    file.write_all(&bytes)?;
-                    file.sync_all()?;
-                    std::fs::rename(&tmp, path)
-                };
-                return write().map_err(|source| {
-                    let _ = std::fs::remove_file(&tmp);
-                    DataError::Io { path: path.to_owned(), source }
-                });
-            }
-            Err(e) => attempts.push(format!("{url}: {e}")),
-        }
-    }
-    Err(DataError::Download { dataset: dataset.to_owned(), name: name.to_owned(), attempts: attempts.join("; ") })
-}
-
-fn download(url: &str) -> Result<Vec<u8>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(300))).build().into();
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
-    let len = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let bar = crate::progress::bytes_bar(len, &format!("downloading {url}"));
-    let mut reader = response.body_mut().as_reader();
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-        bar.inc(n as u64);
-    }
-    bar.finish_and_clear();
-    Ok(out)
+    idx::load_dataset(name, source)
 }
 
 /// Downloads (or verifies the cached copy of) every file of a dataset.
@@ -473,7 +239,7 @@ pub fn fetch(name: &str) -> Result<PathBuf, DataError> {
     }
     for f in spec.files() {
         let path = ensure_cached(spec, &dir, &f)?;
-        read_verified(spec, &path, &f)?;
+        cache::read_verified(spec, &path, &f)?;
     }
     Ok(dir)
 }

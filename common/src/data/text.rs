@@ -71,10 +71,14 @@ fn md5_hex(bytes: &[u8]) -> String {
 }
 
 fn verify(file: &TextFile, path: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    let sha = sha256_hex(bytes);
+    verify_digests(file, path, sha256_hex(bytes), &md5_hex(bytes))
+}
+
+/// The check of [`verify`] on a file's digests (a download computes them as it streams).
+fn verify_digests(file: &TextFile, path: &Path, sha: String, md5: &str) -> Result<(), DataError> {
     let ok = match file.sha256 {
         Some(expected) => sha == expected,
-        None => md5_hex(bytes) == file.md5,
+        None => md5 == file.md5,
     };
     if ok {
         return Ok(());
@@ -184,10 +188,10 @@ pub fn fetch_ptb() -> Result<PathBuf, DataError> {
             continue;
         }
         let urls: Vec<String> = PTB_MIRRORS.iter().map(|m| format!("{m}{}", file.name)).collect();
-        super::download_verified(&urls, &path, "ptb", file.name, |bytes| {
-            verify(file, &path, bytes).map_err(|e| e.to_string())?;
+        super::download_verified(&urls, &path, "ptb", file.name, |got| {
+            verify_digests(file, &path, got.sha256.clone(), &got.md5).map_err(|e| e.to_string())?;
             if file.sha256.is_none() {
-                eprintln!("note: {} verified by MD5; its SHA-256 is {} (not yet pinned in the registry)", file.name, sha256_hex(bytes));
+                eprintln!("note: {} verified by MD5; its SHA-256 is {} (not yet pinned in the registry)", file.name, got.sha256);
             }
             Ok(())
         })?;
