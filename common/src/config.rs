@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::augment::{Distortion, Preprocess};
+pub use crate::data::DataConfig;
+pub use crate::extension::Extension;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -50,37 +51,6 @@ pub struct ExperimentConfig {
     pub seeds: Vec<u64>,
     /// Where each choice above comes from: a section of the paper, or why we chose it.
     pub sources: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct DataConfig {
-    pub dataset: String,
-    #[serde(default = "train_split")]
-    pub train_split: String,
-    #[serde(default = "test_split")]
-    pub eval_split: String,
-    /// Use only the first N training items (short CI runs).
-    #[serde(default)]
-    pub train_limit: Option<usize>,
-    /// Evaluate on the first N items of the evaluation split.
-    #[serde(default)]
-    pub eval_limit: Option<usize>,
-    /// In-memory datasets (MNIST, CIFAR): scaling, mean, crop and flip.
-    #[serde(default)]
-    pub preprocess: Preprocess,
-    /// Folder datasets (ImageNet): decoding, scale augmentation, crops, normalisation.
-    #[serde(default)]
-    pub folder: Option<crate::data::imagenet::FolderPreprocess>,
-    #[serde(default)]
-    pub distortion: Option<Distortion>,
-}
-
-fn train_split() -> String {
-    "train".into()
-}
-fn test_split() -> String {
-    "test".into()
 }
 
 /// The optimiser: SGD and Adam are built in; any other `kind` is an optimiser a paper crate
@@ -136,37 +106,6 @@ impl<'de> Deserialize<'de> for OptimizerConfig {
             BuiltinOptimizer::Sgd { momentum, weight_decay } => Ok(OptimizerConfig::Sgd { momentum, weight_decay }),
             BuiltinOptimizer::Adam { weight_decay } => Ok(OptimizerConfig::Adam { weight_decay }),
         }
-    }
-}
-
-/// The settings of a mechanism a paper crate defines for its recipes (an optimiser, a test
-/// protocol): a YAML mapping whose `kind` names it. `common` keeps and records it as written;
-/// the paper crate reads it into its own type with [`Extension::parse`], which rejects
-/// unknown keys, and refuses kinds it does not define.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct Extension(serde_yaml_ng::Mapping);
-
-impl<'de> Deserialize<'de> for Extension {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = serde_yaml_ng::Mapping::deserialize(deserializer)?;
-        match map.get("kind") {
-            Some(serde_yaml_ng::Value::String(_)) => Ok(Extension(map)),
-            _ => Err(serde::de::Error::custom("needs a `kind` naming what it is")),
-        }
-    }
-}
-
-impl Extension {
-    /// What it is, e.g. `sgd` or a paper's own name.
-    pub fn kind(&self) -> &str {
-        self.0.get("kind").and_then(|k| k.as_str()).unwrap_or_default()
-    }
-
-    /// The settings read into the paper crate's type (a `kind`-tagged enum or a struct that
-    /// takes `kind`); the error names the unknown or missing key.
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
-        serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(self.0.clone())).map_err(|e| format!("`{}`: {e}", self.kind()))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod engine;
+pub mod extension;
 pub mod gate;
 pub mod images;
 pub mod import;

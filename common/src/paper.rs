@@ -243,6 +243,16 @@ pub trait ImagePaper: Sync {
     fn parameter_summary(&self) -> Option<String> {
         None
     }
+    /// The nets this paper puts through `harness smoke` on a device (parity with the CPU and
+    /// training throughput), in the order of its tables.
+    fn smoke_nets(&self) -> &'static [SmokeNet] {
+        &[]
+    }
+    /// A short training `harness smoke` runs on the device, which must learn; at most one paper
+    /// of the registry offers it.
+    fn smoke_training(&self) -> Option<SmokeTraining> {
+        None
+    }
     /// The experiments the default reproduction on the bundled sample runs.
     fn sample_experiments(&self) -> Vec<ExperimentConfig> {
         Vec::new()
@@ -258,6 +268,24 @@ pub fn evaluate_on_split(net: &dyn Net, config: &ExperimentConfig, weights: &Pat
 
 /// A paper crate's recipes, compiled in as `(path, YAML)`; an invalid one is a bug in the crate
 /// (and a test catches it), so it panics with the file and the reason.
+/// A net of `harness smoke`: its experiment and the name the tables give it.
+#[derive(Debug, Clone, Copy)]
+pub struct SmokeNet {
+    pub experiment: &'static str,
+    pub name: &'static str,
+}
+
+/// `harness smoke`'s short training: an experiment made short by `overrides`, on generated data of
+/// the real format (`data.dataset=cifar10-layout`); it must end below chance with its training
+/// loss below half its first epoch's. `cpu_result` says what it reaches on the CPU.
+#[derive(Debug, Clone, Copy)]
+pub struct SmokeTraining {
+    pub experiment: &'static str,
+    pub name: &'static str,
+    pub overrides: &'static [&'static str],
+    pub cpu_result: &'static str,
+}
+
 /// The refusal of a recipe whose optimiser is not built in (sgd, adam), for papers (or models)
 /// that define none of their own.
 pub fn refuse_paper_optimizer(config: &ExperimentConfig) -> Result<(), String> {

@@ -61,7 +61,7 @@ pub struct FolderPreprocess {
     /// A whole-image test protocol instead of `eval_crops`, defined and run by the paper crate
     /// whose nets support it (`kind` names it); other papers refuse a recipe that sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<crate::config::Extension>,
+    pub protocol: Option<crate::extension::Extension>,
 }
 
 /// The ImageNet folder: file lists of both splits with their class indices.

@@ -17,12 +17,47 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use augment::{Distortion, Preprocess};
 
 pub use cache::{CACHE_ENV, cache_dir, ensure_cached};
 pub use download::{Downloaded, download_verified};
 pub use error::{ChecksumMismatch, DataError};
 pub use registry::{DATASETS, DatasetSpec, FileSpec, dataset};
+
+/// A recipe's `data:` section: which dataset and splits, and how its images are prepared.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub dataset: String,
+    #[serde(default = "train_split")]
+    pub train_split: String,
+    #[serde(default = "test_split")]
+    pub eval_split: String,
+    /// Use only the first N training items (short CI runs).
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    /// Evaluate on the first N items of the evaluation split.
+    #[serde(default)]
+    pub eval_limit: Option<usize>,
+    /// In-memory datasets (MNIST, CIFAR): scaling, mean, crop and flip.
+    #[serde(default)]
+    pub preprocess: Preprocess,
+    /// Folder datasets (ImageNet): decoding, scale augmentation, crops, normalisation.
+    #[serde(default)]
+    pub folder: Option<imagenet::FolderPreprocess>,
+    #[serde(default)]
+    pub distortion: Option<Distortion>,
+}
+
+fn train_split() -> String {
+    "train".into()
+}
+fn test_split() -> String {
+    "test".into()
+}
 
 /// A dataset's (training, evaluation) sources.
 pub type SourcePair = (Box<dyn source::ImageSource>, Box<dyn source::ImageSource>);
@@ -169,7 +204,7 @@ impl Dataset {
 
     /// The training and evaluation sources of `data`: its splits with its preprocessing (the
     /// mean, when subtracted, comes from the training split).
-    pub fn sources(&self, data: &crate::config::DataConfig) -> Result<SourcePair, DataError> {
+    pub fn sources(&self, data: &DataConfig) -> Result<SourcePair, DataError> {
         let classes = self.class_names.len();
         match &self.images {
             Images::InMemory { .. } => {

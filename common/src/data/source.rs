@@ -11,9 +11,9 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::DataConfig;
 use super::augment::Preprocess;
 use super::{DataError, ImageSet};
-use crate::config::DataConfig;
 
 /// Items a model reads: preprocessed images and their labels.
 pub trait ImageSource: Send + Sync {

@@ -1,8 +1,8 @@
-//! `harness smoke`: is this device fit to train the papers' nets? Three checks, one table each:
-//! parity with the CPU (the same weights and batch give the same scores, loss and optimizer
-//! step), a short ResNet-20 training on generated data in the CIFAR-10 format through the real
-//! loader and engine, and the training throughput and memory of LeNet-5, ResNet-20, ResNet-50 and
-//! VGG-16. Exits non-zero when parity or the training fails.
+//! `harness smoke`: is this device fit to train the papers' nets? Three checks, one table each,
+//! on the nets the papers offer (`ImagePaper::smoke_nets`, `smoke_training`): parity with the CPU
+//! (the same weights and batch give the same scores, loss and optimizer step), a short training
+//! on generated data in the CIFAR-10 format through the real loader and engine, and the training
+//! throughput and memory of each net. Exits non-zero when parity or the training fails.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use repro_common::data::{self, DataSource};
 use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
 use repro_common::gate::Gate;
-use repro_common::paper::ImagePaper;
+use repro_common::paper::{ImagePaper, SmokeNet, SmokeTraining};
 use repro_common::parity::{self, PlantedFault};
 use repro_common::records;
 
@@ -31,7 +31,7 @@ pub struct SmokeArgs {
     /// CPU backend of --device cpu.
     #[arg(long, value_enum, default_value_t = crate::cli::Backend::Flex)]
     backend: crate::cli::Backend,
-    /// CI-sized: ResNet-50 and VGG-16 at 1/8 of their widths (`model_options.width`), parity
+    /// CI-sized: the ImageNet-sized nets at 1/8 of their widths (`model_options.width`), parity
     /// batches of 2 of their images, 8 timed images of theirs and 256 of the small nets'.
     /// Without it, the full nets at the bench's sizes (32 ImageNet images at batch 32, 1,024
     /// CIFAR and 4,096 MNIST-sized images at the recipes' batch sizes).
@@ -57,18 +57,19 @@ enum Plant {
     Batch,
 }
 
+/// The dataset a short training runs on: generated here in CIFAR-10's binary format.
+const GENERATED: &str = "cifar10-layout";
+
 /// `--quick`'s width multiplier of the ImageNet nets.
 const QUICK_WIDTH: f64 = 0.125;
-
-/// The nets checked: `(paper, experiment, name)`.
-const NETS: [(&str, &str, &str); 4] = [("lenet", "lenet5", "LeNet-5"), ("resnet", "cifar10-resnet20", "ResNet-20"), ("resnet", "imagenet-resnet50", "ResNet-50"), ("vgg", "vgg-d-s256", "VGG-16")];
 
 pub fn run(args: &SmokeArgs, papers: &[&'static dyn ImagePaper]) -> Result<()> {
     let target = device::select(&args.device, args.backend.name())?;
     let reference = device::select("cpu", "flex")?;
-    let find = |paper_id: &str, experiment: &str| -> Result<(&'static dyn ImagePaper, ExperimentConfig)> {
-        let paper = *papers.iter().find(|p| p.id() == paper_id).ok_or_else(|| anyhow!("no paper `{paper_id}`"))?;
-        let mut recipe = paper.experiment(experiment).ok_or_else(|| anyhow!("paper `{paper_id}` has no experiment `{experiment}`"))?;
+    // The nets the papers put through the check, in registry order.
+    let nets: Vec<(&'static dyn ImagePaper, SmokeNet)> = papers.iter().flat_map(|p| p.smoke_nets().iter().map(move |n| (*p, *n))).collect();
+    let find = |paper: &'static dyn ImagePaper, experiment: &str| -> Result<(&'static dyn ImagePaper, ExperimentConfig)> {
+        let mut recipe = paper.experiment(experiment).ok_or_else(|| anyhow!("paper `{}` has no experiment `{experiment}`", paper.id()))?;
         if args.quick && bench::input_of(&recipe).0[1] > 64 {
             recipe.model_options.insert("width".into(), QUICK_WIDTH);
         }
@@ -110,8 +111,8 @@ pub fn run(args: &SmokeArgs, papers: &[&'static dyn ImagePaper]) -> Result<()> {
         Plant::Weight => PlantedFault::Weight,
         Plant::Batch => PlantedFault::Batch,
     });
-    for (paper_id, experiment, name) in NETS {
-        let (paper, recipe) = find(paper_id, experiment)?;
+    for (paper, SmokeNet { experiment, name }) in &nets {
+        let (paper, recipe) = find(*paper, experiment)?;
         let (shape, classes, _) = bench::input_of(&recipe);
         let items = match (shape[1] > 64, args.quick) {
             (true, true) => 2,
@@ -121,7 +122,7 @@ pub fn run(args: &SmokeArgs, papers: &[&'static dyn ImagePaper]) -> Result<()> {
         let mut config = recipe.clone();
         config.data.train_split = "train".into();
         config.data.eval_split = "test".into();
-        // The net's input shape, after the recipe's preprocessing (LeNet-5 pads 28 to 32).
+        // The net's input shape, after the recipe's preprocessing (e.g. 28×28 digits padded to 32).
         let [c, h, w] = data::synthetic(&recipe.data.dataset, classes, shape, 1, 1).sources(&config.data)?.0.shape();
         // Uniform pixels in [-2, 2) from a fixed seed, the same for both devices: no values tie
         // (a tie in a max-pool window may send the gradient to either element, both correct).
@@ -154,10 +155,12 @@ pub fn run(args: &SmokeArgs, papers: &[&'static dyn ImagePaper]) -> Result<()> {
     }
 
     let tmp = tempdir()?;
-    eprintln!("smoke: a short ResNet-20 training on {}", target.name);
-    let learned = short_training(&target, &find("resnet", "cifar10-resnet20")?, &tmp, &mut out)?;
-    if let Err(e) = learned {
-        failures.push(e);
+    let training = papers.iter().find_map(|p| p.smoke_training().map(|t| (*p, t)));
+    if let Some((paper, training)) = training {
+        eprintln!("smoke: a short {} training on {}", training.name, target.name);
+        if let Err(e) = short_training(&target, &find(paper, training.experiment)?, &training, &tmp, &mut out)? {
+            failures.push(e);
+        }
     }
 
     writeln!(out, "\n## Training throughput\n")?;
@@ -166,8 +169,8 @@ pub fn run(args: &SmokeArgs, papers: &[&'static dyn ImagePaper]) -> Result<()> {
         "The second of two epochs of synthetic images of each recipe's input size, through the engine (batching, host→device copy, step, the per-step read-back of loss and correct count); `harness bench` measures the same. Device memory: what burn's allocator holds after the run (its pools grow to the peak and keep it); host: the process's peak resident memory so far.\n"
     )?;
     writeln!(out, "| net | experiment | batch | images per epoch | train img/s | s per step | device memory | host peak RSS |\n|---|---|---:|---:|---:|---:|---:|---:|")?;
-    for (paper_id, experiment, name) in NETS {
-        let (paper, recipe) = find(paper_id, experiment)?;
+    for (paper, SmokeNet { experiment, name }) in &nets {
+        let (paper, recipe) = find(*paper, experiment)?;
         let (shape, _, _) = bench::input_of(&recipe);
         let (batch, images) = match (shape[1] > 64, args.quick) {
             (true, true) => (Some(4), Some(8)),
@@ -207,14 +210,17 @@ pub fn run(args: &SmokeArgs, papers: &[&'static dyn ImagePaper]) -> Result<()> {
     Ok(())
 }
 
-/// `cifar10-resnet20` through `repro_resnet::SHORT_RUN` on 640 generated CIFAR-format images:
-/// the device must take the error well below chance and the loss well down. The outer error is a
-/// broken run; the inner one a run that did not learn.
-fn short_training(target: &Selected, (paper, recipe): &(&'static dyn ImagePaper, ExperimentConfig), tmp: &Path, out: &mut String) -> Result<Result<(), String>> {
+/// A paper's short training ([`SmokeTraining`]) on 640 generated CIFAR-format images: the device
+/// must take the error well below chance and the loss well down. The outer error is a broken run;
+/// the inner one a run that did not learn.
+fn short_training(target: &Selected, (paper, recipe): &(&'static dyn ImagePaper, ExperimentConfig), training: &SmokeTraining, tmp: &Path, out: &mut String) -> Result<Result<(), String>> {
+    let config = recipe.with_overrides(&training.overrides.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    if config.data.dataset != GENERATED {
+        bail!("the smoke check generates its training data as `{GENERATED}`; `{}` asks for `{}`", training.experiment, config.data.dataset);
+    }
     let dir = tmp.join("cifar");
     data::cifar::write_pattern_batches(&dir, 128, 200, 11).with_context(|| format!("writing generated CIFAR files in {}", dir.display()))?;
-    let ds = data::load("cifar10-layout", &DataSource::Dir(dir.clone()))?;
-    let config = recipe.with_overrides(&repro_resnet::SHORT_RUN.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let ds = data::load(GENERATED, &DataSource::Dir(dir.clone()))?;
     let run_dir = tmp.join("short-run");
     std::fs::create_dir_all(&run_dir)?;
     let started = Instant::now();
@@ -225,19 +231,22 @@ fn short_training(target: &Selected, (paper, recipe): &(&'static dyn ImagePaper,
     let rows = records::load_metrics(&run_dir)?;
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else { bail!("the short run wrote no metrics") };
     let (n_test, n_train) = (ds.split_len("test"), ds.split_len("train"));
-    let gate = Gate::below_chance(format!("ResNet-20 short run on {}: test error %", target.name), 90.0, n_test, 3.0);
+    let name = training.name;
+    let gate = Gate::below_chance(format!("{name} short run on {}: test error %", target.name), 90.0, n_test, 3.0);
     let loss_fell = last.train_loss < 0.5 * first.train_loss;
     let verdict = match (manifest.header.status == records::RunStatus::Complete, gate.check(last.test_error_pct), loss_fell) {
-        (false, _, _) => Err(format!("the short ResNet-20 run did not complete: {}", manifest.header.stop_reason.unwrap_or_default())),
+        (false, _, _) => Err(format!("the short {name} run did not complete: {}", manifest.header.stop_reason.unwrap_or_default())),
         (true, Err(e), _) => Err(e.to_string()),
-        (true, Ok(()), false) => Err(format!("the short ResNet-20 run's training loss went from {:.3} to {:.3}, not below half", first.train_loss, last.train_loss)),
+        (true, Ok(()), false) => Err(format!("the short {name} run's training loss went from {:.3} to {:.3}, not below half", first.train_loss, last.train_loss)),
         (true, Ok(()), true) => Ok(()),
     };
-    writeln!(out, "\n## A short ResNet-20 training\n")?;
+    writeln!(out, "\n## A short {name} training\n")?;
     writeln!(
         out,
-        "`cifar10-resnet20` with `{}`, seed {seed}, on {n_train} training and {n_test} test images generated in the CIFAR-10 binary format (`write_pattern_batches`, read back by the real loader). It must end below chance ({gate_high:.1} % or less; chance is 90 %) with the training loss below half its first epoch's. On the CPU it ends at 0 errors (the regression test).\n",
-        repro_resnet::SHORT_RUN.join(" "),
+        "`{}` with `{}`, seed {seed}, on {n_train} training and {n_test} test images generated in the CIFAR-10 binary format (`write_pattern_batches`, read back by the real loader). It must end below chance ({gate_high:.1} % or less; chance is 90 %) with the training loss below half its first epoch's. {}\n",
+        training.experiment,
+        training.overrides.join(" "),
+        training.cpu_result,
         gate_high = gate.high
     )?;
     writeln!(out, "| updates | train loss, first → last epoch | test error | train img/s (last epoch) | wall s | learns |\n|---:|---|---:|---:|---:|---|")?;

@@ -84,6 +84,10 @@ impl ImagePaper for LenetPaper {
         &FILES
     }
 
+    fn smoke_nets(&self) -> &'static [repro_common::paper::SmokeNet] {
+        &[repro_common::paper::SmokeNet { experiment: "lenet5", name: "LeNet-5" }]
+    }
+
     fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
         sdlm::check_recipe(config)
     }

@@ -8,7 +8,7 @@ pub mod imagenet;
 pub mod torchvision;
 
 use repro_common::net::{ImageNet, NetRequest};
-use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles, width_option};
+use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles, SmokeNet, SmokeTraining, width_option};
 
 pub use blocks::{BottleneckStride, ShortcutOption};
 pub use cifar::CifarResnet;
@@ -174,6 +174,14 @@ impl ImagePaper for ResnetPaper {
 
     fn parameter_summary(&self) -> Option<String> {
         Some(parameter_summary())
+    }
+
+    fn smoke_nets(&self) -> &'static [SmokeNet] {
+        &[SmokeNet { experiment: "cifar10-resnet20", name: "ResNet-20" }, SmokeNet { experiment: "imagenet-resnet50", name: "ResNet-50" }]
+    }
+
+    fn smoke_training(&self) -> Option<SmokeTraining> {
+        Some(SmokeTraining { experiment: "cifar10-resnet20", name: "ResNet-20", overrides: SHORT_RUN, cpu_result: "On the CPU it ends at 0 errors (the regression test)." })
     }
 }
 

@@ -109,6 +109,10 @@ impl ImagePaper for VggPaper {
         &FILES
     }
 
+    fn smoke_nets(&self) -> &'static [repro_common::paper::SmokeNet] {
+        &[repro_common::paper::SmokeNet { experiment: "vgg-d-s256", name: "VGG-16" }]
+    }
+
     /// §3.2's protocols (`data.folder.protocol`), read as evaluation will.
     fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
         repro_common::paper::refuse_paper_optimizer(config)?;
