@@ -172,6 +172,107 @@ pub fn comparison_table(rows: &[ClaimComparison]) -> String {
     s
 }
 
+/// Where a number sits against a claim, in units of the claim's tolerance: 0 is the published
+/// number, +1 the worst accepted, −1 the best accepted (`better_tolerance`), whatever the
+/// metric's direction.
+pub fn in_tolerances(claim: &Claim, value: f64) -> f64 {
+    let worse_by = if claim.metric.lower_is_better() { value - claim.published } else { claim.published - value };
+    let unit = if worse_by > 0.0 { claim.tolerance } else { claim.better_tolerance.unwrap_or(claim.tolerance) };
+    worse_by / unit.max(1e-12)
+}
+
+fn verdict_colour(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Reproduced => "#1b7837",
+        Verdict::WithinTolerance => "#7fbc41",
+        Verdict::BetterThanPublished => "#e08214",
+        Verdict::NotReproduced => "#c51b7d",
+        Verdict::OtherRule => "#762a83",
+        Verdict::NotComparable | Verdict::NotRun => "#999999",
+    }
+}
+
+/// The claims figure of a write-up (`claims.svg`): one row per claim, the published number at 0
+/// with its tolerance band, ours as a point (the mean, with ± one standard deviation over runs)
+/// coloured by verdict, all in units of each claim's tolerance so that claims of any metric share
+/// one axis; points beyond ±3 tolerances sit at the edge as arrows. Claims not run are left out
+/// (the table lists them); None when no claim was run.
+pub fn claims_figure_svg(title: &str, rows: &[ClaimComparison]) -> Option<String> {
+    let not_run = rows.iter().filter(|r| r.summary.is_none()).count();
+    let rows: Vec<&ClaimComparison> = rows.iter().filter(|r| r.summary.is_some()).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    const LIMIT: f64 = 3.0;
+    let (width, left, right, top, row_h) = (760.0, 300.0, 730.0, 56.0, 22.0);
+    let height = top + row_h * rows.len() as f64 + 64.0;
+    let x = |d: f64| left + (d.clamp(-LIMIT, LIMIT) + LIMIT) / (2.0 * LIMIT) * (right - left);
+    let mut s = String::new();
+    let _ = writeln!(s, r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"##);
+    let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##);
+    let _ = writeln!(s, r##"<text x="{}" y="20" font-size="15" text-anchor="middle">{}</text>"##, width / 2.0, xml_escape(title));
+    let _ = writeln!(
+        s,
+        r##"<text x="{}" y="38" fill="#555" text-anchor="middle">ours against the published number, in units of each claim's tolerance (right: worse){}</text>"##,
+        width / 2.0,
+        if not_run > 0 { format!("; {not_run} claims not run are left out") } else { String::new() }
+    );
+    let bottom = top + row_h * rows.len() as f64;
+    let _ = writeln!(s, r##"<rect x="{:.1}" y="{top}" width="{:.1}" height="{:.1}" fill="#e8e8e8"/>"##, x(-1.0), x(1.0) - x(-1.0), bottom - top);
+    for tick in [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0] {
+        let stroke = if tick == 0.0 { r##"stroke="#000" stroke-width="1.5""## } else { r##"stroke="#ccc""## };
+        let _ = writeln!(s, r##"<line x1="{0:.1}" y1="{top}" x2="{0:.1}" y2="{bottom}" {stroke}/>"##, x(tick));
+        let label = if tick == 0.0 { "published".to_string() } else { format!("{tick:+}") };
+        let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{label}</text>"##, x(tick), bottom + 16.0);
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let y = top + row_h * (i as f64 + 0.5);
+        let colour = verdict_colour(r.verdict);
+        let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##, left - 8.0, y + 4.0, xml_escape(&r.claim.id));
+        let Some(sm) = &r.summary else { continue };
+        let d = in_tolerances(&r.claim, sm.mean);
+        if sm.values.len() > 1 {
+            let (a, b) = (in_tolerances(&r.claim, sm.mean - sm.std), in_tolerances(&r.claim, sm.mean + sm.std));
+            let _ = writeln!(s, r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2"/>"##, x(a.min(b)), x(a.max(b)));
+        }
+        let cx = x(d);
+        if d.abs() > LIMIT {
+            let dir = d.signum();
+            let _ = writeln!(s, r##"<path d="M {:.1} {:.1} L {:.1} {:.1} L {:.1} {:.1} Z" fill="{colour}"/>"##, cx + dir * 7.0, y, cx - dir * 3.0, y - 6.0, cx - dir * 3.0, y + 6.0);
+        } else {
+            let _ = writeln!(s, r##"<circle cx="{cx:.1}" cy="{y:.1}" r="5" fill="{colour}"/>"##);
+        }
+    }
+    let verdicts = [Verdict::Reproduced, Verdict::WithinTolerance, Verdict::BetterThanPublished, Verdict::NotReproduced, Verdict::OtherRule, Verdict::NotComparable];
+    let mut lx = 20.0;
+    for v in verdicts {
+        let _ = writeln!(s, r##"<circle cx="{lx:.1}" cy="{:.1}" r="5" fill="{}"/><text x="{:.1}" y="{:.1}">{v}</text>"##, bottom + 40.0, verdict_colour(v), lx + 9.0, bottom + 44.0);
+        lx += 24.0 + 7.0 * v.to_string().len() as f64;
+    }
+    s.push_str("</svg>\n");
+    Some(s)
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Writes (or, when no claim was run, removes) `results/<paper>/claims.svg`; the Markdown that
+/// shows it, empty without a figure.
+pub fn write_claims_figure(results_root: &Path, paper: &str, title: &str, rows: &[ClaimComparison]) -> Result<String, RecordError> {
+    let path = results_root.join(paper).join("claims.svg");
+    match claims_figure_svg(title, rows) {
+        Some(svg) => {
+            records::write_atomic(&path, svg.as_bytes())?;
+            Ok("![each claim against ours, in units of its tolerance](claims.svg)\n\n".into())
+        }
+        None => {
+            let _ = std::fs::remove_file(&path);
+            Ok(String::new())
+        }
+    }
+}
+
 /// Final numbers of every (experiment, dataset) pair, over seeds.
 pub fn results_table(runs: &[RunRecord]) -> String {
     let mut groups: BTreeMap<(String, String), Vec<&RunRecord>> = BTreeMap::new();
@@ -501,6 +602,7 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
     let _ = writeln!(s, "## The paper's numbers against ours\n\n{}\n", claims::VERDICT_LEGEND);
     s.push_str(&comparison_table(&comparisons));
     s.push('\n');
+    s.push_str(&write_claims_figure(results_root, paper.id(), &format!("{}: the paper's claims against our runs", paper.id()), &comparisons)?);
     // Claims not run, grouped by the command that would answer them.
     let mut not_run: Vec<(String, Vec<String>)> = Vec::new();
     for c in comparisons.iter().filter(|c| c.verdict == Verdict::NotRun) {

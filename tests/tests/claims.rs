@@ -165,3 +165,20 @@ fn a_claims_file_with_an_unknown_key_is_rejected() {
     let parsed = repro_common::claims::parse_claims(&own, "claims.yaml", &metrics::ALL).unwrap();
     assert_eq!(parsed[0].metric, metrics::TEST_WRONG);
 }
+
+/// The claims figure's axis: 0 is published, +1 the worst accepted number and −1 the best, for
+/// either direction of metric, with a count's own better-side tolerance.
+#[test]
+fn the_claims_figure_measures_in_tolerances_with_worse_to_the_right() {
+    use repro_common::report::in_tolerances;
+    let error = error_claim(1.0, 0.2);
+    assert!((in_tolerances(&error, 1.2) - 1.0).abs() < 1e-9, "more error is worse");
+    assert!((in_tolerances(&error, 0.9) + 0.5).abs() < 1e-9);
+    let mut rate = trials_claim("rate", metrics::SUCCESS_RATE_PCT, 100.0, 10.0, None);
+    assert!((in_tolerances(&rate, 80.0) - 2.0).abs() < 1e-9, "a lower success rate is worse");
+    rate.published = 50.0;
+    assert!((in_tolerances(&rate, 60.0) + 1.0).abs() < 1e-9);
+    let count = halved("seq", metrics::SEQUENCES_TO_SUCCESS, 1000.0, None);
+    assert!((in_tolerances(&count, 2000.0) - 1.0).abs() < 1e-9, "twice the published count: the worst accepted");
+    assert!((in_tolerances(&count, 500.0) + 1.0).abs() < 1e-9, "half of it: the best accepted");
+}

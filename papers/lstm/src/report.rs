@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use repro_common::claims::{self, Claim, Metric, Verdict};
 use repro_common::records::{self, RecordError, RunStatus};
-use repro_common::report::{Answer, ClaimComparison, group_digits, human_time, judge_claims, same_recipe};
+use repro_common::report::{Answer, ClaimComparison, group_digits, human_time, judge_claims, same_recipe, write_claims_figure};
 
 use crate::metrics;
 use crate::ptb::PtbManifest;
@@ -292,6 +292,8 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
         s.push('\n');
         s.push_str(&notes);
     }
+    s.push('\n');
+    s.push_str(&write_claims_figure(results_root, crate::ID, "lstm: the papers' claims against our runs", &rows)?);
     // The experiments no record answers yet, each with the command that would.
     let mut not_run: Vec<&str> = rows.iter().filter(|r| r.verdict == Verdict::NotRun && recipes.iter().any(|e| e.name == r.claim.experiment)).map(|r| r.claim.experiment.as_str()).collect();
     not_run.dedup();
