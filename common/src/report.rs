@@ -543,6 +543,89 @@ pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
     svg
 }
 
+/// One experiment's test-error curves over its seeds (error on a log scale): each seed a thin
+/// line, their range a band and their mean (over the seeds that reached each epoch) a thick one,
+/// and the paper's number, where a claim gives one for this experiment and dataset, a dashed line.
+pub fn experiment_curves_svg(title: &str, runs: &[&RunRecord], paper: Option<f64>) -> String {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let max_epoch = runs.iter().flat_map(|r| r.metrics.iter().map(|m| m.epoch)).max().unwrap_or(1).max(2);
+        let floor = 0.01;
+        let values = || runs.iter().flat_map(|r| r.metrics.iter().map(|m| m.test_error_pct)).chain(paper);
+        let lo = values().fold(f64::INFINITY, f64::min).max(floor) * 0.8;
+        let hi = values().fold(0.0f64, f64::max).max(lo * 2.0) * 1.25;
+        let per_epoch: Vec<(f64, Vec<f64>)> = (1..=max_epoch)
+            .map(|e| (e as f64, runs.iter().filter_map(|r| r.metrics.iter().find(|m| m.epoch == e)).map(|m| m.test_error_pct.max(floor)).collect::<Vec<f64>>()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(1f64..max_epoch as f64, (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]));
+        if let Ok(mut chart) = chart {
+            let _ = chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc("test error % (log scale)")
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| format!("{y}"))
+                .light_line_style(WHITE)
+                .draw();
+            let band: Vec<(f64, f64)> =
+                per_epoch.iter().map(|(e, v)| (*e, v.iter().copied().fold(f64::INFINITY, f64::min))).chain(per_epoch.iter().rev().map(|(e, v)| (*e, v.iter().copied().fold(0.0, f64::max)))).collect();
+            if let Ok(drawn) = chart.draw_series(std::iter::once(Polygon::new(band, RED.mix(0.15)))) {
+                drawn.label(format!("range over {} seed(s)", runs.len())).legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], RED.mix(0.15).filled()));
+            }
+            for r in runs {
+                let points: Vec<(f64, f64)> = r.metrics.iter().filter(|m| m.epoch >= 1).map(|m| (m.epoch as f64, m.test_error_pct.max(floor))).collect();
+                let _ = chart.draw_series(LineSeries::new(points, RED.mix(0.35).stroke_width(1)));
+            }
+            let mean: Vec<(f64, f64)> = per_epoch.iter().map(|(e, v)| (*e, v.iter().sum::<f64>() / v.len() as f64)).collect();
+            if let Ok(drawn) = chart.draw_series(LineSeries::new(mean, RED.stroke_width(3))) {
+                drawn.label("mean over seeds").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED.stroke_width(3)));
+            }
+            if let Some(p) = paper {
+                let dashes: Vec<(f64, f64)> = (1..=max_epoch).map(|e| (e as f64, p)).collect();
+                if let Ok(drawn) = chart.draw_series(DashedLineSeries::new(dashes, 6, 4, BLACK.stroke_width(2))) {
+                    drawn.label(format!("paper: {p}")).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+                }
+            }
+            let _ = chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.8)).draw();
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+/// Writes `curves.svg` into each experiment's dataset folder (every complete seed's test error,
+/// with the paper's number where a claim gives one) and returns the write-up's learning-curves
+/// section.
+pub fn write_experiment_curves(results_root: &Path, runs: &[&RunRecord], claims: &[Claim]) -> Result<String, RecordError> {
+    let mut groups: BTreeMap<(String, String), Vec<&RunRecord>> = BTreeMap::new();
+    for r in runs.iter().filter(|r| r.metrics.iter().filter(|m| m.epoch >= 1).count() >= 2) {
+        groups.entry((r.manifest.header.experiment.clone(), r.manifest.header.dataset.clone())).or_default().push(r);
+    }
+    let mut s = String::new();
+    for ((experiment, dataset), group) in &groups {
+        let paper = claims.iter().find(|c| &c.experiment == experiment && &c.dataset == dataset && c.metric == Metric::TEST_ERROR_PCT).map(|c| c.published);
+        let dir = Path::new(&group[0].path).parent().map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+        let title = format!("{experiment} on {dataset}: test error of {} seed(s)", group.len());
+        records::write_atomic(&results_root.join(&dir).join("curves.svg"), experiment_curves_svg(&title, group, paper).as_bytes())?;
+        let relative = dir.split_once('/').map(|(_, p)| p).unwrap_or(&dir);
+        let reference = match paper {
+            Some(p) => format!("; dashed: the paper's {p} %"),
+            None => "; the paper gives no number for this dataset".into(),
+        };
+        let _ = writeln!(s, "**{experiment} on {dataset}**, {} seed(s){reference}\n\n![test error of every seed]({relative}/curves.svg)\n", group.len());
+    }
+    Ok(s)
+}
+
 /// Writes `curve.svg` beside each run's records.
 pub fn write_curves(results_root: &Path, runs: &[RunRecord]) -> Result<(), RecordError> {
     for r in runs.iter().filter(|r| !r.metrics.is_empty()) {
@@ -667,15 +750,10 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
     }
 
     let _ = writeln!(s, "## Learning curves\n");
-    for r in complete.iter() {
-        let _ = writeln!(
-            s,
-            "**{} on {}, seed {}**\n\n![learning curve]({}/curve.svg)\n",
-            r.manifest.header.experiment,
-            r.manifest.header.dataset,
-            r.manifest.header.seed,
-            r.path.split_once('/').map(|(_, p)| p).unwrap_or(&r.path)
-        );
+    let curves = write_experiment_curves(results_root, &complete, &paper.claims())?;
+    if !curves.is_empty() {
+        s.push_str("Each experiment's test error over its seeds; each run's own curve, train and test error, is `curve.svg` in its folder.\n\n");
+        s.push_str(&curves);
     }
 
     let _ = writeln!(s, "## Claims, as declared before any run\n");
