@@ -14,32 +14,32 @@ use crate::trials::{TrialsConfig, TrialsManifest, load_trials};
 
 /// A finished 1997 trials run.
 #[derive(Debug, Clone)]
-pub struct TrialsRun {
+pub struct TrialsRecord {
     pub path: PathBuf,
     pub manifest: TrialsManifest,
 }
 
 /// A finished PTB run.
 #[derive(Debug, Clone)]
-pub struct PtbRun {
+pub struct PtbRecord {
     pub path: PathBuf,
     pub manifest: PtbManifest,
 }
 
 /// All completed records under `results/lstm`: a record of trials holds `trials.csv`.
-pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRun>, Vec<PtbRun>), RecordError> {
+pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRecord>, Vec<PtbRecord>), RecordError> {
     let mut trials = Vec::new();
     let mut ptb = Vec::new();
     for path in records::find_runs(&results_root.join(crate::ID)) {
         if path.join("trials.csv").is_file() {
             let m = TrialsManifest::load(&path)?;
             if m.header.status == RunStatus::Complete {
-                trials.push(TrialsRun { path, manifest: m });
+                trials.push(TrialsRecord { path, manifest: m });
             }
         } else {
             let m = PtbManifest::load(&path)?;
             if m.header.status == RunStatus::Complete {
-                ptb.push(PtbRun { path, manifest: m });
+                ptb.push(PtbRecord { path, manifest: m });
             }
         }
     }
@@ -63,9 +63,9 @@ pub fn variant_of(run: &TrialsConfig, recipe: &TrialsConfig) -> Vec<String> {
 
 /// The study of §2: every run of a modified shipped recipe, beside the shipped recipe's own runs,
 /// as "variant → success rate, sequences to success".
-pub fn study_table(runs: &[TrialsRun]) -> String {
+pub fn study_table(runs: &[TrialsRecord]) -> String {
     let recipes = crate::trial_experiments();
-    let mut rows: Vec<(usize, String, &TrialsRun)> = Vec::new();
+    let mut rows: Vec<(usize, String, &TrialsRecord)> = Vec::new();
     for run in runs {
         let Some((i, recipe)) = recipes.iter().enumerate().find(|(_, r)| r.name == run.manifest.header.experiment) else { continue };
         let variant = variant_of(&run.manifest.body.config, recipe);
@@ -99,7 +99,7 @@ pub fn study_table(runs: &[TrialsRun]) -> String {
 
 /// Both papers' claims against the records: the 1997 claims read a run's trial summary, the
 /// PTB claims its final perplexities.
-pub fn compare(claims: &[Claim], trials: &[TrialsRun], ptb: &[PtbRun]) -> Vec<ClaimComparison> {
+pub fn compare(claims: &[Claim], trials: &[TrialsRecord], ptb: &[PtbRecord]) -> Vec<ClaimComparison> {
     let trial_recipes = crate::trial_experiments();
     let ptb_recipes = crate::ptb::experiments();
     judge_claims(claims, |claim| {
@@ -192,7 +192,7 @@ pub fn weights_table(recipes: &[TrialsConfig]) -> String {
 }
 
 /// One line per trials run.
-pub fn trials_table(runs: &[TrialsRun]) -> String {
+pub fn trials_table(runs: &[TrialsRecord]) -> String {
     let mut s = String::from(
         "| experiment | seed | trials | success | sequences to success, mean ± std [min–max] | test wrong, mean of successful trials | their test MSE | wall time | sequences/s |\n|---|---:|---:|---:|---|---:|---:|---:|---:|\n",
     );
@@ -225,7 +225,7 @@ pub fn trials_table(runs: &[TrialsRun]) -> String {
 }
 
 /// Every trial of a run, as the paper's tables would list them.
-pub fn per_trial_table(run: &TrialsRun) -> String {
+pub fn per_trial_table(run: &TrialsRecord) -> String {
     let mut s = String::from("| trial | success | sequences | test wrong | test MSE | time | note |\n|---:|---|---:|---:|---:|---:|---|\n");
     for t in load_trials(&run.path).unwrap_or_default() {
         let _ = writeln!(
@@ -244,7 +244,7 @@ pub fn per_trial_table(run: &TrialsRun) -> String {
     s
 }
 
-pub fn ptb_table(runs: &[PtbRun]) -> String {
+pub fn ptb_table(runs: &[PtbRecord]) -> String {
     let mut s = String::from("| experiment | dataset | seed | epochs | valid ppl | test ppl | words/s | train time |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
     for r in runs {
         let m = &r.manifest;
@@ -371,8 +371,8 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     let claims = crate::claims();
     let rows = compare(&claims, &trials, &ptb);
     // Runs of modified recipes are in the write-up, never here.
-    let recipe_of = |run: &TrialsRun| recipes.iter().find(|r| r.name == run.manifest.header.experiment && same_recipe(&run.manifest.body.config, r));
-    let mut runs: Vec<(&TrialsRun, &TrialsConfig)> = trials.iter().filter_map(|run| recipe_of(run).map(|recipe| (run, recipe))).filter(|(run, _)| run.manifest.body.summary.is_some()).collect();
+    let recipe_of = |run: &TrialsRecord| recipes.iter().find(|r| r.name == run.manifest.header.experiment && same_recipe(&run.manifest.body.config, r));
+    let mut runs: Vec<(&TrialsRecord, &TrialsConfig)> = trials.iter().filter_map(|run| recipe_of(run).map(|recipe| (run, recipe))).filter(|(run, _)| run.manifest.body.summary.is_some()).collect();
     let position = |name: &str| recipes.iter().position(|r| r.name == name);
     runs.sort_by_key(|(run, _)| (position(&run.manifest.header.experiment), run.manifest.header.seed));
 
