@@ -355,10 +355,8 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         model = slot.take().expect("model is in its slot");
         if let Some(reason) = stopped {
             bar.finish_and_clear();
-            manifest.header.status = RunStatus::Stopped;
-            manifest.header.stop_reason = Some(reason);
+            manifest.header.stop(reason);
             manifest.header.wall_time_s = wall_before + session.elapsed().as_secs_f64();
-            manifest.header.finished_at = Some(records::now());
             manifest.save(&run_dir)?;
             return Ok(manifest);
         }
@@ -396,8 +394,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         manifest.body.final_metrics = Some(row);
         let last = epoch == config.epochs || config.max_iterations.is_some_and(|m| iteration >= m);
         if last {
-            manifest.header.status = RunStatus::Complete;
-            manifest.header.finished_at = Some(records::now());
+            manifest.header.finish();
         }
         manifest.save(&run_dir)?;
         if last || spec.stop_after_epoch == Some(epoch) {
@@ -505,9 +502,8 @@ pub fn record_evaluation(spec: &TrainSpec<'_>, weights: &Path, evaluation: Evalu
     records::save_metrics(&spec.run_dir, std::slice::from_ref(&row))?;
     manifest.body.imported_weights = Some(records::ImportedWeights { file: weights.display().to_string(), sha256: crate::data::sha256_hex(&bytes) });
     manifest.body.final_metrics = Some(row);
-    manifest.header.status = RunStatus::Complete;
     manifest.header.wall_time_s = seconds;
-    manifest.header.finished_at = Some(records::now());
+    manifest.header.finish();
     manifest.save(&spec.run_dir)?;
     Ok(manifest)
 }

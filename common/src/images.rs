@@ -133,6 +133,10 @@ impl<T: ImagePaper> Paper for T {
     fn images(&self) -> Option<&dyn ImagePaper> {
         Some(self)
     }
+
+    fn help_examples(&self) -> &'static [crate::paper::HelpExample] {
+        self.files().help_examples
+    }
 }
 
 /// Trains every seed of one experiment; returns how many runs stopped early.

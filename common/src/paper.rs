@@ -108,6 +108,10 @@ pub trait Paper: Sync {
     fn images(&self) -> Option<&dyn ImagePaper> {
         None
     }
+    /// The paper's lines in the harness's `--help` examples.
+    fn help_examples(&self) -> &'static [HelpExample] {
+        &[]
+    }
 }
 
 /// One row of a model's layer table.
@@ -156,6 +160,21 @@ pub struct PaperFiles {
     pub intro: &'static str,
     /// Markdown: how the implementation departs from the paper, and choices where it is silent.
     pub deviations: &'static str,
+    /// The paper's lines in the harness's `--help` examples.
+    pub help_examples: &'static [HelpExample],
+}
+
+/// A line a paper adds to `harness <command> --help`'s examples, so that a user learns from a
+/// real experiment name while the harness names none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelpExample {
+    /// The subcommand whose help shows it (`train`, `reproduce`, `replay`, ...), or `""` for
+    /// `harness --help`'s "Start here".
+    pub command: &'static str,
+    /// What follows `harness`, e.g. `train EXPERIMENT --dataset DATASET`.
+    pub example: &'static str,
+    /// What it does, shown beside it (may be empty).
+    pub what: &'static str,
 }
 
 /// A paper of image classifiers: its shipped files and models. [`crate::images`] makes it a
@@ -188,10 +207,8 @@ pub trait ImagePaper: Sync {
     /// The default accepts only what `common` runs itself.
     fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
         refuse_paper_optimizer(config)?;
-        if let Some(protocol) = config.data.folder.as_ref().and_then(|f| f.protocol.as_ref()) {
-            return Err(format!("data.folder.protocol `{}` is not one this paper defines (use data.folder.eval_crops)", protocol.kind()));
-        }
-        Ok(())
+        refuse_paper_protocol(config)?;
+        refuse_eval_crops(config, &[])
     }
     /// Sections of the paper's own in the write-up, `(title, Markdown)`, after the comparison
     /// with PyTorch, made from the complete runs' records (`runs[i].path` is under
@@ -291,6 +308,28 @@ pub struct SmokeTraining {
 pub fn refuse_paper_optimizer(config: &ExperimentConfig) -> Result<(), String> {
     match &config.optimizer {
         crate::config::OptimizerConfig::Paper(extension) => Err(format!("optimizer kind `{}` is not one that model `{}` defines (built in: sgd, adam)", extension.kind(), config.model)),
+        _ => Ok(()),
+    }
+}
+
+/// The refusal of a recipe naming a test protocol (`data.folder.protocol`), for papers that
+/// define none.
+pub fn refuse_paper_protocol(config: &ExperimentConfig) -> Result<(), String> {
+    match config.data.folder.as_ref().and_then(|f| f.protocol.as_ref()) {
+        Some(protocol) => Err(format!("data.folder.protocol `{}` is not one this paper defines (use data.folder.eval_crops)", protocol.kind())),
+        None => Ok(()),
+    }
+}
+
+/// The refusal of evaluation views other than the standard 1 or 10 crops and the counts in
+/// `defined`, the paper's own [`crate::data::imagenet::EvalViews`].
+pub fn refuse_eval_crops(config: &ExperimentConfig, defined: &[usize]) -> Result<(), String> {
+    match config.data.folder.as_ref().map(|f| f.eval_crops) {
+        Some(n) if n != 1 && n != 10 && !defined.contains(&n) => {
+            let mut known = vec!["1".to_string(), "10".to_string()];
+            known.extend(defined.iter().map(|n| n.to_string()));
+            Err(format!("data.folder.eval_crops {n} is not a test this paper defines (it has {})", known.join(", ")))
+        }
         _ => Ok(()),
     }
 }

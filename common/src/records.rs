@@ -65,6 +65,9 @@ pub struct ImportedWeights {
 pub struct RunIdentity {
     pub paper: String,
     pub experiment: String,
+    /// Absent in layouts older than the shared header (the 1997 trials records before it).
+    #[serde(default)]
+    pub dataset: Option<String>,
     pub seed: u64,
     pub status: RunStatus,
 }
@@ -124,6 +127,13 @@ impl RunHeader {
     /// Marks the run complete now.
     pub fn finish(&mut self) {
         self.status = RunStatus::Complete;
+        self.finished_at = Some(now());
+    }
+
+    /// Marks the run stopped now, for `reason` (e.g. a non-finite loss); it is not resumed.
+    pub fn stop(&mut self, reason: String) {
+        self.status = RunStatus::Stopped;
+        self.stop_reason = Some(reason);
         self.finished_at = Some(now());
     }
 }
@@ -205,7 +215,7 @@ const FLAT_PROVENANCE_KEYS: [&str; 10] = ["command", "git_commit", "git_dirty", 
 
 /// Nests a manifest's top-level provenance keys (the layout before the shared header) under
 /// `provenance:`; a manifest that has `provenance:` already is left as it is.
-pub fn nest_flat_provenance(manifest: &mut serde_yaml_ng::Mapping) {
+fn nest_flat_provenance(manifest: &mut serde_yaml_ng::Mapping) {
     if manifest.contains_key("provenance") || !manifest.contains_key("git_commit") {
         return;
     }

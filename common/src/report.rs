@@ -557,10 +557,7 @@ pub fn experiment_curves_svg(title: &str, runs: &[&RunRecord], paper: Option<f64
         let values = || runs.iter().flat_map(|r| r.metrics.iter().map(|m| m.test_error_pct)).chain(paper);
         let lo = values().fold(f64::INFINITY, f64::min).max(floor) * 0.8;
         let hi = values().fold(0.0f64, f64::max).max(lo * 2.0) * 1.25;
-        let per_epoch: Vec<(f64, Vec<f64>)> = (1..=max_epoch)
-            .map(|e| (e as f64, runs.iter().filter_map(|r| r.metrics.iter().find(|m| m.epoch == e)).map(|m| m.test_error_pct.max(floor)).collect::<Vec<f64>>()))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
+        let per_epoch = epoch_spreads(runs, floor);
         let chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 16))
             .margin(12)
@@ -576,8 +573,7 @@ pub fn experiment_curves_svg(title: &str, runs: &[&RunRecord], paper: Option<f64
                 .y_label_formatter(&|y| format!("{y}"))
                 .light_line_style(WHITE)
                 .draw();
-            let band: Vec<(f64, f64)> =
-                per_epoch.iter().map(|(e, v)| (*e, v.iter().copied().fold(f64::INFINITY, f64::min))).chain(per_epoch.iter().rev().map(|(e, v)| (*e, v.iter().copied().fold(0.0, f64::max)))).collect();
+            let band: Vec<(f64, f64)> = per_epoch.iter().map(|p| (p.epoch, p.min)).chain(per_epoch.iter().rev().map(|p| (p.epoch, p.max))).collect();
             if let Ok(drawn) = chart.draw_series(std::iter::once(Polygon::new(band, RED.mix(0.15)))) {
                 drawn.label(format!("range over {} seed(s)", runs.len())).legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], RED.mix(0.15).filled()));
             }
@@ -585,7 +581,7 @@ pub fn experiment_curves_svg(title: &str, runs: &[&RunRecord], paper: Option<f64
                 let points: Vec<(f64, f64)> = r.metrics.iter().filter(|m| m.epoch >= 1).map(|m| (m.epoch as f64, m.test_error_pct.max(floor))).collect();
                 let _ = chart.draw_series(LineSeries::new(points, RED.mix(0.35).stroke_width(1)));
             }
-            let mean: Vec<(f64, f64)> = per_epoch.iter().map(|(e, v)| (*e, v.iter().sum::<f64>() / v.len() as f64)).collect();
+            let mean: Vec<(f64, f64)> = per_epoch.iter().map(|p| (p.epoch, p.mean)).collect();
             if let Ok(drawn) = chart.draw_series(LineSeries::new(mean, RED.stroke_width(3))) {
                 drawn.label("mean over seeds").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED.stroke_width(3)));
             }
@@ -624,6 +620,192 @@ pub fn write_experiment_curves(results_root: &Path, runs: &[&RunRecord], claims:
         let _ = writeln!(s, "**{experiment} on {dataset}**, {} seed(s){reference}\n\n![test error of every seed]({relative}/curves.svg)\n", group.len());
     }
     Ok(s)
+}
+
+/// One epoch of a group of runs: the mean test error over the runs that reached it, and its range.
+struct EpochSpread {
+    epoch: f64,
+    mean: f64,
+    min: f64,
+    max: f64,
+}
+
+fn epoch_spreads(runs: &[&RunRecord], floor: f64) -> Vec<EpochSpread> {
+    let max_epoch = runs.iter().flat_map(|r| r.metrics.iter().map(|m| m.epoch)).max().unwrap_or(0);
+    (1..=max_epoch)
+        .filter_map(|e| {
+            let v: Vec<f64> = runs.iter().filter_map(|r| r.metrics.iter().find(|m| m.epoch == e)).map(|m| m.test_error_pct.max(floor)).collect();
+            (!v.is_empty()).then(|| EpochSpread {
+                epoch: e as f64,
+                mean: v.iter().sum::<f64>() / v.len() as f64,
+                min: v.iter().copied().fold(f64::INFINITY, f64::min),
+                max: v.iter().copied().fold(0.0, f64::max),
+            })
+        })
+        .collect()
+}
+
+/// The experiments run on one dataset overlaid (error on a log scale): per experiment its mean
+/// test error over seeds and, shaded, their range.
+pub fn variants_svg(title: &str, experiments: &[(String, Vec<&RunRecord>)]) -> String {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let floor = 0.01;
+        let curves: Vec<(&str, usize, Vec<EpochSpread>)> = experiments.iter().map(|(name, runs)| (name.as_str(), runs.len(), epoch_spreads(runs, floor))).collect();
+        let max_epoch = curves.iter().flat_map(|(_, _, c)| c.iter().map(|p| p.epoch)).fold(2.0, f64::max);
+        let lo = curves.iter().flat_map(|(_, _, c)| c.iter().map(|p| p.min)).fold(f64::INFINITY, f64::min).max(floor) * 0.8;
+        let hi = curves.iter().flat_map(|(_, _, c)| c.iter().map(|p| p.max)).fold(0.0f64, f64::max).max(lo * 2.0) * 1.25;
+        let chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(1f64..max_epoch, (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]));
+        if let Ok(mut chart) = chart {
+            let _ = chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc("test error % (log scale)")
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| format!("{y}"))
+                .light_line_style(WHITE)
+                .draw();
+            for (i, (name, seeds, curve)) in curves.iter().enumerate() {
+                let colour = Palette99::pick(i).to_rgba();
+                let band: Vec<(f64, f64)> = curve.iter().map(|p| (p.epoch, p.min)).chain(curve.iter().rev().map(|p| (p.epoch, p.max))).collect();
+                let _ = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15))));
+                let mean: Vec<(f64, f64)> = curve.iter().map(|p| (p.epoch, p.mean)).collect();
+                if let Ok(drawn) = chart.draw_series(LineSeries::new(mean, colour.stroke_width(2))) {
+                    drawn.label(format!("{name} ({seeds} seed{})", if *seeds == 1 { "" } else { "s" })).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+                }
+            }
+            let _ = chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.8)).draw();
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+/// Writes `results/<paper>/variants-<dataset>.svg` for each dataset on which two or more
+/// experiments ran (each with at least two epochs), and returns the write-up's paragraphs.
+pub fn write_variant_figures(results_root: &Path, paper_id: &str, runs: &[&RunRecord]) -> Result<String, RecordError> {
+    let mut by_dataset: BTreeMap<&str, BTreeMap<&str, Vec<&RunRecord>>> = BTreeMap::new();
+    for r in runs.iter().filter(|r| r.metrics.iter().filter(|m| m.epoch >= 1).count() >= 2) {
+        by_dataset.entry(r.manifest.header.dataset.as_str()).or_default().entry(r.manifest.header.experiment.as_str()).or_default().push(r);
+    }
+    let mut s = String::new();
+    for (dataset, experiments) in by_dataset.iter().filter(|(_, e)| e.len() >= 2) {
+        let experiments: Vec<(String, Vec<&RunRecord>)> = experiments.iter().map(|(name, runs)| (name.to_string(), runs.clone())).collect();
+        let file = format!("variants-{dataset}.svg");
+        let title = format!("{paper_id} on {dataset}: every experiment's mean test error");
+        records::write_atomic(&results_root.join(paper_id).join(&file), variants_svg(&title, &experiments).as_bytes())?;
+        let names: Vec<String> = experiments.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let _ = writeln!(
+            s,
+            "**The experiments on {dataset} overlaid** ({}): each one's mean test error over its seeds, shaded over their range\n\n![every experiment on {dataset}]({file})\n",
+            names.join(", ")
+        );
+    }
+    Ok(s)
+}
+
+/// One row of a strip plot: a label and its items, each a value and whether it counts as a
+/// success (failures are drawn as crosses), with the paper's number where there is one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StripRow {
+    pub label: String,
+    pub items: Vec<(f64, bool)>,
+    pub reference: Option<f64>,
+}
+
+/// A strip plot on a log scale: per row, each item a dot (a cross for a failure, at the value it
+/// stopped at), jittered vertically within its row, the row's mean of successes a short bar and
+/// its reference (the paper's number) a black diamond. For trial-based papers: sequences to
+/// success per trial.
+pub fn strip_plot_svg(title: &str, x_label: &str, rows: &[StripRow]) -> Option<String> {
+    use plotters::prelude::*;
+    let values = || rows.iter().flat_map(|r| r.items.iter().map(|i| i.0).chain(r.reference)).filter(|v| *v > 0.0);
+    let lo = values().fold(f64::INFINITY, f64::min);
+    let hi = values().fold(0.0f64, f64::max);
+    if rows.is_empty() || !lo.is_finite() {
+        return None;
+    }
+    let (lo, hi) = (lo / 2.0, hi * 2.0);
+    let n = rows.len() as f64;
+    let mut svg = String::new();
+    {
+        let height = 90 + 28 * rows.len() as u32;
+        let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let label_width = rows.iter().map(|r| r.label.len()).max().unwrap_or(8) as u32 * 7 + 12;
+        let chart =
+            ChartBuilder::on(&root).caption(title, ("sans-serif", 16)).margin(12).x_label_area_size(36).y_label_area_size(label_width).build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n - 0.5);
+        if let Ok(mut chart) = chart {
+            let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
+            let _ = chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_labels(rows.len())
+                .y_label_formatter(&|y| {
+                    let i = y.round();
+                    if (y - i).abs() < 1e-6 && i >= 0.0 { labels.get(n as usize - 1 - i as usize).cloned().unwrap_or_default() } else { String::new() }
+                })
+                .x_label_formatter(&|x| {
+                    if *x >= 1e6 {
+                        format!("{}M", x / 1e6)
+                    } else if *x >= 1e3 {
+                        format!("{}k", x / 1e3)
+                    } else {
+                        format!("{x}")
+                    }
+                })
+                .light_line_style(WHITE)
+                .draw();
+            let mut legend = [false; 4];
+            for (i, row) in rows.iter().enumerate() {
+                let y = n - 1.0 - i as f64;
+                for (k, &(v, ok)) in row.items.iter().enumerate() {
+                    // A fixed jitter by position, so the same records draw the same figure.
+                    let dy = ((k * 7919) % 17) as f64 / 17.0 * 0.5 - 0.25;
+                    if ok {
+                        let drawn = chart.draw_series(std::iter::once(Circle::new((v, y + dy), 3, BLUE.mix(0.6).filled())));
+                        if let (Ok(d), false) = (drawn, legend[0]) {
+                            d.label("a trial's sequences to success").legend(|(x, y)| Circle::new((x + 8, y), 3, BLUE.mix(0.6).filled()));
+                            legend[0] = true;
+                        }
+                    } else {
+                        let drawn = chart.draw_series(std::iter::once(Cross::new((v, y + dy), 4, RED.stroke_width(2))));
+                        if let (Ok(d), false) = (drawn, legend[1]) {
+                            d.label("a failed trial, where it stopped").legend(|(x, y)| Cross::new((x + 8, y), 4, RED.stroke_width(2)));
+                            legend[1] = true;
+                        }
+                    }
+                }
+                let ok: Vec<f64> = row.items.iter().filter(|i| i.1).map(|i| i.0).collect();
+                if !ok.is_empty() {
+                    let mean = ok.iter().sum::<f64>() / ok.len() as f64;
+                    let drawn = chart.draw_series(std::iter::once(PathElement::new(vec![(mean, y - 0.38), (mean, y + 0.38)], BLUE.stroke_width(3))));
+                    if let (Ok(d), false) = (drawn, legend[2]) {
+                        d.label("our mean over successes").legend(|(x, y)| PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], BLUE.stroke_width(3)));
+                        legend[2] = true;
+                    }
+                }
+                if let Some(p) = row.reference {
+                    let drawn = chart.draw_series(std::iter::once(TriangleMarker::new((p, y + 0.3), 6, BLACK.filled())));
+                    if let (Ok(d), false) = (drawn, legend[3]) {
+                        d.label("the paper's mean").legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, BLACK.filled()));
+                        legend[3] = true;
+                    }
+                }
+            }
+            let _ = chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.85)).draw();
+        }
+        let _ = root.present();
+    }
+    Some(svg)
 }
 
 /// Writes `curve.svg` beside each run's records.
@@ -750,6 +932,7 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
     }
 
     let _ = writeln!(s, "## Learning curves\n");
+    s.push_str(&write_variant_figures(results_root, paper.id(), &complete)?);
     let curves = write_experiment_curves(results_root, &complete, &paper.claims())?;
     if !curves.is_empty() {
         s.push_str("Each experiment's test error over its seeds; each run's own curve, train and test error, is `curve.svg` in its folder.\n\n");

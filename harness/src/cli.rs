@@ -1,6 +1,8 @@
-//! Command-line values checked by clap, so `--help` lists them and a typo gets a suggestion.
+//! Command-line values checked by clap, so `--help` lists them and a typo gets a suggestion, and
+//! the `--help` text the papers contribute (their examples, the nets `smoke` checks).
 
 use clap::ValueEnum;
+use repro_common::paper::{HelpExample, ImagePaper, Paper};
 
 /// The CPU backend of `--device cpu`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,6 +62,72 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// The `--help` examples of each command that the harness gives itself, after the papers' own
+/// (`Paper::help_examples`); `""` is `harness --help`'s "Start here".
+const OWN_EXAMPLES: &[(&str, &str, &str)] = &[
+    ("", "list", "papers, models, experiments and claims"),
+    ("", "smoke --device vulkan", "is this GPU fit to train? parity with the CPU, a short run, img/s"),
+    ("train", "train --config my-recipe.yaml", "a recipe of your own"),
+    ("export", "export RUN_DIR --out model.safetensors", "then in Python: safetensors.torch.load_file(...)"),
+];
+
+/// The commands whose `--help` ends with examples.
+const COMMANDS_WITH_EXAMPLES: [&str; 6] = ["", "train", "reproduce", "evaluate-pretrained", "export", "replay"];
+
+/// `command` with the papers' examples in each command's `--help` and the nets `harness smoke`
+/// checks named in its help, so the harness shows real experiment names without naming one.
+pub fn with_paper_help(mut command: clap::Command, papers: &[&dyn Paper]) -> clap::Command {
+    let offered: Vec<HelpExample> = papers.iter().flat_map(|p| p.help_examples().iter().copied()).collect();
+    for sub in COMMANDS_WITH_EXAMPLES {
+        let lines: Vec<(&str, &str)> =
+            offered.iter().filter(|e| e.command == sub).map(|e| (e.example, e.what)).chain(OWN_EXAMPLES.iter().filter(|(c, _, _)| *c == sub).map(|(_, e, w)| (*e, *w))).collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let text = examples_text(if sub.is_empty() { "Start here" } else { "Examples" }, &lines);
+        command = if sub.is_empty() { command.after_help(text) } else { command.mut_subcommand(sub, |c| c.after_help(text)) };
+    }
+    let images: Vec<&dyn ImagePaper> = papers.iter().filter_map(|p| p.images()).collect();
+    let nets: Vec<&str> = images.iter().flat_map(|p| p.smoke_nets().iter().map(|n| n.name)).collect();
+    let training = images.iter().find_map(|p| p.smoke_training()).map_or("one", |t| t.name);
+    command.mut_subcommand("smoke", |c| c.long_about(smoke_long_about(&nets, training)))
+}
+
+/// `Examples:` and one line per example, each description beside its example (aligned) where
+/// the line fits clap's 100 columns, else on the next line, indented.
+fn examples_text(title: &str, lines: &[(&str, &str)]) -> String {
+    const COLUMNS: usize = 96;
+    let fits = |example: &str, what: &str, width: usize| 10 + width.max(example.len()) + 2 + what.len() <= COLUMNS;
+    let width = lines.iter().filter(|(e, w)| !w.is_empty() && fits(e, w, 0)).map(|(e, _)| e.len()).max().unwrap_or(0);
+    let mut text = format!("{title}:");
+    for (example, what) in lines {
+        if what.is_empty() {
+            text.push_str(&format!("\n  harness {example}"));
+        } else if fits(example, what, width) {
+            text.push_str(&format!("\n  harness {example:<width$}  {what}"));
+        } else {
+            text.push_str(&format!("\n  harness {example}\n      {what}"));
+        }
+    }
+    text
+}
+
+fn smoke_long_about(nets: &[&str], training: &str) -> String {
+    let listed = match nets {
+        [] => "the papers' nets".to_string(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    format!(
+        "Check a device before trusting it with a reproduction.\n\n\
+1. Parity: {listed} built on the CPU, copied to the device,\n   and run on the same batch on both: class scores, training loss and one optimizer step must agree\n   within the tolerances in common/src/parity.rs.\n\
+2. A short {training} training on generated files of its dataset's real format, through the real\n   loader and engine, must end well below chance.\n\
+3. Training throughput (img/s) and memory of the same nets on the device.\n\n\
+Exits non-zero when parity or the training fails. REPRO_PARITY_DEBUG=1 prints every weight's step on\n\
+both devices (which layer differs)."
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use repro_common::data::{self, DataSource};
 use repro_common::device::Selected;
 use repro_common::engine::{self, TrainSpec};
@@ -38,8 +38,7 @@ fn image_papers() -> Vec<&'static dyn ImagePaper> {
     long_about = "Reproduce classic deep-learning papers and check their published numbers.\n\n\
 Each paper ships its recipes (experiments) and its published claims. `train` runs an experiment and\n\
 records it under results/<paper>/<experiment>/<dataset>/<run>/ (metrics.csv, manifest.yaml,\n\
-checkpoints); `compare` and `report` turn the records into a paper-vs-ours verdict per claim.",
-    after_help = "Start here:\n  harness reproduce lenet --sample     LeNet-5 on the bundled MNIST sample (no download)\n  harness list                         papers, models, experiments and claims\n  harness train lenet5 --data-dir DIR  the paper's MNIST run from a folder of IDX files\n  harness train lenet5 --dataset fashion-mnist --seeds 3\n  harness train cifar10-resnet20 --data-dir ~/cifar   ResNet-20, §4.2's recipe (a GPU job: --features vulkan, --device vulkan)\n  harness smoke --device vulkan        is this GPU fit to train? parity with the CPU, a short run, img/s\n  harness layers resnet50              a layer table with parameters and multiply-adds"
+checkpoints); `compare` and `report` turn the records into a paper-vs-ours verdict per claim."
 )]
 struct Cli {
     /// Where run records and write-ups go.
@@ -54,11 +53,8 @@ enum Command {
     /// List papers, their models, experiments (recipes) and published claims.
     List,
     /// Train one experiment (a shipped recipe or a YAML file) for one or more seeds.
-    #[command(
-        after_help = "Examples:\n  harness train lenet5 --dataset mnist-sample --set epochs=2\n  harness train lenet5-modern --dataset fashion-mnist --seeds 3\n  harness train lenet5 --data-dir ~/mnist --resume\n  harness train --config my-recipe.yaml"
-    )]
     Train {
-        /// Experiment name (see `harness list`), e.g. `lenet5`; omit with --config.
+        /// Experiment name (see `harness list`); omit with --config.
         experiment: Option<String>,
         /// A recipe file to use instead of a shipped experiment.
         #[arg(long, value_name = "FILE")]
@@ -67,11 +63,8 @@ enum Command {
         run: RunArgs,
     },
     /// Train every experiment of a paper, then print paper vs ours and write the report.
-    #[command(
-        after_help = "Examples:\n  harness reproduce lenet --sample           bundled MNIST sample, no download (minutes on a laptop)\n  harness reproduce lenet --data-dir ~/mnist  the paper's experiments on full MNIST"
-    )]
     Reproduce {
-        /// Paper id, e.g. `lenet`.
+        /// Paper id (see `harness list`).
         paper: String,
         /// Run the paper's sample experiments on the bundled MNIST sample (a smoke-size check
         /// whose numbers are not comparable with the paper's).
@@ -82,12 +75,9 @@ enum Command {
     },
     /// Evaluate imported weights (torchvision's .pth or .safetensors) with an experiment's
     /// evaluation protocol, and record the result as a run.
-    #[command(
-        name = "evaluate-pretrained",
-        after_help = "Example (torchvision's ResNet-50 weights on ImageNet val, 1 crop):\n  harness evaluate-pretrained torchvision-resnet50 --weights resnet50-0676ba61.pth --data-dir /data/imagenet --device cuda"
-    )]
+    #[command(name = "evaluate-pretrained")]
     EvaluatePretrained {
-        /// Experiment naming the model and protocol, e.g. `torchvision-resnet50`.
+        /// Experiment naming the model and protocol (see `harness list`).
         experiment: String,
         /// The weights file: torchvision's `.pth`, or a `.safetensors` export of it.
         #[arg(long, value_name = "FILE")]
@@ -97,15 +87,13 @@ enum Command {
     },
     /// Evaluate a run's latest checkpoint on its evaluation split.
     Eval {
-        /// A run directory, e.g. results/lenet/lenet5/mnist-sample/seed1-20261123T010203Z.
+        /// A run directory: results/<paper>/<experiment>/<dataset>/<run>.
         run_dir: PathBuf,
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// Write a run's trained model as PyTorch-layout safetensors, under PyTorch's names where the
     /// paper's net has a PyTorch twin (torchvision's), for PyTorch or timm's `validate.py`.
-    #[command(after_help = "Example:\n  harness export results/lenet/lenet5-modern/mnist-sample/seed1-20261123T004836Z\n  \
-harness export RUN_DIR --out resnet20.safetensors     then in Python: safetensors.torch.load_file(...)")]
     Export {
         /// A run directory holding manifest.yaml and a checkpoint.
         run_dir: PathBuf,
@@ -117,14 +105,11 @@ harness export RUN_DIR --out resnet20.safetensors     then in Python: safetensor
     },
     /// Train recorded runs again (same recipe, seed and data) and check each final number against
     /// its record within a statistical gate; exits non-zero when one leaves its gate.
-    #[command(
-        long_about = "Train recorded runs again (same recipe, seed and data) and check each final number against its record.\n\n\
+    #[command(long_about = "Train recorded runs again (same recipe, seed and data) and check each final number against its record.\n\n\
 The gate is 3 standard errors of a record-vs-replay difference: for an error rate p on n evaluation\n\
 items, 3 × √2 × √(p(1 − p)/n) (the same seed follows a slightly different trajectory on another CPU\n\
 or thread count, so exact equality is not expected). A number outside its gate means the code no\n\
-longer produces what the record says: re-make the record, or find the regression.",
-        after_help = "Examples:\n  harness replay results/lenet/lenet5-modern/mnist-sample/seed1-20261123T004836Z\n  harness replay results/lstm/exp1-3x2-lr0.1        every run in the folder\n  harness replay results/lenet/lenet5/mnist --data-dir ~/mnist"
-    )]
+longer produces what the record says: re-make the record, or find the regression.")]
     Replay {
         /// Run directories (holding manifest.yaml), or folders above them to replay every run inside.
         #[arg(required = true, value_name = "RUN_DIR")]
@@ -145,18 +130,18 @@ longer produces what the record says: re-make the record, or find the regression
     },
     /// Print the paper-vs-ours table from the records in --results.
     Compare {
-        /// Paper id, e.g. `lenet`.
+        /// Paper id (see `harness list`).
         paper: String,
     },
     /// Regenerate results/<paper>/README.md (tables, curves, deviations) from the records, or
     /// with `readme` the "Results so far" section of README.md (the one beside --results).
     Report {
-        /// Paper id, e.g. `lenet`; or `readme` for README.md's generated results section.
+        /// Paper id (see `harness list`), or `readme` for README.md's generated results section.
         paper: String,
     },
     /// Print a model's layer table: output shapes and trainable parameters.
     Layers {
-        /// Model name, e.g. `lenet5` (see `harness list`).
+        /// Model name (see `harness list`).
         model: String,
     },
     /// Download a dataset into the cache and verify its checksums.
@@ -168,14 +153,8 @@ longer produces what the record says: re-make the record, or find the regression
     /// Measure training-step throughput (images/s) of each model on the chosen device.
     Bench(bench::BenchArgs),
     /// Check a device (a GPU above all) before trusting it with a reproduction: parity with the
-    /// CPU, a short ResNet-20 training, throughput and memory of four nets, as tables.
+    /// CPU, a short training, throughput and memory of the papers' nets, as tables.
     #[command(
-        long_about = "Check a device before trusting it with a reproduction.\n\n\
-1. Parity: LeNet-5, ResNet-20, ResNet-50 and VGG-16 built on the CPU, copied to the device, and run on\n   the same batch on both: class scores, training loss and one optimizer step must agree within the\n   tolerances in common/src/parity.rs.\n\
-2. A short ResNet-20 training on generated CIFAR-format files through the real loader and engine\n   must end well below chance.\n\
-3. Training throughput (img/s) and memory of the four nets on the device.\n\n\
-Exits non-zero when parity or the training fails. REPRO_PARITY_DEBUG=1 prints every weight's step on\n\
-both devices (which layer differs).",
         after_help = "Examples:\n  cargo build --release -p harness --features vulkan && target/release/harness smoke --device vulkan --out smoke.md\n  harness smoke --device cpu --backend ndarray --quick     ndarray against flex, CI-sized"
     )]
     Smoke(smoke::SmokeArgs),
@@ -275,7 +254,9 @@ fn main() -> ExitCode {
     // burn's and its runtimes' own messages (`log`), behind RUST_LOG (e.g. RUST_LOG=info);
     // warnings and errors by default.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let cli = Cli::parse();
+    // The papers' own `--help` examples and smoke nets are added to the command at run time.
+    let matches = cli::with_paper_help(Cli::command(), &papers()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -395,7 +376,7 @@ fn find_paper(id: &str) -> Result<&'static dyn Paper> {
     papers().into_iter().find(|p| p.id() == id).ok_or_else(|| anyhow!("unknown paper `{id}`; known papers: {}", paper_ids()))
 }
 
-/// `lenet5` or `lenet/lenet5`: the paper that has it, and the experiment's name.
+/// `NAME` or `PAPER/NAME`: the paper that has the experiment, and its name.
 fn find_experiment(name: &str) -> Result<(&'static dyn Paper, String)> {
     let (paper_id, exp) = match name.split_once('/') {
         Some((p, e)) => (Some(p), e),

@@ -77,9 +77,14 @@ fn help_teaches() {
         assert!(t.contains(needle), "--help lacks `{needle}`: {t}");
     }
     let t = text(&harness(&["train", "--help"], dir.path()));
-    for needle in ["--resume", "--seeds", "--data-dir", "--backend", "--set", "Examples"] {
+    for needle in ["--resume", "--seeds", "--data-dir", "--backend", "--set", "Examples", "harness train lenet5-modern", "harness train exp2a", "harness train --config"] {
         assert!(t.contains(needle), "train --help lacks `{needle}`: {t}");
     }
+    // The papers' examples reach the commands whose help they are for, and only those.
+    let t = text(&harness(&["replay", "--help"], dir.path()));
+    assert!(t.contains("harness replay results/lstm/exp1-3x2-lr0.1") && !t.contains("harness train"), "{t}");
+    let t = text(&harness(&["smoke", "--help"], dir.path()));
+    assert!(t.contains("Parity: LeNet-5, ResNet-20, ResNet-50 and VGG-16 built on the CPU") && t.contains("A short ResNet-20 training"), "{t}");
 }
 
 #[test]

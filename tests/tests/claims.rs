@@ -182,3 +182,18 @@ fn the_claims_figure_measures_in_tolerances_with_worse_to_the_right() {
     assert!((in_tolerances(&count, 2000.0) - 1.0).abs() < 1e-9, "twice the published count: the worst accepted");
     assert!((in_tolerances(&count, 500.0) + 1.0).abs() < 1e-9, "half of it: the best accepted");
 }
+
+/// The trials strip plot draws a dot per successful trial (and one in the legend) and a cross,
+/// not a dot, per failure; with nothing to draw it draws no figure.
+#[test]
+fn the_strip_plot_draws_successes_as_dots_and_failures_as_crosses() {
+    use repro_common::report::{StripRow, strip_plot_svg};
+    assert!(strip_plot_svg("t", "x", &[]).is_none());
+    let rows = [
+        StripRow { label: "a".into(), items: vec![(1000.0, true), (2000.0, true), (50_000.0, false)], reference: Some(1500.0) },
+        StripRow { label: "b".into(), items: vec![(300.0, true), (90_000.0, false), (90_000.0, false)], reference: None },
+    ];
+    let svg = strip_plot_svg("trials", "training sequences", &rows).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 3 + 1, "one dot per success, one in the legend");
+    assert!(svg.contains("a failed trial, where it stopped") && svg.contains("s mean"), "{svg}");
+}

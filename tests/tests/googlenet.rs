@@ -55,7 +55,10 @@ fn the_144_crop_protocol_writes_144_views_in_mirrored_pairs() {
     repro_tests::imagenet_tree(dir.path(), "folders");
     let ds = data::load("imagenet", &DataSource::Dir(dir.path().to_owned())).unwrap();
     let config = repro_tests::recipe(&GooglenetPaper, "imagenet-googlenet-144crop", &[]);
-    let (_, val) = ds.sources(&config.data).unwrap();
+    let refused = ds.sources(&config.data).err().expect("common's standard views are 1 or 10 crops");
+    assert!(refused.to_string().contains("eval_crops must be 1 or 10, not 144"), "{refused}");
+    let views = std::sync::Arc::new(repro_googlenet::views::MultiScaleCrops);
+    let (_, val) = ds.sources_with_eval_views(&config.data, Some(views)).unwrap();
     assert_eq!(val.views(), 144);
     let view = 3 * 224 * 224;
     let mut out = vec![0f32; 144 * view];
@@ -69,7 +72,22 @@ fn the_144_crop_protocol_writes_144_views_in_mirrored_pairs() {
             }
         }
     }
-    assert_eq!(repro_common::data::imagenet::squares(&image::RgbImage::new(400, 300)).map(|s| s.dimensions()), [(300, 300); 3]);
+    assert_eq!(repro_googlenet::views::squares(&image::RgbImage::new(400, 300)).map(|s| s.dimensions()), [(300, 300); 3]);
+}
+
+/// Only GoogLeNet defines the 144-crop test, and only for trained weights: another paper's
+/// recipe asking for it, or a GoogLeNet training recipe, is refused before anything runs.
+#[test]
+fn the_144_crop_test_is_refused_where_it_is_not_defined() {
+    use repro_common::paper::ImagePaper;
+    let tested = repro_tests::recipe(&GooglenetPaper, "imagenet-googlenet-144crop", &[]);
+    GooglenetPaper.check_recipe(&tested).unwrap();
+    let training = repro_tests::recipe(&GooglenetPaper, "imagenet-googlenet-144crop", &["epochs=1"]);
+    let e = GooglenetPaper.check_recipe(&training).unwrap_err();
+    assert!(e.contains("set epochs: 0"), "{e}");
+    let vgg = repro_tests::recipe(&repro_vgg::VggPaper, "vgg-d-s256", &["data.folder.eval_crops=144"]);
+    let e = repro_vgg::VggPaper.check_recipe(&vgg).unwrap_err();
+    assert!(e.contains("eval_crops 144 is not a test this paper defines (it has 1, 10)"), "{e}");
 }
 
 /// torchvision's googlenet: 6,624,904 parameters, and every tensor of its published weights

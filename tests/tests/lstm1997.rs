@@ -442,3 +442,31 @@ fn held_back_cells_neither_act_nor_learn_until_added() {
     net.realtime(&seq, Some(0.5));
     assert_ne!(net.weights.hidden, before, "once added, they learn");
 }
+
+/// A run of trials killed before its first trial ended has a manifest and no `trials.csv`; it is
+/// still a run of trials (its header says `dataset: generated`), not a PTB record that fails to
+/// load: the report, `harness migrate` and `harness replay` tell the kinds apart by the header.
+#[test]
+fn a_trials_run_killed_before_its_first_trial_is_still_a_trials_record() {
+    use repro_common::paper::Paper;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let committed = root.join("results/lstm/exp6a/generated/seed1-20261201T143040Z");
+    let results = tempfile::tempdir().unwrap();
+    let exp_dir = results.path().join("lstm/exp6a/generated");
+    let finished = exp_dir.join("seed1-20261201T143040Z");
+    let killed = exp_dir.join("seed2-20261203T150000Z");
+    for dir in [&finished, &killed] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    for file in ["manifest.yaml", "trials.csv"] {
+        std::fs::copy(committed.join(file), finished.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(committed.join("manifest.yaml")).unwrap();
+    let running = manifest.replace("status: complete", "status: running").replace("seed: 1\n", "seed: 2\n");
+    std::fs::write(killed.join("manifest.yaml"), running).unwrap();
+
+    assert!(repro_lstm::trials::is_trials_record(&killed).unwrap());
+    let (trials, ptb) = repro_lstm::report::collect(results.path()).expect("a killed trials run must not be read as a PTB record");
+    assert_eq!((trials.len(), ptb.len()), (1, 0), "the finished run is collected, the killed one skipped as unfinished");
+    repro_lstm::paper::LstmPaper.upgrade_record(&killed).expect("migrate reads a killed trials run as trials");
+}

@@ -1,7 +1,7 @@
 //! ImageNet (ILSVRC-2012) from a folder: the training images in one folder per synset, the
 //! validation images with their labels, in the standard class order; JPEG decoding, scale
 //! augmentation, random crops, flips and colour augmentation on loader threads; 1-crop and
-//! 10-crop evaluation.
+//! 10-crop evaluation, and the hook through which a paper defines other views ([`EvalViews`]).
 //!
 //! **Class order.** Class `k` is the `k`-th synset id (`n01440764`, …) in sorted order, the
 //! order of the training folders and of torchvision's and Caffe's released weights. The devkit's
@@ -54,9 +54,9 @@ pub struct FolderPreprocess {
     pub std: [f32; 3],
     /// Evaluation: the shorter side is resized to this length (256) before cropping.
     pub eval_resize: usize,
-    /// Evaluation views: 1 (centre crop), 10 (four corners and centre, and their mirrors) or 144
-    /// (Szegedy et al. 2014, Table 3: shorter side 256, 288, 320, 352; three squares each; four corners,
-    /// centre and the whole square resized; and their mirrors — `eval_resize` is unused).
+    /// Evaluation views per image: 1 (centre crop) or 10 (four corners and centre, and their
+    /// mirrors) of the image resized to `eval_resize`; a paper may define other counts through
+    /// its own [`EvalViews`].
     pub eval_crops: usize,
     /// A whole-image test protocol instead of `eval_crops`, defined and run by the paper crate
     /// whose nets support it (`kind` names it); other papers refuse a recipe that sets one.
@@ -340,15 +340,50 @@ pub fn ten_crop_corners(w: u32, h: u32, crop: u32) -> [(u32, u32); 5] {
     [(0, 0), (w - crop, 0), (0, h - crop), (w - crop, h - crop), ((w - crop) / 2, (h - crop) / 2)]
 }
 
-/// The three squares of an image (Szegedy et al. 2014, the 144-crop test): left, centre and right (or top, centre and bottom).
-pub fn squares(img: &RgbImage) -> [RgbImage; 3] {
-    let (w, h) = img.dimensions();
-    let side = w.min(h);
-    let at = |i: u32| if w >= h { ((w - side) * i / 2, 0) } else { (0, (h - side) * i / 2) };
-    std::array::from_fn(|i| {
-        let (x, y) = at(i as u32);
-        imageops::crop_imm(img, x, y, side, side).to_image()
-    })
+impl FolderPreprocess {
+    /// Writes the `crop × crop` window of `img` at `(x, y)`, mirrored if `flip`, normalised, CHW,
+    /// into `out` (`3 × crop × crop`): the piece [`EvalViews`] are made of.
+    pub fn write_window(&self, img: &RgbImage, at: (u32, u32), flip: bool, out: &mut [f32]) {
+        write_view(img, at, self.crop, flip, [0.0; 3], self, out);
+    }
+}
+
+/// How one evaluation image becomes the views the net sees (their predictions are averaged): the
+/// evaluation-views hook. `common` defines the centre crop and the ten crops
+/// (`data.folder.eval_crops` 1 and 10); a paper whose test uses other views defines them and
+/// passes them to [`crate::data::Dataset::sources_with_eval_views`].
+pub trait EvalViews: Send + Sync {
+    /// Views per image; the recipe's `data.folder.eval_crops` must say the same.
+    fn count(&self) -> usize;
+    /// Writes the views of the decoded image `img` into `out` (`count × 3 × crop × crop`).
+    fn write(&self, img: &RgbImage, setup: &FolderPreprocess, out: &mut [f32]);
+}
+
+/// The centre crop (1) or the four corners and the centre and their mirrors (10), of the image
+/// resized to shorter side `eval_resize`.
+struct StandardCrops(usize);
+
+impl EvalViews for StandardCrops {
+    fn count(&self) -> usize {
+        self.0
+    }
+
+    fn write(&self, img: &RgbImage, setup: &FolderPreprocess, out: &mut [f32]) {
+        let img = resize_shorter(img, setup.eval_resize);
+        let (w, h) = img.dimensions();
+        let per_view = 3 * setup.crop * setup.crop;
+        let corners = ten_crop_corners(w, h, setup.crop as u32);
+        if self.0 == 1 {
+            setup.write_window(&img, corners[4], false, out);
+            return;
+        }
+        for (v, flip) in [false, true].into_iter().enumerate() {
+            for (i, &at) in corners.iter().enumerate() {
+                let start = (v * 5 + i) * per_view;
+                setup.write_window(&img, at, flip, &mut out[start..start + per_view]);
+            }
+        }
+    }
 }
 
 /// One split of the folder with the config's preprocessing.
@@ -357,18 +392,28 @@ pub struct FolderSource {
     files: Vec<(PathBuf, u16)>,
     setup: FolderPreprocess,
     training: bool,
+    eval_views: Arc<dyn EvalViews>,
 }
 
 impl FolderSource {
-    pub fn new(folder: Arc<ImageFolder>, split: &str, setup: FolderPreprocess, training: bool, limit: Option<usize>) -> Result<Self, DataError> {
+    /// One split; an evaluation split (`training` false) is seen through `eval_views`, or through
+    /// the standard 1 or 10 crops the recipe's `eval_crops` names when none is given.
+    pub fn new(folder: Arc<ImageFolder>, split: &str, setup: FolderPreprocess, training: bool, limit: Option<usize>, eval_views: Option<Arc<dyn EvalViews>>) -> Result<Self, DataError> {
         let files = folder.split(split).ok_or_else(|| DataError::Split {
             dataset: NAME.into(),
             split: split.into(),
             reason: "the splits are `train`, `val`, and `test` where a test/ folder with labels exists".into(),
         })?;
-        if !training && ![1, 10, 144].contains(&setup.eval_crops) {
-            return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1, 10 or 144, not {}", setup.eval_crops)));
-        }
+        let eval_views = match eval_views {
+            Some(views) if views.count() != setup.eval_crops => {
+                return Err(DataError::Unavailable(format!("data.folder.eval_crops is {}, but the paper's evaluation views are {} per image", setup.eval_crops, views.count())));
+            }
+            Some(views) => views,
+            None if training || [1, 10].contains(&setup.eval_crops) => Arc::new(StandardCrops(setup.eval_crops)),
+            None => {
+                return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1 or 10, not {}: this paper defines no evaluation with other views", setup.eval_crops)));
+            }
+        };
         if setup.train_scale[0] < setup.crop || setup.train_scale[0] > setup.train_scale[1] || setup.eval_resize < setup.crop {
             return Err(DataError::Unavailable(format!(
                 "data.folder: train_scale {:?} and eval_resize {} must be at least the crop {} (and train_scale increasing)",
@@ -380,7 +425,7 @@ impl FolderSource {
             // A limit keeps every class represented: take files round-robin over classes.
             files = take_balanced(files, n);
         }
-        Ok(Self { folder, files, setup, training })
+        Ok(Self { folder, files, setup, training, eval_views })
     }
 
     pub fn folder(&self) -> &ImageFolder {
@@ -415,7 +460,7 @@ impl ImageSource for FolderSource {
         [3, self.setup.crop, self.setup.crop]
     }
     fn views(&self) -> usize {
-        if self.training { 1 } else { self.setup.eval_crops }
+        if self.training { 1 } else { self.eval_views.count() }
     }
     fn classes(&self) -> usize {
         self.folder.synsets.len()
@@ -425,7 +470,6 @@ impl ImageSource for FolderSource {
         let (path, label) = &self.files[index];
         let img = decode(path)?;
         let s = &self.setup;
-        let crop = s.crop;
         match rng {
             Some(rng) if self.training => {
                 // Scale augmentation (§3.4): shorter side S ∈ [min, max]; a random crop×crop window
@@ -433,43 +477,9 @@ impl ImageSource for FolderSource {
                 let view = s.draw_train_view(img.dimensions(), rng);
                 s.write_train_view(&img, &view, out);
             }
-            _ if self.views() == 144 => {
-                let per_view = 3 * crop * crop;
-                let mut v = 0;
-                for side in [256, 288, 320, 352] {
-                    let img = resize_shorter(&img, side);
-                    for square in squares(&img) {
-                        let (w, h) = square.dimensions();
-                        let whole = imageops::resize(&square, crop as u32, crop as u32, FilterType::Triangle);
-                        for flip in [false, true] {
-                            for &(x, y) in &ten_crop_corners(w, h, crop as u32) {
-                                write_view(&square, (x, y), crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
-                                v += 1;
-                            }
-                            write_view(&whole, (0, 0), crop, flip, [0.0; 3], s, &mut out[v * per_view..(v + 1) * per_view]);
-                            v += 1;
-                        }
-                    }
-                }
-                debug_assert_eq!(v, 144);
-            }
-            _ => {
-                let img = resize_shorter(&img, s.eval_resize);
-                let (w, h) = img.dimensions();
-                let per_view = 3 * crop * crop;
-                let corners = ten_crop_corners(w, h, crop as u32);
-                if self.views() == 1 {
-                    let (x, y) = corners[4];
-                    write_view(&img, (x, y), crop, false, [0.0; 3], s, out);
-                } else {
-                    for (v, flip) in [false, true].into_iter().enumerate() {
-                        for (i, &(x, y)) in corners.iter().enumerate() {
-                            let at = (v * 5 + i) * per_view;
-                            write_view(&img, (x, y), crop, flip, [0.0; 3], s, &mut out[at..at + per_view]);
-                        }
-                    }
-                }
-            }
+            // A training split read without augmentation: its centre crop.
+            _ if self.training => StandardCrops(1).write(&img, s, out),
+            _ => self.eval_views.write(&img, s, out),
         }
         Ok(*label as usize)
     }

@@ -205,8 +205,15 @@ impl Dataset {
     /// The training and evaluation sources of `data`: its splits with its preprocessing (the
     /// mean, when subtracted, comes from the training split).
     pub fn sources(&self, data: &DataConfig) -> Result<SourcePair, DataError> {
+        self.sources_with_eval_views(data, None)
+    }
+
+    /// [`Dataset::sources`], with the evaluation split of a folder dataset seen through a paper's
+    /// own `eval_views` (the evaluation-views hook) instead of the standard crops.
+    pub fn sources_with_eval_views(&self, data: &DataConfig, eval_views: Option<Arc<dyn imagenet::EvalViews>>) -> Result<SourcePair, DataError> {
         let classes = self.class_names.len();
         match &self.images {
+            Images::InMemory { .. } if eval_views.is_some() => Err(DataError::Unavailable(format!("dataset {} is held in memory: a paper's evaluation views apply to folders of images", self.name))),
             Images::InMemory { .. } => {
                 let limit = |set: ImageSet, n: Option<usize>| match n {
                     Some(n) => set.truncated(n),
@@ -230,8 +237,8 @@ impl Dataset {
                     .clone()
                     .ok_or_else(|| DataError::Unavailable(format!("dataset {} is a folder of JPEGs: the config needs a `data.folder` section (scale augmentation, crop, normalisation)", self.name)))?;
                 Ok((
-                    Box::new(imagenet::FolderSource::new(folder.clone(), &data.train_split, setup.clone(), true, data.train_limit)?),
-                    Box::new(imagenet::FolderSource::new(folder.clone(), &data.eval_split, setup, false, data.eval_limit)?),
+                    Box::new(imagenet::FolderSource::new(folder.clone(), &data.train_split, setup.clone(), true, data.train_limit, None)?),
+                    Box::new(imagenet::FolderSource::new(folder.clone(), &data.eval_split, setup, false, data.eval_limit, eval_views)?),
                 ))
             }
         }

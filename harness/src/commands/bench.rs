@@ -175,7 +175,7 @@ fn loader(args: &BenchArgs) -> Result<()> {
     for (label, training, crops) in
         [("train: decode, scale [256,480], crop 224, flip, PCA colour", true, 1), ("eval: decode, resize 256, centre crop", false, 1), ("eval: decode, resize 256, 10 crops", false, 10)]
     {
-        let source = FolderSource::new(folder.clone(), "train", setup(crops), training, limit)?;
+        let source = FolderSource::new(folder.clone(), "train", setup(crops), training, limit, None)?;
         let order: Vec<usize> = (0..source.len()).collect();
         let chunks: Vec<&[usize]> = order.chunks(32).collect();
         let mut counts = vec![1, most];

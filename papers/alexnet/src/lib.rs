@@ -30,6 +30,7 @@ pub const FILES: PaperFiles = PaperFiles {
     claims: ("papers/alexnet/claims.yaml", include_str!("../claims.yaml")),
     intro: include_str!("../INTRO.md"),
     deviations: include_str!("../DEVIATIONS.md"),
+    help_examples: &[],
 };
 
 /// torchvision's `features.N` / `classifier.N` Sequential indices, named as the paper's layers.

@@ -9,7 +9,7 @@ pub mod sdlm;
 
 use repro_common::config::ExperimentConfig;
 use repro_common::net::{ImageNet, Net, NetRequest};
-use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles};
+use repro_common::paper::{HelpExample, ImagePaper, ModelSpec, PaperError, PaperFiles};
 
 pub use lenet5::{InitRange, Lenet5};
 pub use modern::Lenet5Modern;
@@ -40,7 +40,22 @@ pub const FILES: PaperFiles = PaperFiles {
     claims: ("papers/lenet/claims.yaml", include_str!("../claims.yaml")),
     intro: include_str!("../INTRO.md"),
     deviations: include_str!("../DEVIATIONS.md"),
+    help_examples: HELP_EXAMPLES,
 };
+
+const HELP_EXAMPLES: &[HelpExample] = &[
+    HelpExample { command: "", example: "reproduce lenet --sample", what: "LeNet-5 on the bundled MNIST sample (no download)" },
+    HelpExample { command: "", example: "train lenet5 --data-dir DIR", what: "the paper's MNIST run from a folder of IDX files" },
+    HelpExample { command: "", example: "train lenet5 --dataset fashion-mnist --seeds 3", what: "" },
+    HelpExample { command: "train", example: "train lenet5 --dataset mnist-sample --set epochs=2", what: "" },
+    HelpExample { command: "train", example: "train lenet5-modern --dataset fashion-mnist --seeds 3", what: "" },
+    HelpExample { command: "train", example: "train lenet5 --data-dir ~/mnist --resume", what: "" },
+    HelpExample { command: "reproduce", example: "reproduce lenet --sample", what: "bundled MNIST sample, no download (minutes on a laptop)" },
+    HelpExample { command: "reproduce", example: "reproduce lenet --data-dir ~/mnist", what: "the paper's experiments on full MNIST" },
+    HelpExample { command: "export", example: "export results/lenet/lenet5-modern/mnist-sample/seed1-20261123T004836Z", what: "" },
+    HelpExample { command: "replay", example: "replay results/lenet/lenet5-modern/mnist-sample/seed1-20261123T004836Z", what: "" },
+    HelpExample { command: "replay", example: "replay results/lenet/lenet5/mnist --data-dir ~/mnist", what: "every run in the folder, on full MNIST" },
+];
 
 /// The MAP criterion's `j` when a config does not set `model_options.map_j`.
 pub const DEFAULT_MAP_J: f64 = 10.0;
@@ -89,7 +104,9 @@ impl ImagePaper for LenetPaper {
     }
 
     fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
-        sdlm::check_recipe(config)
+        sdlm::check_recipe(config)?;
+        repro_common::paper::refuse_paper_protocol(config)?;
+        repro_common::paper::refuse_eval_crops(config, &[])
     }
 
     /// SDLM's curvature estimates and step sizes per parameter tensor.

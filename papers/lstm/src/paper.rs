@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use repro_common::data::text::load_text;
 use repro_common::gate::Gate;
 use repro_common::lifecycle::{self, Flag, LifecycleError, RunRequest};
-use repro_common::paper::{Paper, PaperError, Recipe, Reproduced};
+use repro_common::paper::{HelpExample, Paper, PaperError, Recipe, Reproduced};
 use repro_common::records::{self, RunStatus};
 use repro_common::replay::success_rate_gate;
 use repro_common::report::{group_digits, human_time};
@@ -46,6 +46,13 @@ fn worker_threads(run: &RunRequest) -> usize {
 impl Paper for LstmPaper {
     fn id(&self) -> &'static str {
         crate::ID
+    }
+
+    fn help_examples(&self) -> &'static [HelpExample] {
+        &[
+            HelpExample { command: "train", example: "train exp2a", what: "1997's trials on generated sequences (CPU, minutes)" },
+            HelpExample { command: "replay", example: "replay results/lstm/exp1-3x2-lr0.1", what: "every run in the folder" },
+        ]
     }
 
     fn listing(&self) -> Result<String, PaperError> {
@@ -140,16 +147,16 @@ impl Paper for LstmPaper {
         Ok(format!("{}\n\n", crate::report::readme_results(results)?.trim_end()))
     }
 
-    /// A 1997 record holds `trials.csv`; a PTB record does not.
+    /// A 1997 record's dataset is `generated`; a PTB record's is its corpus.
     fn upgrade_record(&self, run_dir: &Path) -> Result<bool, PaperError> {
-        Ok(if run_dir.join("trials.csv").is_file() { TrialsManifest::rewrite_in_current_layout(run_dir)? } else { crate::ptb::PtbManifest::rewrite_in_current_layout(run_dir)? })
+        Ok(if trials::is_trials_record(run_dir)? { TrialsManifest::rewrite_in_current_layout(run_dir)? } else { crate::ptb::PtbManifest::rewrite_in_current_layout(run_dir)? })
     }
 
     /// A 1997 record: the trials run again; the success rate over the trials is gated like an
     /// error rate on that many items. PTB records are not replayed (hours on a GPU).
     fn replay(&self, run_dir: &Path, run: &RunRequest, scratch: &Path) -> Result<Vec<(Gate, f64)>, PaperError> {
-        if !run_dir.join("trials.csv").is_file() {
-            return Err(PaperError::Refused(format!("cannot replay {}: only the 1997 trials records (with trials.csv) are replayed", run_dir.display())));
+        if !trials::is_trials_record(run_dir)? {
+            return Err(PaperError::Refused(format!("cannot replay {}: only the 1997 trials records are replayed, not PTB's", run_dir.display())));
         }
         let recorded = TrialsManifest::load(run_dir)?;
         let summary = recorded.body.summary.as_ref().ok_or_else(|| PaperError::Refused(format!("{} has no summary: only complete runs can be replayed", run_dir.display())))?;

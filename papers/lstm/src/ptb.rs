@@ -394,8 +394,7 @@ pub fn train(spec: PtbSpec<'_>) -> Result<PtbManifest, PtbError> {
             }
             if !stats[0].is_finite() {
                 bar.finish_and_clear();
-                manifest.header.status = RunStatus::Stopped;
-                manifest.header.stop_reason = Some(engine::non_finite_loss(stats[0], epoch, &format!("window {}", w + 1), lr));
+                manifest.header.stop(engine::non_finite_loss(stats[0], epoch, &format!("window {}", w + 1), lr));
                 manifest.header.wall_time_s = wall_before + session.elapsed().as_secs_f64();
                 manifest.save(&spec.run_dir)?;
                 return Ok(manifest);

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use repro_common::claims::{self, Claim, Metric, Verdict};
 use repro_common::records::{self, RecordError, RunStatus};
-use repro_common::report::{Answer, ClaimComparison, group_digits, human_time, judge_claims, same_recipe, write_claims_figure};
+use repro_common::report::{Answer, ClaimComparison, StripRow, group_digits, human_time, judge_claims, same_recipe, strip_plot_svg, write_claims_figure};
 
 use crate::metrics;
 use crate::ptb::PtbManifest;
-use crate::trials::{TrialsConfig, TrialsManifest, load_trials};
+use crate::trials::{TrialsConfig, TrialsManifest, is_trials_record, load_trials};
 
 /// A finished 1997 trials run.
 #[derive(Debug, Clone)]
@@ -26,12 +26,12 @@ pub struct PtbRecord {
     pub manifest: PtbManifest,
 }
 
-/// All completed records under `results/lstm`: a record of trials holds `trials.csv`.
+/// All completed records under `results/lstm`, told apart by their header's dataset.
 pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRecord>, Vec<PtbRecord>), RecordError> {
     let mut trials = Vec::new();
     let mut ptb = Vec::new();
     for path in records::find_runs(&results_root.join(crate::ID)) {
-        if path.join("trials.csv").is_file() {
+        if is_trials_record(&path)? {
             let m = TrialsManifest::load(&path)?;
             if m.header.status == RunStatus::Complete {
                 trials.push(TrialsRecord { path, manifest: m });
@@ -95,6 +95,29 @@ pub fn study_table(runs: &[TrialsRecord]) -> String {
         );
     }
     s
+}
+
+/// Writes `results/lstm/trials.svg`, every trial of the shipped recipes' runs (seeds pooled) as a
+/// strip per experiment, sequences to success on a log scale, failures where they stopped, the
+/// paper's mean where a claim gives it; returns the write-up's paragraph.
+pub fn write_trials_figure(results_root: &Path, trials: &[TrialsRecord], claims: &[Claim]) -> Result<String, RecordError> {
+    let mut rows: Vec<StripRow> = Vec::new();
+    for recipe in crate::trial_experiments() {
+        let runs: Vec<&TrialsRecord> = trials.iter().filter(|r| r.manifest.header.experiment == recipe.name && same_recipe(&r.manifest.body.config, &recipe)).collect();
+        let mut items = Vec::new();
+        for run in &runs {
+            items.extend(load_trials(&run.path)?.iter().map(|t| (t.sequences as f64, t.success)));
+        }
+        if items.is_empty() {
+            continue;
+        }
+        let reference = claims.iter().find(|c| c.experiment == recipe.name && c.metric == metrics::SEQUENCES_TO_SUCCESS).map(|c| c.published);
+        let seeds = if runs.len() == 1 { String::new() } else { format!(", {} seeds", runs.len()) };
+        rows.push(StripRow { label: format!("{} ({} trials{seeds})", recipe.name, items.len()), items, reference });
+    }
+    let Some(svg) = strip_plot_svg("1997 experiments: training sequences of every trial", "training sequences (log scale)", &rows) else { return Ok(String::new()) };
+    records::write_atomic(&results_root.join(crate::ID).join("trials.svg"), svg.as_bytes())?;
+    Ok("Every trial of the shipped recipes' runs: a dot where it succeeded, a cross where it failed (at the budget, or where it diverged); the bar is our mean over successes, the triangle the paper's mean where it states one.\n\n![sequences to success of every trial](trials.svg)\n\n".into())
 }
 
 /// Both papers' claims against the records: the 1997 claims read a run's trial summary, the
@@ -313,6 +336,7 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
     } else {
         s.push_str(&trials_table(&trials));
         s.push_str("\nSequences/s counts training sequences over wall time with all trials running side by side (threads in each run's manifest).\n\n");
+        s.push_str(&write_trials_figure(results_root, &trials, &claims)?);
         for run in &trials {
             let _ = writeln!(
                 s,

@@ -260,6 +260,13 @@ impl ManifestBody for TrialsRun {
     }
 }
 
+/// Whether the record in `run_dir` is a run of trials (and not a PTB run), read from its header,
+/// so a run killed before its first trial (no `trials.csv` yet) still reads as one.
+pub fn is_trials_record(run_dir: &Path) -> Result<bool, RecordError> {
+    let identity = records::RunIdentity::load(run_dir)?;
+    Ok(identity.dataset.is_none_or(|d| d == GENERATED))
+}
+
 pub fn save_trials(run_dir: &Path, rows: &[TrialResult]) -> Result<(), RecordError> {
     records::save_csv(&run_dir.join("trials.csv"), rows)
 }

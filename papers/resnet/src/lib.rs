@@ -8,7 +8,7 @@ pub mod imagenet;
 pub mod torchvision;
 
 use repro_common::net::{ImageNet, NetRequest};
-use repro_common::paper::{ImagePaper, ModelSpec, PaperError, PaperFiles, SmokeNet, SmokeTraining, width_option};
+use repro_common::paper::{HelpExample, ImagePaper, ModelSpec, PaperError, PaperFiles, SmokeNet, SmokeTraining, width_option};
 
 pub use blocks::{BottleneckStride, ShortcutOption};
 pub use cifar::CifarResnet;
@@ -163,6 +163,15 @@ pub const FILES: PaperFiles = PaperFiles {
     claims: ("papers/resnet/claims.yaml", include_str!("../claims.yaml")),
     intro: include_str!("../INTRO.md"),
     deviations: include_str!("../DEVIATIONS.md"),
+    help_examples: &[
+        HelpExample { command: "", example: "train cifar10-resnet20 --data-dir ~/cifar", what: "ResNet-20, §4.2's recipe (a GPU job: --features vulkan, --device vulkan)" },
+        HelpExample { command: "", example: "layers resnet50", what: "a layer table with parameters and multiply-adds" },
+        HelpExample {
+            command: "evaluate-pretrained",
+            example: "evaluate-pretrained torchvision-resnet50 --weights resnet50-0676ba61.pth --data-dir /data/imagenet --device cuda",
+            what: "torchvision's ResNet-50 weights on ImageNet val, 1 crop",
+        },
+    ],
 };
 
 pub struct ResnetPaper;

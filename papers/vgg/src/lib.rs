@@ -45,6 +45,7 @@ pub const FILES: PaperFiles = PaperFiles {
     claims: ("papers/vgg/claims.yaml", include_str!("../claims.yaml")),
     intro: include_str!("../INTRO.md"),
     deviations: include_str!("../DEVIATIONS.md"),
+    help_examples: &[],
 };
 
 pub fn spec(model: &str, classes: usize) -> Result<VggSpec, PaperError> {
@@ -116,6 +117,7 @@ impl ImagePaper for VggPaper {
     /// §3.2's protocols (`data.folder.protocol`), read as evaluation will.
     fn check_recipe(&self, config: &ExperimentConfig) -> Result<(), String> {
         repro_common::paper::refuse_paper_optimizer(config)?;
+        repro_common::paper::refuse_eval_crops(config, &[])?;
         protocols::Protocol::of(config).map(|_| ())
     }
 
