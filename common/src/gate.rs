@@ -58,7 +58,9 @@ fn num(x: f64) -> String {
 pub fn binomial_se_pct(pct: f64, n: usize) -> f64 {
     assert!(n > 0, "an error rate needs at least one item");
     let n = n as f64;
-    let p = (pct / 100.0).clamp(1.0 / n, 1.0 - 1.0 / n);
+    // On one item the band is that of a coin: one item from 0 and 100 % would cross.
+    let one_item = (1.0 / n).min(0.5);
+    let p = (pct / 100.0).clamp(one_item, 1.0 - one_item);
     100.0 * (p * (1.0 - p) / n).sqrt()
 }
 
@@ -142,6 +144,13 @@ fn student_t_3sigma(dof: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One item: the band of a coin (50 points), not a panic from a crossed clamp.
+    #[test]
+    fn a_single_item_has_a_band() {
+        assert!((binomial_se_pct(0.0, 1) - 50.0).abs() < 1e-9);
+        assert!((binomial_se_pct(100.0, 2) - 35.355).abs() < 1e-3);
+    }
 
     #[test]
     fn binomial_band_and_messages() {

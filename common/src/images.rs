@@ -153,6 +153,9 @@ fn train_experiment(paper: &dyn ImagePaper, recipe: &ExperimentConfig, run: &Run
         overrides.push(format!("data.dataset={d}"));
     }
     let mut config = recipe.with_overrides(&overrides)?;
+    if config.epochs == 0 {
+        return Err(PaperError::Refused(format!("experiment `{}` with epochs=0 trains nothing: to evaluate weights, use `harness evaluate-pretrained`", config.name)));
+    }
     paper.check_recipe(&config).map_err(|e| PaperError::Refused(format!("experiment `{}`: {e}", config.name)))?;
     config.seeds = run.seeds.resolve(&config.seeds)?;
     let selected = run.place.select().map_err(lifecycle::LifecycleError::from)?;

@@ -65,7 +65,7 @@ pub struct ImportedWeights {
 pub struct RunIdentity {
     pub paper: String,
     pub experiment: String,
-    /// Absent in layouts older than the shared header (the 1997 trials records before it).
+    /// Absent in some layouts older than the shared header.
     #[serde(default)]
     pub dataset: Option<String>,
     pub seed: u64,

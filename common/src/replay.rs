@@ -59,9 +59,9 @@ pub fn success_rate_gate(what: impl Into<String>, recorded_pct: f64, trials: usi
     Gate { lower_is_better: false, ..Gate::replayed_error_rate(what, recorded_pct, trials, K) }
 }
 
-/// The gates a replay of `recorded` must pass: its final evaluation error, measured on
-/// `eval_items` items, within `K` times the standard error of a record-vs-replay difference.
-pub fn gates(recorded: &Manifest, eval_items: usize) -> Result<Vec<Gate>, ReplayError> {
+/// Refuses a record that has no training to replay: an unfinished run, or an evaluation of
+/// imported weights.
+fn replayable(recorded: &Manifest) -> Result<(), ReplayError> {
     let not = |reason: &str| ReplayError::NotReplayable { run: recorded.header.run.clone(), reason: reason.into() };
     if recorded.header.status != RunStatus::Complete {
         return Err(not("only complete runs have final numbers to replay"));
@@ -69,6 +69,14 @@ pub fn gates(recorded: &Manifest, eval_items: usize) -> Result<Vec<Gate>, Replay
     if recorded.body.imported_weights.is_some() {
         return Err(not("it evaluated imported weights; there is no training to replay"));
     }
+    Ok(())
+}
+
+/// The gates a replay of `recorded` must pass: its final evaluation error, measured on
+/// `eval_items` items, within `K` times the standard error of a record-vs-replay difference.
+pub fn gates(recorded: &Manifest, eval_items: usize) -> Result<Vec<Gate>, ReplayError> {
+    replayable(recorded)?;
+    let not = |reason: &str| ReplayError::NotReplayable { run: recorded.header.run.clone(), reason: reason.into() };
     let last = recorded.body.final_metrics.as_ref().ok_or_else(|| not("its manifest has no final metrics"))?;
     let what = format!("{} seed {} on {} {}: final error %", recorded.header.experiment, recorded.header.seed, recorded.header.dataset, recorded.body.eval_split);
     Ok(vec![Gate::replayed_error_rate(what, last.test_error_pct, eval_items, K)])
@@ -84,6 +92,8 @@ pub fn replay(paper: &dyn ImagePaper, run_dir: &Path, selected: &Selected, datas
             reason: format!("the dataset given ({}) is not the one recorded: its files' SHA-256 differ from the manifest's", dataset.origin),
         });
     }
+    // What cannot be replayed is said before the data are read.
+    replayable(&recorded)?;
     let (_, eval) = dataset.sources(&recorded.body.config.data).map_err(crate::engine::TrainError::from).map_err(PaperError::from)?;
     let gates = gates(&recorded, eval.len())?;
     std::fs::create_dir_all(scratch).map_err(|e| ReplayError::NotReplayable { run: recorded.header.run.clone(), reason: format!("cannot create {}: {e}", scratch.display()) })?;

@@ -507,6 +507,33 @@ pub fn human_time(seconds: f64) -> String {
     }
 }
 
+/// The axes of every error-by-epoch figure: epochs from 1 to `max_epoch`, error % on a log scale
+/// from `lo` to `hi` with labelled key points.
+type ErrorByEpoch<'a, 'b> = plotters::chart::ChartContext<
+    'a,
+    plotters::backend::SVGBackend<'b>,
+    plotters::coord::cartesian::Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::combinators::WithKeyPoints<plotters::coord::combinators::LogCoord<f64>>>,
+>;
+
+fn error_by_epoch_chart<'a, 'b>(
+    root: &'a plotters::drawing::DrawingArea<plotters::backend::SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    max_epoch: f64,
+    (lo, hi): (f64, f64),
+    y_desc: &str,
+) -> Option<ErrorByEpoch<'a, 'b>> {
+    use plotters::prelude::*;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(1f64..max_epoch, (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]))
+        .ok()?;
+    let _ = chart.configure_mesh().x_desc("epoch").y_desc(y_desc).x_label_formatter(&|x| format!("{x:.0}")).y_label_formatter(&|y| format!("{y}")).light_line_style(WHITE).draw();
+    Some(chart)
+}
+
 /// Learning curve (train and test error per epoch) as SVG, error on a log scale so the last
 /// epochs' fractions of a percent stay readable beside the first epoch's tens.
 pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
@@ -520,15 +547,7 @@ pub fn learning_curve_svg(title: &str, metrics: &[EpochMetrics]) -> String {
         let floor = 0.01;
         let lo = errors().fold(f64::INFINITY, f64::min).max(floor) * 0.8;
         let hi = errors().fold(0.0f64, f64::max).max(lo * 2.0) * 1.25;
-        let chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(1f64..max_epoch, (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]));
-        if let Ok(mut chart) = chart {
-            let _ =
-                chart.configure_mesh().x_desc("epoch").y_desc("error % (log scale)").x_label_formatter(&|x| format!("{x:.0}")).y_label_formatter(&|y| format!("{y}")).light_line_style(WHITE).draw();
+        if let Some(mut chart) = error_by_epoch_chart(&root, title, max_epoch, (lo, hi), "error % (log scale)") {
             let series = [("train error (running, during the epoch)", BLUE, true), ("test error (end of epoch)", RED, false)];
             for (label, colour, train) in series {
                 let points: Vec<(f64, f64)> = metrics.iter().map(|m| (m.epoch as f64, (if train { m.train_error_pct } else { m.test_error_pct }).max(floor))).collect();
@@ -558,21 +577,7 @@ pub fn experiment_curves_svg(title: &str, runs: &[&RunRecord], paper: Option<f64
         let lo = values().fold(f64::INFINITY, f64::min).max(floor) * 0.8;
         let hi = values().fold(0.0f64, f64::max).max(lo * 2.0) * 1.25;
         let per_epoch = epoch_spreads(runs, floor);
-        let chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(1f64..max_epoch as f64, (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]));
-        if let Ok(mut chart) = chart {
-            let _ = chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc("test error % (log scale)")
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|y| format!("{y}"))
-                .light_line_style(WHITE)
-                .draw();
+        if let Some(mut chart) = error_by_epoch_chart(&root, title, max_epoch as f64, (lo, hi), "test error % (log scale)") {
             let band: Vec<(f64, f64)> = per_epoch.iter().map(|p| (p.epoch, p.min)).chain(per_epoch.iter().rev().map(|p| (p.epoch, p.max))).collect();
             if let Ok(drawn) = chart.draw_series(std::iter::once(Polygon::new(band, RED.mix(0.15)))) {
                 drawn.label(format!("range over {} seed(s)", runs.len())).legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], RED.mix(0.15).filled()));
@@ -658,21 +663,7 @@ pub fn variants_svg(title: &str, experiments: &[(String, Vec<&RunRecord>)]) -> S
         let max_epoch = curves.iter().flat_map(|(_, _, c)| c.iter().map(|p| p.epoch)).fold(2.0, f64::max);
         let lo = curves.iter().flat_map(|(_, _, c)| c.iter().map(|p| p.min)).fold(f64::INFINITY, f64::min).max(floor) * 0.8;
         let hi = curves.iter().flat_map(|(_, _, c)| c.iter().map(|p| p.max)).fold(0.0f64, f64::max).max(lo * 2.0) * 1.25;
-        let chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(1f64..max_epoch, (lo..hi).log_scale().with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]));
-        if let Ok(mut chart) = chart {
-            let _ = chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc("test error % (log scale)")
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|y| format!("{y}"))
-                .light_line_style(WHITE)
-                .draw();
+        if let Some(mut chart) = error_by_epoch_chart(&root, title, max_epoch, (lo, hi), "test error % (log scale)") {
             for (i, (name, seeds, curve)) in curves.iter().enumerate() {
                 let colour = Palette99::pick(i).to_rgba();
                 let band: Vec<(f64, f64)> = curve.iter().map(|p| (p.epoch, p.min)).chain(curve.iter().rev().map(|p| (p.epoch, p.max))).collect();
@@ -713,7 +704,7 @@ pub fn write_variant_figures(results_root: &Path, paper_id: &str, runs: &[&RunRe
 }
 
 /// One row of a strip plot: a label and its items, each a value and whether it counts as a
-/// success (failures are drawn as crosses), with the paper's number where there is one.
+/// success (failures are drawn as crosses), with a reference number (the paper's) where there is one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StripRow {
     pub label: String,
@@ -721,11 +712,21 @@ pub struct StripRow {
     pub reference: Option<f64>,
 }
 
+/// What a strip plot's legend calls its marks: a success, a failure, the mean of the successes
+/// and the reference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StripLegend<'a> {
+    pub success: &'a str,
+    pub failure: &'a str,
+    pub mean: &'a str,
+    pub reference: &'a str,
+}
+
 /// A strip plot on a log scale: per row, each item a dot (a cross for a failure, at the value it
-/// stopped at), jittered vertically within its row, the row's mean of successes a short bar and
-/// its reference (the paper's number) a black diamond. For trial-based papers: sequences to
-/// success per trial.
-pub fn strip_plot_svg(title: &str, x_label: &str, rows: &[StripRow]) -> Option<String> {
+/// stopped at), jittered vertically within its row by its position (the same items draw the same
+/// figure), the row's mean of successes a short bar and its reference a black triangle. For
+/// trial-based papers: sequences to success per trial. None when there is nothing to draw.
+pub fn strip_plot_svg(title: &str, x_label: &str, legend_text: StripLegend<'_>, rows: &[StripRow]) -> Option<String> {
     use plotters::prelude::*;
     let values = || rows.iter().flat_map(|r| r.items.iter().map(|i| i.0).chain(r.reference)).filter(|v| *v > 0.0);
     let lo = values().fold(f64::INFINITY, f64::min);
@@ -751,7 +752,8 @@ pub fn strip_plot_svg(title: &str, x_label: &str, rows: &[StripRow]) -> Option<S
                 .y_labels(rows.len())
                 .y_label_formatter(&|y| {
                     let i = y.round();
-                    if (y - i).abs() < 1e-6 && i >= 0.0 { labels.get(n as usize - 1 - i as usize).cloned().unwrap_or_default() } else { String::new() }
+                    let row = (n as usize).checked_sub(1 + i.max(0.0) as usize);
+                    if (y - i).abs() < 1e-6 && i >= 0.0 { row.and_then(|r| labels.get(r)).cloned().unwrap_or_default() } else { String::new() }
                 })
                 .x_label_formatter(&|x| {
                     if *x >= 1e6 {
@@ -773,13 +775,13 @@ pub fn strip_plot_svg(title: &str, x_label: &str, rows: &[StripRow]) -> Option<S
                     if ok {
                         let drawn = chart.draw_series(std::iter::once(Circle::new((v, y + dy), 3, BLUE.mix(0.6).filled())));
                         if let (Ok(d), false) = (drawn, legend[0]) {
-                            d.label("a trial's sequences to success").legend(|(x, y)| Circle::new((x + 8, y), 3, BLUE.mix(0.6).filled()));
+                            d.label(legend_text.success).legend(|(x, y)| Circle::new((x + 8, y), 3, BLUE.mix(0.6).filled()));
                             legend[0] = true;
                         }
                     } else {
                         let drawn = chart.draw_series(std::iter::once(Cross::new((v, y + dy), 4, RED.stroke_width(2))));
                         if let (Ok(d), false) = (drawn, legend[1]) {
-                            d.label("a failed trial, where it stopped").legend(|(x, y)| Cross::new((x + 8, y), 4, RED.stroke_width(2)));
+                            d.label(legend_text.failure).legend(|(x, y)| Cross::new((x + 8, y), 4, RED.stroke_width(2)));
                             legend[1] = true;
                         }
                     }
@@ -789,14 +791,14 @@ pub fn strip_plot_svg(title: &str, x_label: &str, rows: &[StripRow]) -> Option<S
                     let mean = ok.iter().sum::<f64>() / ok.len() as f64;
                     let drawn = chart.draw_series(std::iter::once(PathElement::new(vec![(mean, y - 0.38), (mean, y + 0.38)], BLUE.stroke_width(3))));
                     if let (Ok(d), false) = (drawn, legend[2]) {
-                        d.label("our mean over successes").legend(|(x, y)| PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], BLUE.stroke_width(3)));
+                        d.label(legend_text.mean).legend(|(x, y)| PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], BLUE.stroke_width(3)));
                         legend[2] = true;
                     }
                 }
                 if let Some(p) = row.reference {
                     let drawn = chart.draw_series(std::iter::once(TriangleMarker::new((p, y + 0.3), 6, BLACK.filled())));
                     if let (Ok(d), false) = (drawn, legend[3]) {
-                        d.label("the paper's mean").legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, BLACK.filled()));
+                        d.label(legend_text.reference).legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, BLACK.filled()));
                         legend[3] = true;
                     }
                 }

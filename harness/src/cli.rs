@@ -91,8 +91,8 @@ pub fn with_paper_help(mut command: clap::Command, papers: &[&dyn Paper]) -> cla
     }
     let images: Vec<&dyn ImagePaper> = papers.iter().filter_map(|p| p.images()).collect();
     let nets: Vec<&str> = images.iter().flat_map(|p| p.smoke_nets().iter().map(|n| n.name)).collect();
-    let training = images.iter().find_map(|p| p.smoke_training()).map_or("one", |t| t.name);
-    command.mut_subcommand("smoke", |c| c.long_about(smoke_long_about(&nets, training)))
+    let training = images.iter().find_map(|p| p.smoke_training()).map_or(String::new(), |t| format!("{} ", t.name));
+    command.mut_subcommand("smoke", |c| c.long_about(smoke_long_about(&nets, &training)))
 }
 
 /// `Examples:` and one line per example, each description beside its example (aligned) where
@@ -114,6 +114,7 @@ fn examples_text(title: &str, lines: &[(&str, &str)]) -> String {
     text
 }
 
+/// `training` is the short training's net and a space, or empty.
 fn smoke_long_about(nets: &[&str], training: &str) -> String {
     let listed = match nets {
         [] => "the papers' nets".to_string(),
@@ -123,7 +124,7 @@ fn smoke_long_about(nets: &[&str], training: &str) -> String {
     format!(
         "Check a device before trusting it with a reproduction.\n\n\
 1. Parity: {listed} built on the CPU, copied to the device,\n   and run on the same batch on both: class scores, training loss and one optimizer step must agree\n   within the tolerances in common/src/parity.rs.\n\
-2. A short {training} training on generated files of its dataset's real format, through the real\n   loader and engine, must end well below chance.\n\
+2. A short {training}training on generated files of its dataset's real format, through the real\n   loader and engine, must end well below chance.\n\
 3. Training throughput (img/s) and memory of the same nets on the device.\n\n\
 Exits non-zero when parity or the training fails. REPRO_PARITY_DEBUG=1 prints every weight's step on\n\
 both devices (which layer differs)."
@@ -143,5 +144,16 @@ mod tests {
         assert!(!parse_device("quantum").unwrap_err().contains("did you mean"));
         assert!(parse_device("vulkan:x").unwrap_err().contains("unknown device `vulkan:x`"));
         assert!(parse_device("cpu:0").is_err());
+    }
+
+    /// A paper's example for a command whose help shows no examples would be dropped silently.
+    #[test]
+    fn every_paper_example_is_for_a_command_that_shows_examples() {
+        for paper in crate::papers() {
+            for e in paper.help_examples() {
+                assert!(COMMANDS_WITH_EXAMPLES.contains(&e.command), "{}: example `{}` is for `{}`, whose --help shows none", paper.id(), e.example, e.command);
+                assert!(e.command.is_empty() || e.example.starts_with(e.command), "{}: example `{}` is not a `{}` command", paper.id(), e.example, e.command);
+            }
+        }
     }
 }

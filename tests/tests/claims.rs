@@ -187,13 +187,14 @@ fn the_claims_figure_measures_in_tolerances_with_worse_to_the_right() {
 /// not a dot, per failure; with nothing to draw it draws no figure.
 #[test]
 fn the_strip_plot_draws_successes_as_dots_and_failures_as_crosses() {
-    use repro_common::report::{StripRow, strip_plot_svg};
-    assert!(strip_plot_svg("t", "x", &[]).is_none());
+    use repro_common::report::{StripLegend, StripRow, strip_plot_svg};
+    let legend = StripLegend { success: "a success", failure: "a failed trial, where it stopped", mean: "mean", reference: "the published mean" };
+    assert!(strip_plot_svg("t", "x", legend, &[]).is_none());
     let rows = [
         StripRow { label: "a".into(), items: vec![(1000.0, true), (2000.0, true), (50_000.0, false)], reference: Some(1500.0) },
         StripRow { label: "b".into(), items: vec![(300.0, true), (90_000.0, false), (90_000.0, false)], reference: None },
     ];
-    let svg = strip_plot_svg("trials", "training sequences", &rows).unwrap();
+    let svg = strip_plot_svg("trials", "training sequences", legend, &rows).unwrap();
     assert_eq!(svg.matches("<circle").count(), 3 + 1, "one dot per success, one in the legend");
-    assert!(svg.contains("a failed trial, where it stopped") && svg.contains("s mean"), "{svg}");
+    assert!(svg.contains("a failed trial, where it stopped") && svg.contains("the published mean"), "{svg}");
 }

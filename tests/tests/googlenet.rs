@@ -75,6 +75,36 @@ fn the_144_crop_protocol_writes_144_views_in_mirrored_pairs() {
     assert_eq!(repro_googlenet::views::squares(&image::RgbImage::new(400, 300)).map(|s| s.dimensions()), [(300, 300); 3]);
 }
 
+/// The 144 views come scale by scale (256, 288, 320, 352), square by square (left, centre,
+/// right), each square's four corners, centre and whole: checked on an image whose every window
+/// differs, against the views made by hand from the same pieces.
+#[test]
+fn the_144_views_come_in_the_order_of_scales_squares_and_crops() {
+    use repro_common::data::imagenet::{EvalViews, resize_shorter, ten_crop_corners};
+    use repro_googlenet::views::{MultiScaleCrops, SCALES, squares};
+    let img = image::RgbImage::from_fn(400, 300, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * 3 + y * 7) % 256) as u8]));
+    let config = repro_tests::recipe(&GooglenetPaper, "imagenet-googlenet-144crop", &[]);
+    let setup = config.data.folder.clone().unwrap();
+    let view = 3 * 224 * 224;
+    let mut out = vec![0f32; 144 * view];
+    MultiScaleCrops.write(&img, &setup, &mut out);
+    let mut expected = vec![0f32; view];
+    for (scale, side) in SCALES.into_iter().enumerate() {
+        for (k, square) in squares(&resize_shorter(&img, side)).iter().enumerate() {
+            let block = (scale * 3 + k) * 12;
+            let (w, h) = square.dimensions();
+            let corners = ten_crop_corners(w, h, 224);
+            for (i, at) in [(0, corners[0]), (3, corners[3]), (4, corners[4])] {
+                setup.write_window(square, at, false, &mut expected);
+                assert!(out[(block + i) * view..(block + i + 1) * view] == expected[..], "scale {side}, square {k}, crop {i}");
+            }
+            let whole = image::imageops::resize(square, 224, 224, image::imageops::FilterType::Triangle);
+            setup.write_window(&whole, (0, 0), true, &mut expected);
+            assert!(out[(block + 11) * view..(block + 12) * view] == expected[..], "scale {side}, square {k}: the whole square, mirrored, is last");
+        }
+    }
+}
+
 /// Only GoogLeNet defines the 144-crop test, and only for trained weights: another paper's
 /// recipe asking for it, or a GoogLeNet training recipe, is refused before anything runs.
 #[test]
@@ -84,7 +114,7 @@ fn the_144_crop_test_is_refused_where_it_is_not_defined() {
     GooglenetPaper.check_recipe(&tested).unwrap();
     let training = repro_tests::recipe(&GooglenetPaper, "imagenet-googlenet-144crop", &["epochs=1"]);
     let e = GooglenetPaper.check_recipe(&training).unwrap_err();
-    assert!(e.contains("set epochs: 0"), "{e}");
+    assert!(e.contains("train with eval_crops 1 or 10, then run `harness evaluate-pretrained imagenet-googlenet-144crop"), "{e}");
     let vgg = repro_tests::recipe(&repro_vgg::VggPaper, "vgg-d-s256", &["data.folder.eval_crops=144"]);
     let e = repro_vgg::VggPaper.check_recipe(&vgg).unwrap_err();
     assert!(e.contains("eval_crops 144 is not a test this paper defines (it has 1, 10)"), "{e}");

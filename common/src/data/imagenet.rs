@@ -41,7 +41,7 @@ pub const LAST_SYNSET: &str = "n15075141";
 pub struct FolderPreprocess {
     /// Side of the square crop the network sees (224).
     pub crop: usize,
-    /// Training: the shorter side is resized to a random length in `[min, max]` (§3.4: [256, 480]).
+    /// Training: the shorter side is resized to a random length in `[min, max]` (scale augmentation, e.g. [256, 480]).
     pub train_scale: [usize; 2],
     /// Training: mirror with probability 1/2.
     #[serde(default)]
@@ -290,7 +290,7 @@ fn write_view(img: &RgbImage, (x, y): (u32, u32), crop: usize, flip: bool, offse
 /// [`FolderPreprocess::write_train_view`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainView {
-    /// The shorter side S the image is notionally rescaled to (§3.4's scale augmentation).
+    /// The shorter side S the image is notionally rescaled to (scale augmentation).
     pub side: usize,
     /// Top-left corner of the window in source pixels.
     pub x: u32,
@@ -406,12 +406,18 @@ impl FolderSource {
         })?;
         let eval_views = match eval_views {
             Some(views) if views.count() != setup.eval_crops => {
-                return Err(DataError::Unavailable(format!("data.folder.eval_crops is {}, but the paper's evaluation views are {} per image", setup.eval_crops, views.count())));
+                let n = views.count();
+                return Err(DataError::Unavailable(format!("data.folder.eval_crops is {}, but the paper's evaluation views are {n} per image: set data.folder.eval_crops: {n}", setup.eval_crops)));
             }
             Some(views) => views,
-            None if training || [1, 10].contains(&setup.eval_crops) => Arc::new(StandardCrops(setup.eval_crops)),
+            // A training split is seen through its augmentation, or its centre crop without one.
+            None if training => Arc::new(StandardCrops(1)),
+            None if [1, 10].contains(&setup.eval_crops) => Arc::new(StandardCrops(setup.eval_crops)),
             None => {
-                return Err(DataError::Unavailable(format!("data.folder.eval_crops must be 1 or 10, not {}: this paper defines no evaluation with other views", setup.eval_crops)));
+                return Err(DataError::Unavailable(format!(
+                    "data.folder.eval_crops must be 1 or 10, not {}, here: other views are a paper's own test, run by its `harness evaluate-pretrained` experiments",
+                    setup.eval_crops
+                )));
             }
         };
         if setup.train_scale[0] < setup.crop || setup.train_scale[0] > setup.train_scale[1] || setup.eval_resize < setup.crop {
@@ -472,7 +478,7 @@ impl ImageSource for FolderSource {
         let s = &self.setup;
         match rng {
             Some(rng) if self.training => {
-                // Scale augmentation (§3.4): shorter side S ∈ [min, max]; a random crop×crop window
+                // Scale augmentation: shorter side S ∈ [min, max]; a random crop×crop window
                 // of the rescaled image is cut from the source first and only it is resized.
                 let view = s.draw_train_view(img.dimensions(), rng);
                 s.write_train_view(&img, &view, out);

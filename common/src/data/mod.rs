@@ -213,7 +213,9 @@ impl Dataset {
     pub fn sources_with_eval_views(&self, data: &DataConfig, eval_views: Option<Arc<dyn imagenet::EvalViews>>) -> Result<SourcePair, DataError> {
         let classes = self.class_names.len();
         match &self.images {
-            Images::InMemory { .. } if eval_views.is_some() => Err(DataError::Unavailable(format!("dataset {} is held in memory: a paper's evaluation views apply to folders of images", self.name))),
+            Images::InMemory { .. } if eval_views.is_some() => {
+                Err(DataError::Unavailable(format!("dataset {} is held in memory: a paper's evaluation views (data.folder.eval_crops) apply to folders of images only", self.name)))
+            }
             Images::InMemory { .. } => {
                 let limit = |set: ImageSet, n: Option<usize>| match n {
                     Some(n) => set.truncated(n),

@@ -78,7 +78,10 @@ impl ImagePaper for GooglenetPaper {
         repro_common::paper::refuse_paper_protocol(config)?;
         repro_common::paper::refuse_eval_crops(config, &[views::MultiScaleCrops::COUNT])?;
         if multi_scale_test(config) && config.epochs > 0 {
-            return Err(format!("data.folder.eval_crops {} (Table 3's test) is for evaluating trained weights: set epochs: 0 and run `harness evaluate-pretrained`", views::MultiScaleCrops::COUNT));
+            return Err(format!(
+                "data.folder.eval_crops {} (Table 3's test) evaluates trained weights: train with eval_crops 1 or 10, then run `harness evaluate-pretrained imagenet-googlenet-144crop --weights RUN/checkpoint/<epoch>.model.bpk`",
+                views::MultiScaleCrops::COUNT
+            ));
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use repro_common::claims::{self, Claim, Metric, Verdict};
 use repro_common::records::{self, RecordError, RunStatus};
-use repro_common::report::{Answer, ClaimComparison, StripRow, group_digits, human_time, judge_claims, same_recipe, strip_plot_svg, write_claims_figure};
+use repro_common::report::{Answer, ClaimComparison, StripLegend, StripRow, group_digits, human_time, judge_claims, same_recipe, strip_plot_svg, write_claims_figure};
 
 use crate::metrics;
 use crate::ptb::PtbManifest;
@@ -112,10 +112,11 @@ pub fn write_trials_figure(results_root: &Path, trials: &[TrialsRecord], claims:
             continue;
         }
         let reference = claims.iter().find(|c| c.experiment == recipe.name && c.metric == metrics::SEQUENCES_TO_SUCCESS).map(|c| c.published);
-        let seeds = if runs.len() == 1 { String::new() } else { format!(", {} seeds", runs.len()) };
-        rows.push(StripRow { label: format!("{} ({} trials{seeds})", recipe.name, items.len()), items, reference });
+        let pooled = if runs.len() == 1 { String::new() } else { format!(", {} runs", runs.len()) };
+        rows.push(StripRow { label: format!("{} ({} trials{pooled})", recipe.name, items.len()), items, reference });
     }
-    let Some(svg) = strip_plot_svg("1997 experiments: training sequences of every trial", "training sequences (log scale)", &rows) else { return Ok(String::new()) };
+    let legend = StripLegend { success: "a trial's sequences to success", failure: "a failed trial, where it stopped", mean: "our mean over successes", reference: "the paper's mean" };
+    let Some(svg) = strip_plot_svg("1997 experiments: training sequences of every trial", "training sequences (log scale)", legend, &rows) else { return Ok(String::new()) };
     records::write_atomic(&results_root.join(crate::ID).join("trials.svg"), svg.as_bytes())?;
     Ok("Every trial of the shipped recipes' runs: a dot where it succeeded, a cross where it failed (at the budget, or where it diverged); the bar is our mean over successes, the triangle the paper's mean where it states one.\n\n![sequences to success of every trial](trials.svg)\n\n".into())
 }
