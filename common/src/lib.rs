@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod config;
+pub mod conv;
 pub mod data;
 pub mod device;
 pub mod engine;

@@ -176,3 +176,18 @@ fn option_a_shortcut_gradient() {
     check("option A shortcut", vec![random([2, 3, 6, 6])], |a| (zero_pad_shortcut(a[0].clone(), 2, 6) * w.clone()).sum());
     check("identity shortcut", vec![random([2, 3, 4, 4])], |a| (zero_pad_shortcut(a[0].clone(), 1, 3) * a[0].clone()).sum());
 }
+
+/// The project's convolution (`common/src/conv.rs`, its own weight gradient) against finite
+/// differences, for the input, the kernel and the bias, with strides, padding (also uneven),
+/// dilation and several samples (the weight gradient sums over samples split among workers).
+#[test]
+fn project_convolution_gradient() {
+    use burn::tensor::ops::ConvOptions;
+    let cases = [ConvOptions::new([1, 1], [1, 1], [1, 1], 1), ConvOptions::new([2, 1], [1, 0], [1, 2], 1), ConvOptions::new_with_padding([2, 2], [(1, 0), (0, 1)], [1, 1], 1)];
+    for (k, options) in cases.into_iter().enumerate() {
+        let (x, w, b) = (random([3, 2, 6, 5]), random([4, 2, 3, 3]), random([1, 4, 1, 1]));
+        let y_shape = repro_common::conv::conv2d(x.clone(), w.clone(), Some(b.clone().reshape([4])), options.clone()).dims();
+        let out = random(y_shape);
+        check(&format!("conv2d case {k}"), vec![x, w, b], |a| readout(repro_common::conv::conv2d(a[0].clone(), a[1].clone(), Some(a[2].clone().reshape([4])), options.clone()), &out));
+    }
+}

@@ -1,0 +1,64 @@
+//! The project's convolution (`common/src/conv.rs`) against burn's own, in f32 on the CPU: the
+//! same output and the same gradients (input, kernel, bias) on the shapes the papers' nets use.
+//! Its finite-difference check is in gradcheck.rs.
+
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+
+fn device() -> Device {
+    let d = Device::flex();
+    d.seed(5);
+    d.autodiff()
+}
+
+fn largest_relative_difference<const D: usize>(ours: &Tensor<D>, burns: &Tensor<D>) -> f32 {
+    let a = ours.to_data().try_to_vec::<f32>().unwrap();
+    let b = burns.to_data().try_to_vec::<f32>().unwrap();
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    a.iter().zip(&b).map(|(x, y)| (x - y).abs() / scale).fold(0.0, f32::max)
+}
+
+/// One convolution's output and gradients, ours and burn's, agree to f32 rounding.
+fn agree(name: &str, x: [usize; 4], w: [usize; 4], bias: bool, options: ConvOptions<2>) {
+    let d = device();
+    let xs = Tensor::<4>::random(x, Distribution::Uniform(-1.0, 1.0), &d);
+    let ws = Tensor::<4>::random(w, Distribution::Uniform(-0.5, 0.5), &d);
+    let bs = bias.then(|| Tensor::<1>::random([w[0]], Distribution::Uniform(-0.5, 0.5), &d));
+    let y_dims = burn::tensor::module::conv2d(xs.clone(), ws.clone(), bs.clone(), options.clone()).dims();
+    let readout = Tensor::<4>::random(y_dims, Distribution::Uniform(-1.0, 1.0), &d);
+    let run = |project: bool| {
+        let (x, w) = (xs.clone().detach().require_grad(), ws.clone().detach().require_grad());
+        let b = bs.clone().map(|b| b.detach().require_grad());
+        let y = if project { repro_common::conv::conv2d(x.clone(), w.clone(), b.clone(), options.clone()) } else { burn::tensor::module::conv2d(x.clone(), w.clone(), b.clone(), options.clone()) };
+        let grads = (y.clone() * readout.clone()).sum().backward();
+        (y, x.grad(&grads).unwrap(), w.grad(&grads).unwrap(), b.map(|b| b.grad(&grads).unwrap()))
+    };
+    let (y1, dx1, dw1, db1) = run(true);
+    let (y2, dx2, dw2, db2) = run(false);
+    for (what, diff) in [("output", largest_relative_difference(&y1, &y2)), ("input gradient", largest_relative_difference(&dx1, &dx2)), ("kernel gradient", largest_relative_difference(&dw1, &dw2))] {
+        assert!(diff < 1e-5, "{name}: {what} differs from burn's by {diff:e} of its largest value");
+    }
+    if let (Some(a), Some(b)) = (db1, db2) {
+        let diff = largest_relative_difference(&a, &b);
+        assert!(diff < 1e-5, "{name}: bias gradient differs from burn's by {diff:e}");
+    }
+}
+
+#[test]
+fn the_project_convolution_matches_burns_on_the_papers_shapes() {
+    // ResNet-20 (§4.2): 3×3 stride 1 and 2 with padding 1, a batch of 8.
+    agree("resnet20 3x3", [8, 16, 32, 32], [16, 16, 3, 3], false, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    agree("resnet20 3x3 stride 2", [8, 16, 32, 32], [32, 16, 3, 3], false, ConvOptions::new([2, 2], [1, 1], [1, 1], 1));
+    // LeNet-5's C1: 5×5 on a 32×32 grey image, with a bias.
+    agree("lenet c1", [16, 1, 32, 32], [6, 1, 5, 5], true, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+    // ImageNet stems: 7×7 stride 2 padding 3, and AlexNet's 11×11 stride 4.
+    agree("stem 7x7", [2, 3, 64, 64], [8, 3, 7, 7], true, ConvOptions::new([2, 2], [3, 3], [1, 1], 1));
+    agree("alexnet 11x11", [2, 3, 67, 67], [8, 3, 11, 11], true, ConvOptions::new([4, 4], [2, 2], [1, 1], 1));
+    // VGG's last stages: 3×3 with padding 1 on 2×2 and 1×1 maps, and a 3-channel first layer.
+    agree("vgg 2x2 map", [4, 8, 2, 2], [16, 8, 3, 3], true, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    agree("vgg 1x1 map", [4, 8, 1, 1], [16, 8, 3, 3], true, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    agree("vgg first layer", [16, 3, 32, 32], [8, 3, 3, 3], true, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    // A 1×1 projection shortcut with stride 2.
+    agree("1x1 stride 2", [4, 16, 16, 16], [32, 16, 1, 1], false, ConvOptions::new([2, 2], [0, 0], [1, 1], 1));
+}
