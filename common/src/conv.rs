@@ -6,7 +6,9 @@
 //! gradient. Here it is im2col per sample into a buffer each worker reuses, then one gemm per
 //! sample, `dW += dY_n · col_nᵀ`, accumulated by each worker and summed once.
 //!
-//! The forward pass, the input gradient and the bias gradient stay burn-flex's own. Tensors that
+//! The input gradient is the transpose: per sample, Wᵀ · dY_n into a reused column buffer, folded
+//! back onto the input's pixels (col2im), instead of burn's fallback through a transposed
+//! convolution. The forward pass and the bias gradient stay burn-flex's own. Tensors that
 //! are not burn-flex tensors under autodiff, or convolutions with groups, go to burn's `conv2d`
 //! unchanged: GPUs, evaluation without autodiff, and f16.
 
@@ -20,14 +22,45 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 type Tracked = Autodiff<Flex>;
 
+/// Whose kernels compute the gradients of a CPU convolution under autodiff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// This module's weight and input gradients (the default).
+    Project,
+    /// burn-flex's own (burn's generic fallbacks), to time or check against.
+    Burn,
+}
+
+/// The process-wide choice behind [`conv2d`]; `Project` unless [`use_kernels`] changed it.
+static BURNS_KERNELS: AtomicBool = AtomicBool::new(false);
+
+/// Sends every later [`conv2d`] and [`forward`] of this process to `kernels` (`harness bench
+/// --conv` times both in one run).
+pub fn use_kernels(kernels: Kernels) {
+    BURNS_KERNELS.store(kernels == Kernels::Burn, Ordering::Relaxed);
+}
+
+/// The kernels [`conv2d`] uses now.
+pub fn kernels() -> Kernels {
+    if BURNS_KERNELS.load(Ordering::Relaxed) { Kernels::Burn } else { Kernels::Project }
+}
+
 /// `conv2d(x, weight, bias)` with `options`, as `burn::tensor::module::conv2d`, with the weight
-/// gradient computed here when `x` and `weight` are f32 (or f64) burn-flex tensors under autodiff.
+/// and input gradients computed by [`kernels`]'s choice.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> Tensor<4> {
+    conv2d_with(kernels(), x, weight, bias, options)
+}
+
+/// [`conv2d`] with the given kernels. `Project` computes the weight and input gradients here
+/// when `x` and `weight` are f32 (or f64) burn-flex tensors under autodiff, and goes to burn's
+/// `conv2d` otherwise (other devices, no autodiff, groups, f16).
+pub fn conv2d_with(kernels: Kernels, x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> Tensor<4> {
     let real = |d: DType| d == DType::F32 || d == DType::F64;
-    if options.groups != 1 || !real(x.dtype()) || x.dtype() != weight.dtype() {
+    if kernels == Kernels::Burn || options.groups != 1 || !real(x.dtype()) || x.dtype() != weight.dtype() {
         return burn::tensor::module::conv2d(x, weight, bias, options);
     }
     let primitives = (x.clone().try_into_primitive::<Tracked>(), weight.clone().try_into_primitive::<Tracked>(), bias.clone().map(|b| b.try_into_primitive::<Tracked>()).transpose());
@@ -104,7 +137,11 @@ fn register_x_and_weight(node_x: Option<burn::backend::autodiff::NodeId>, node_w
         grads.register::<Flex>(id, dw);
     }
     if let Some(id) = node_x {
-        grads.register::<Flex>(id, <Flex as ModuleOps<Flex>>::conv2d_x_backward(s.x, s.weight, grad, s.options));
+        let dx = match s.x.dtype() {
+            DType::F64 => input_gradient::<f64>(&s.x, &s.weight, &grad, &s.options),
+            _ => input_gradient::<f32>(&s.x, &s.weight, &grad, &s.options),
+        };
+        grads.register::<Flex>(id, dx);
     }
 }
 
@@ -178,51 +215,107 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
     }
 }
 
-/// `dst (m×k) = dst·read + a (m×p) · bᵀ` where `b` is `k×p`, all row-major (gemm picks the f32
-/// or f64 kernel from `T`).
-fn gemm_a_bt<T: Real>(dst: &mut [T], read: bool, a: &[T], b: &[T], m: usize, k: usize, p: usize) {
-    debug_assert!(dst.len() >= m * k && a.len() >= m * p && b.len() >= k * p);
-    // SAFETY: the three slices hold the m×k, m×p and k×p matrices the strides describe (checked
-    // above in debug builds, and by construction in `weight_gradient`), and `dst` is not aliased.
-    unsafe {
-        gemm::gemm(m, k, p, dst.as_mut_ptr(), 1, k as isize, read, a.as_ptr(), 1, p as isize, b.as_ptr(), p as isize, 1, T::ONE, T::ONE, false, false, false, gemm::Parallelism::None);
+/// A row-major matrix operand for [`gemm`]: its first element and its row and column strides.
+#[derive(Clone, Copy)]
+struct Operand<'a, T> {
+    data: &'a [T],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, T> Operand<'a, T> {
+    /// `data` read as a row-major matrix with rows of `cols` elements.
+    fn rows(data: &'a [T], cols: usize) -> Self {
+        Operand { data, row_stride: cols, col_stride: 1 }
     }
+    /// The transpose of the row-major matrix `data` whose rows hold `cols` elements.
+    fn transposed(data: &'a [T], cols: usize) -> Self {
+        Operand { data, row_stride: 1, col_stride: cols }
+    }
+    /// The largest index this operand reads for an `r × c` matrix, plus one.
+    fn extent(&self, r: usize, c: usize) -> usize {
+        (r - 1) * self.row_stride + (c - 1) * self.col_stride + 1
+    }
+}
+
+/// `dst (m×n, row-major) = dst·accumulate + lhs (m×k) · rhs (k×n)`, on one thread (the callers
+/// split the batch among the pool's workers); gemm picks the f32 or f64 kernel from `T`.
+fn gemm<T: Real>(dst: &mut [T], accumulate: bool, lhs: Operand<'_, T>, rhs: Operand<'_, T>, m: usize, n: usize, k: usize) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!(dst.len() >= m * n && lhs.data.len() >= lhs.extent(m, k) && rhs.data.len() >= rhs.extent(k, n));
+    // SAFETY: the assert above keeps every index the strides describe inside its slice, and
+    // `dst` is a unique borrow, so it aliases neither operand.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+impl Geometry {
+    /// The geometry of the convolution of `x` by `weight` whose output gradient is `dy`.
+    fn of(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor, options: &ConvOptions<2>) -> Self {
+        let (xs, ws, ys) = (x.layout().shape(), weight.layout().shape(), dy.layout().shape());
+        Geometry {
+            n: xs[0],
+            c_in: xs[1],
+            h: xs[2],
+            w: xs[3],
+            c_out: ws[0],
+            kh: ws[2],
+            kw: ws[3],
+            ho: ys[2],
+            wo: ys[3],
+            stride: options.stride,
+            padding: [options.padding[0].0, options.padding[1].0],
+            dilation: options.dilation,
+        }
+    }
+}
+
+/// The batch's samples in one chunk per worker of the compute pool.
+fn samples_per_worker(n: usize) -> usize {
+    n.div_ceil(rayon::current_num_threads().clamp(1, n.max(1))).max(1)
 }
 
 /// dW `[c_out, c_in, kh, kw]` = Σ_n dY_n · col_nᵀ, the samples split among the compute pool's
 /// workers, each with its own im2col buffer and partial sum.
 fn weight_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor, options: &ConvOptions<2>) -> FlexTensor {
-    let (xs, ws, ys) = (x.layout().shape().to_vec(), weight.layout().shape().to_vec(), dy.layout().shape().to_vec());
-    let g = Geometry {
-        n: xs[0],
-        c_in: xs[1],
-        h: xs[2],
-        w: xs[3],
-        c_out: ws[0],
-        kh: ws[2],
-        kw: ws[3],
-        ho: ys[2],
-        wo: ys[3],
-        stride: options.stride,
-        padding: [options.padding[0].0, options.padding[1].0],
-        dilation: options.dilation,
-    };
+    let g = Geometry::of(x, weight, dy, options);
     let (x, dy) = (x.to_contiguous(), dy.to_contiguous());
     let (x, dy) = (x.as_slice::<T>().expect("contiguous"), dy.as_slice::<T>().expect("contiguous"));
     let (rows, pixels) = (g.col_rows(), g.pixels());
-    let per_x = g.c_in * g.h * g.w;
-    let per_dy = g.c_out * pixels;
-    let workers = rayon::current_num_threads().clamp(1, g.n.max(1));
-    let chunk = g.n.div_ceil(workers);
+    let (per_x, per_dy) = (g.c_in * g.h * g.w, g.c_out * pixels);
     let partials: Vec<Vec<T>> = (0..g.n)
         .collect::<Vec<_>>()
-        .par_chunks(chunk)
+        .par_chunks(samples_per_worker(g.n))
         .map(|samples| {
             let mut col = vec![T::default(); rows * pixels];
             let mut dw = vec![T::default(); g.c_out * rows];
             for (k, &s) in samples.iter().enumerate() {
                 im2col(&x[s * per_x..(s + 1) * per_x], &g, &mut col);
-                gemm_a_bt(&mut dw, k > 0, &dy[s * per_dy..(s + 1) * per_dy], &col, g.c_out, rows, pixels);
+                let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
+                gemm(&mut dw, k > 0, dy_s, Operand::transposed(&col, pixels), g.c_out, rows, pixels);
             }
             dw
         })
@@ -233,11 +326,70 @@ fn weight_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor
             *t += *v;
         }
     }
-    FlexTensor::from_data(TensorData::new(total, ws))
+    FlexTensor::from_data(TensorData::new(total, weight.layout().shape().to_vec()))
 }
 
-/// `conv.forward(input)` through [`conv2d`]: the module's weights, stride, dilation and padding
-/// read as burn's `Conv2d::forward` reads them, so a net switches by calling this instead.
+/// dX `[n, c_in, h, w]`: per sample, col = Wᵀ · dY_n (`[c_in·kh·kw, ho·wo]`) folded back onto the
+/// input's pixels (col2im), the samples split among the compute pool's workers, each with its own
+/// column buffer. Every sample's gradient is written straight into the output.
+fn input_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor, options: &ConvOptions<2>) -> FlexTensor {
+    let g = Geometry::of(x, weight, dy, options);
+    let (weight, dy) = (weight.to_contiguous(), dy.to_contiguous());
+    let (w, dy) = (weight.as_slice::<T>().expect("contiguous"), dy.as_slice::<T>().expect("contiguous"));
+    let (rows, pixels) = (g.col_rows(), g.pixels());
+    let (per_x, per_dy) = (g.c_in * g.h * g.w, g.c_out * pixels);
+    let mut dx = vec![T::default(); g.n * per_x];
+    let chunk = samples_per_worker(g.n);
+    dx.par_chunks_mut(chunk * per_x).enumerate().for_each(|(c, dx_chunk)| {
+        let mut col = vec![T::default(); rows * pixels];
+        for (k, dx_s) in dx_chunk.chunks_mut(per_x).enumerate() {
+            let s = c * chunk + k;
+            let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
+            gemm(&mut col, false, Operand::transposed(w, rows), dy_s, rows, pixels, g.c_out);
+            col2im(&col, &g, dx_s);
+        }
+    });
+    FlexTensor::from_data(TensorData::new(dx, x.layout().shape().to_vec()))
+}
+
+/// Adds the im2col matrix `col` (`[c_in·kh·kw, ho·wo]`) back onto the pixels of one sample `dx`
+/// (`[c_in, h, w]`, zero on entry) that each entry was read from: the transpose of [`im2col`].
+fn col2im<T: Real>(col: &[T], g: &Geometry, dx: &mut [T]) {
+    let pixels = g.pixels();
+    for c in 0..g.c_in {
+        let plane = &mut dx[c * g.h * g.w..(c + 1) * g.h * g.w];
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = &col[((c * g.kh + i) * g.kw + j) * pixels..][..pixels];
+                // The output columns whose input column lies inside the image, and its offset.
+                let offset = (j * g.dilation[1]) as isize - g.padding[1] as isize;
+                let first = (0..g.wo).find(|&ow| (ow * g.stride[1]) as isize + offset >= 0).unwrap_or(g.wo);
+                let end = (first..g.wo).find(|&ow| (ow * g.stride[1]) as isize + offset >= g.w as isize).unwrap_or(g.wo);
+                for oh in 0..g.ho {
+                    let ih = (oh * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
+                    if ih < 0 || ih as usize >= g.h {
+                        continue;
+                    }
+                    let line = &mut plane[ih as usize * g.w..(ih as usize + 1) * g.w];
+                    let values = &row[oh * g.wo..(oh + 1) * g.wo];
+                    if g.stride[1] == 1 {
+                        let start = (first as isize + offset) as usize;
+                        for (d, v) in line[start..start + (end - first)].iter_mut().zip(&values[first..end]) {
+                            *d += *v;
+                        }
+                    } else {
+                        for ow in first..end {
+                            line[(ow as isize * g.stride[1] as isize + offset) as usize] += values[ow];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `conv.forward(input)` through [`conv2d`]: the module's weights, stride, dilation, groups and
+/// padding read as burn's `Conv2d::forward` reads them, so a net switches by calling this instead.
 /// `Same` padding (computed from the input's size inside burn) goes to burn's own forward.
 pub fn forward(conv: &burn::nn::conv::Conv2d, input: Tensor<4>) -> Tensor<4> {
     use burn::nn::PaddingConfig2d;

@@ -1125,19 +1125,34 @@ pub fn readme_bench_table(papers: &[&str], results_root: &Path) -> String {
     for id in papers {
         let Ok(bench) = std::fs::read_to_string(results_root.join(id).join("bench.md")) else { continue };
         let commit = bench.split_once("at commit `").and_then(|(_, rest)| rest.split_once('`')).map(|(c, _)| c.to_owned()).unwrap_or_else(|| "–".into());
-        // `| `experiment` | model | backend / device | batch | img/s | s per step | wall s |`
-        let mut in_training_table = false;
+        // Columns found by their header: `harness bench` gained `conv gradients` (files
+        // measured before it have none).
+        let mut columns: Option<Vec<String>> = None;
         for line in bench.lines() {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
             if line.starts_with("| experiment |") {
-                in_training_table = line.contains("train img/s");
+                columns = line.contains("train img/s").then(|| cells.iter().map(|c| c.to_string()).collect());
                 continue;
             }
-            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-            if in_training_table && line.starts_with("| `") && cells.len() >= 6 {
-                rows.push(format!("| [{id}](results/{id}/bench.md) | {} | {} | {} | {} | {} | {} | `{commit}` |", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]));
-            } else if !line.starts_with('|') {
-                in_training_table = false;
+            let Some(header) = columns.as_ref() else { continue };
+            if !line.starts_with('|') {
+                columns = None;
+                continue;
             }
+            if !line.starts_with("| `") || cells.len() != header.len() {
+                continue;
+            }
+            let cell = |name: &str| header.iter().position(|h| h == name).map(|i| cells[i]).unwrap_or("–");
+            rows.push(format!(
+                "| [{id}](results/{id}/bench.md) | {} | {} | {} | {} | {} | {} | {} | `{commit}` |",
+                cell("experiment"),
+                cell("model"),
+                cell("backend / device"),
+                cell("conv gradients"),
+                cell("batch"),
+                cell("train img/s"),
+                cell("s per step")
+            ));
         }
     }
     if rows.is_empty() {
@@ -1147,7 +1162,7 @@ pub fn readme_bench_table(papers: &[&str], results_root: &Path) -> String {
     s.push_str(
         "From `harness bench` (synthetic inputs of each recipe's size through the real engine, nothing else running), as committed in each paper's `bench.md` with its command and machine:\n\n",
     );
-    s.push_str("| paper | experiment | model | backend / device | batch | train img/s | s per step | commit |\n|---|---|---|---|---:|---:|---:|---|\n");
+    s.push_str("| paper | experiment | model | backend / device | conv gradients | batch | train img/s | s per step | commit |\n|---|---|---|---|---|---:|---:|---:|---|\n");
     for r in rows {
         s.push_str(&r);
         s.push('\n');
@@ -1177,4 +1192,25 @@ pub fn write_readme_results(readme_path: &Path, section: &str) -> Result<(), Rec
         reason: format!("it has no generated results section: add a line `{README_RESULTS_BEGIN}` and, below it, `{README_RESULTS_END}`"),
     })?;
     records::write_atomic(readme_path, spliced.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readme_bench_table;
+
+    #[test]
+    fn the_readme_bench_table_reads_bench_files_with_and_without_the_conv_column() {
+        let root = tempfile::tempdir().unwrap();
+        let old = "Measured alone at commit `aaaa`.\n\n| experiment | model | backend / device | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|---:|\n| `old-net` | a | flex / cpu | 32 | 9.4 | 3.396 | 14.5 |\n\nprose\n";
+        let new = "Measured alone at commit `bbbb`.\n\n| experiment | model | backend / device | conv gradients | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|\n| `new-net` | b | flex / cpu | burn | 128 | 116.9 | 1.095 | 19.2 |\n| `new-net` | b | flex / cpu | project | 128 | 150.2 | 0.852 | 15.0 |\n";
+        for (id, text) in [("p1", old), ("p2", new)] {
+            std::fs::create_dir_all(root.path().join(id)).unwrap();
+            std::fs::write(root.path().join(id).join("bench.md"), text).unwrap();
+        }
+        let table = readme_bench_table(&["p1", "p2"], root.path());
+        assert!(table.contains("| [p1](results/p1/bench.md) | `old-net` | a | flex / cpu | – | 32 | 9.4 | 3.396 | `aaaa` |"), "{table}");
+        assert!(table.contains("| [p2](results/p2/bench.md) | `new-net` | b | flex / cpu | burn | 128 | 116.9 | 1.095 | `bbbb` |"), "{table}");
+        assert!(table.contains("| [p2](results/p2/bench.md) | `new-net` | b | flex / cpu | project | 128 | 150.2 | 0.852 | `bbbb` |"), "{table}");
+        assert!(!table.contains("prose"), "{table}");
+    }
 }

@@ -6,8 +6,9 @@ throughput sections and of issue 15's targets, re-made by one command. Never run
 
 Each net trains on random inputs of its recipe's size with SGD (momentum 0.9) and cross-entropy,
 as `harness bench` does; PyTorch times `--steps` steps after two warm-up steps. The harness is
-run as `RAYON_NUM_THREADS=T harness bench --experiment NAME --batch-size B` and its `train img/s`
-read from its table.
+run as `RAYON_NUM_THREADS=T harness bench --experiment NAME --batch-size B --conv burn --conv
+project` and its two `train img/s` read from its table: burn-flex's own convolution gradients and
+the project's (common/src/conv.rs).
 """
 import argparse
 import os
@@ -107,15 +108,19 @@ def pytorch_img_per_s(name, batch, steps):
 
 
 def harness_img_per_s(harness, name, batch, threads):
-    cmd = [harness, "bench", "--experiment", name, "--batch-size", str(batch)]
+    """{conv gradients: train img/s} from one `harness bench` run timing both kernels."""
+    cmd = [harness, "bench", "--experiment", name, "--batch-size", str(batch), "--conv", "burn", "--conv", "project"]
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    found = {}
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if cells and cells[0] == f"`{name}`":
-            # | experiment | model | backend / device | batch | train img/s | ...
-            return float(cells[4])
-    raise SystemExit(f"no row for {name} in the output of {' '.join(cmd)}:\n{out}")
+            # | experiment | model | backend / device | conv gradients | batch | train img/s | ...
+            found[cells[3]] = float(cells[5])
+    if set(found) != {"burn", "project"}:
+        raise SystemExit(f"no rows for {name} in the output of {' '.join(cmd)}:\n{out}")
+    return found
 
 
 def main():
@@ -127,13 +132,15 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"threads {args.threads}; PyTorch {torch.__version__}\n")
-    print("| net | batch | harness img/s | PyTorch img/s | harness / PyTorch |\n|---|---:|---:|---:|---:|")
+    print("| net | batch | harness img/s, burn's conv gradients | harness img/s, the project's | PyTorch img/s | ratio, burn's | ratio, the project's |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name in args.net or list(NETS):
         batch = NETS[name][3]
         steps = args.steps or max(2, 4096 // batch if name != "imagenet-resnet50" else 2)
         ours = harness_img_per_s(args.harness, name, batch, args.threads)
         theirs = pytorch_img_per_s(name, batch, steps)
-        print(f"| `{name}` | {batch} | {ours:,.1f} | {theirs:,.1f} | {ours / theirs:.2f}× |", flush=True)
+        burn, project = ours["burn"], ours["project"]
+        print(f"| `{name}` | {batch} | {burn:,.1f} | {project:,.1f} | {theirs:,.1f} | {burn / theirs:.2f}× | {project / theirs:.2f}× |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,16 @@
 //! The project's convolution (`common/src/conv.rs`) against burn's own, in f32 on the CPU: the
-//! same output and the same gradients (input, kernel, bias) on the shapes the papers' nets use.
-//! Its finite-difference check is in gradcheck.rs.
+//! same output and the same gradients (input, kernel, bias) on the shapes the papers' nets use,
+//! and the same gradients for every weight of whole nets, whose convolutions see the strided
+//! layouts that pooling, batch norm and shortcuts leave behind. Its finite-difference check is in
+//! gradcheck.rs.
 
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use repro_common::conv::{self, Kernels};
+use repro_common::engine::ImageClassifier;
+use repro_common::paper::Tap;
 
 fn device() -> Device {
     let d = Device::flex();
@@ -30,7 +37,11 @@ fn agree(name: &str, x: [usize; 4], w: [usize; 4], bias: bool, options: ConvOpti
     let run = |project: bool| {
         let (x, w) = (xs.clone().detach().require_grad(), ws.clone().detach().require_grad());
         let b = bs.clone().map(|b| b.detach().require_grad());
-        let y = if project { repro_common::conv::conv2d(x.clone(), w.clone(), b.clone(), options.clone()) } else { burn::tensor::module::conv2d(x.clone(), w.clone(), b.clone(), options.clone()) };
+        let y = if project {
+            conv::conv2d_with(Kernels::Project, x.clone(), w.clone(), b.clone(), options.clone())
+        } else {
+            burn::tensor::module::conv2d(x.clone(), w.clone(), b.clone(), options.clone())
+        };
         let grads = (y.clone() * readout.clone()).sum().backward();
         (y, x.grad(&grads).unwrap(), w.grad(&grads).unwrap(), b.map(|b| b.grad(&grads).unwrap()))
     };
@@ -61,4 +72,65 @@ fn the_project_convolution_matches_burns_on_the_papers_shapes() {
     agree("vgg first layer", [16, 3, 32, 32], [8, 3, 3, 3], true, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
     // A 1×1 projection shortcut with stride 2.
     agree("1x1 stride 2", [4, 16, 16, 16], [32, 16, 1, 1], false, ConvOptions::new([2, 2], [0, 0], [1, 1], 1));
+}
+
+/// Every weight's gradient of one loss on `net`, under the kernels `kernels`, by parameter path.
+fn weight_gradients<M: Module>(net: &M, kernels: Kernels, loss: impl Fn(&M) -> Tensor<1>) -> Vec<(String, Vec<f32>)> {
+    conv::use_kernels(kernels);
+    let grads = GradientsParams::from_grads(loss(net).backward(), net);
+    conv::use_kernels(Kernels::Project);
+    struct Collect<'a> {
+        grads: &'a GradientsParams,
+        path: Vec<String>,
+        out: Vec<(String, Vec<f32>)>,
+    }
+    impl ModuleVisitor for Collect<'_> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                self.out.push((self.path.join("."), g.to_data().convert::<f32>().try_to_vec::<f32>().unwrap()));
+            }
+        }
+    }
+    let mut collect = Collect { grads: &grads, path: Vec::new(), out: Vec::new() };
+    net.visit(&mut collect);
+    collect.out
+}
+
+/// Whole nets' weight gradients, the project's kernels against burn's, agree to f32 rounding.
+/// The only test in this binary that switches kernels process-wide (the one above names its
+/// kernels itself).
+#[test]
+fn whole_nets_get_the_same_weight_gradients_from_either_kernels() {
+    let d = device();
+    // VGG-D narrowed (§2.1's 3×3 stacks, five max-pools down to 2×2 maps, Glorot's init).
+    let vgg = repro_vgg::Vgg::new(repro_vgg::VggSpec { config: repro_vgg::Config::D, batch_norm: false, classes: 4, init: repro_vgg::Init::Glorot, width: 0.125 }, &d);
+    let x = Tensor::<4>::random([4, 3, 64, 64], Distribution::Uniform(0.0, 255.0), &d);
+    let features = |net: &repro_vgg::Vgg| {
+        let f = net.features(x.clone(), &mut Tap::off());
+        (f.clone() * f.clone().sin()).sum()
+    };
+    // ResNet-20 (§4.2: stride-2 stages, option-A shortcuts, batch norm in training mode).
+    let resnet = repro_resnet::CifarResnet::new(3, true, 10, &d);
+    let images = Tensor::<4>::random([8, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &d);
+    let targets = Tensor::<1, Int>::from_ints([0, 1, 2, 3, 4, 5, 6, 7], &d);
+    let step = |net: &repro_resnet::CifarResnet| net.training_step(images.clone(), targets.clone()).1;
+    let pairs = [
+        ("vgg-d", weight_gradients(&vgg, Kernels::Project, features), weight_gradients(&vgg, Kernels::Burn, features)),
+        ("resnet20", weight_gradients(&resnet, Kernels::Project, step), weight_gradients(&resnet, Kernels::Burn, step)),
+    ];
+    for (net, ours, burns) in pairs {
+        assert_eq!(ours.len(), burns.len(), "{net}: gradients for different parameters");
+        assert!(ours.len() > 10, "{net}: only {} gradients", ours.len());
+        for ((path, a), (_, b)) in ours.iter().zip(&burns) {
+            let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+            let diff = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max) / scale;
+            assert!(diff < 1e-4, "{net} {path}: the project's gradient differs from burn's by {diff:e} of its largest value");
+        }
+    }
 }

@@ -41,19 +41,22 @@ fn narrow_vgg_a_learns_the_pattern_task() {
 
 #[test]
 fn narrow_vgg_d_learns_the_pattern_task_from_glorots_initialisation() {
-    // Configuration D (16 weight layers) from the shipped initialisation (Glorot's, §3.1) and the
-    // recipe's 0.01 with one ÷10 drop moved to epoch 7, narrowed and at a reduced input size for
-    // a test's budget. Measured (task seed 11): 25.0% validation error after 12 epochs, 26 s.
+    // Configuration D (16 weight layers) from the shipped initialisation (Glorot's, §3.1), with
+    // 0.003 and one ÷10 drop at epoch 9 (the recipe's 0.01 is for batches of 256; these are 16),
+    // narrowed and at a reduced input size for a test's budget. Measured over task seeds 11 and
+    // 1–7: 4.7, 7.8, 7.8, 6.2, 17.2, 39.1, 0.0 and 23.4% validation error after 12 epochs
+    // (~16 s each; the gate is about 59%). At 0.01 until epoch 7 (this test before) the same
+    // seeds ended between 20 and 55%, or at chance for about one seed in ten, under burn's
+    // convolution gradients and the project's alike: the net left chance, then collapsed.
     // Planted: D from N(0, 0.01²) (the recipe before) stays at 75.0%, chance, every epoch.
-    // Pixels on the papers' 0-255 scale: at the recipe's [0, 1] D stays at chance here too, and
-    // without the drop it reached 28% at epoch 7 and then collapsed back to chance.
+    // Pixels on the papers' 0-255 scale: at the recipe's [0, 1] D stays at chance here too.
     let task = Task { side: 96, train_per_class: 64, val_per_class: 16, seed: 11 };
     let overrides = [
         "model_options.width=0.125",
         "epochs=12",
         "batch_size=16",
         "max_iterations=null",
-        "schedule.steps=[[1, 0.01], [7, 0.001]]",
+        "schedule.steps=[[1, 0.003], [9, 0.0003]]",
         "data.folder.crop=64",
         "data.folder.train_scale=[64, 80]",
         "data.folder.eval_resize=64",

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Args;
 use repro_common::config::ExperimentConfig;
+use repro_common::conv;
 use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
 use repro_common::paper::{ImagePaper, Paper};
@@ -36,9 +37,37 @@ pub struct BenchArgs {
     /// ImageNet folder for --loader (train/<wnid>/*.JPEG); default: 256 generated 500×375 JPEGs.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+    /// Whose convolution gradients to time on the CPU: the project's (common/src/conv.rs) or
+    /// burn-flex's own; repeat to time both side by side in one run.
+    #[arg(long = "conv", value_enum, default_values_t = [ConvKernels::Project])]
+    convs: Vec<ConvKernels>,
     /// Trial-based experiments (sequences generated on line): training sequences per thread.
     #[arg(long, default_value_t = 5000)]
     sequences: u64,
+}
+
+/// `--conv`: the kernels behind every CPU convolution's gradients.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvKernels {
+    /// The project's weight and input gradients (im2col/col2im + gemm per sample).
+    Project,
+    /// burn-flex 0.22.1's own (burn's generic fallbacks).
+    Burn,
+}
+
+impl ConvKernels {
+    fn kernels(self) -> conv::Kernels {
+        match self {
+            ConvKernels::Project => conv::Kernels::Project,
+            ConvKernels::Burn => conv::Kernels::Burn,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            ConvKernels::Project => "project",
+            ConvKernels::Burn => "burn",
+        }
+    }
 }
 
 /// Times one-epoch trainings of synthetic data through the real engine, so the figure includes
@@ -75,17 +104,29 @@ pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
             }
             for backend in &args.backends {
                 let selected = device::select(&args.device, backend.name())?;
-                let t = time_recipe(*paper, &recipe, &selected, args.batch_size, args.images, &tmp.join(format!("{}-{backend}", recipe.name)))?;
-                rows.push(format!(
-                    "| `{}` | {} | {} / {} | {} | {:.1} | {:.3} | {:.1} |",
-                    recipe.name, recipe.model, selected.backend, selected.name, t.batch_size, t.img_per_s, t.s_per_step, t.wall_s
-                ));
+                for kernels in &args.convs {
+                    conv::use_kernels(kernels.kernels());
+                    let t = time_recipe(*paper, &recipe, &selected, args.batch_size, args.images, &tmp.join(format!("{}-{backend}-{}", recipe.name, kernels.name())))?;
+                    rows.push(format!(
+                        "| `{}` | {} | {} / {} | {} | {} | {:.1} | {:.3} | {:.1} |",
+                        recipe.name,
+                        recipe.model,
+                        selected.backend,
+                        selected.name,
+                        kernels.name(),
+                        t.batch_size,
+                        t.img_per_s,
+                        t.s_per_step,
+                        t.wall_s
+                    ));
+                }
             }
         }
     }
+    conv::use_kernels(conv::Kernels::Project);
     let _ = std::fs::remove_dir_all(&tmp);
     println!("Training throughput, second of two epochs of synthetic images of each recipe's input size (the first warms up); {}\n", device::cpu_description());
-    println!("| experiment | model | backend / device | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|---:|");
+    println!("| experiment | model | backend / device | conv gradients | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|");
     for r in rows {
         println!("{r}");
     }

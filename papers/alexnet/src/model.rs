@@ -13,6 +13,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
+use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{cross_entropy, dropout_classifier, paper_lrn};
 use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
@@ -139,7 +140,7 @@ impl Alexnet {
         let lrn_note = if self.lrn.is_some() { ", LRN" } else { "" };
         let groups = |c: &Conv2d| if c.groups > 1 { format!(", {} groups", c.groups) } else { String::new() };
         let stage = |name: &str, conv: &Conv2d, x: Tensor<4>, lrn: bool, pool: bool, tap: &mut Tap| {
-            let y = conv.forward(x);
+            let y = conv::forward(conv, x);
             let m = conv_macs(conv, &y);
             let mut y = relu(y);
             if lrn {

@@ -11,6 +11,7 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, LocalResponseNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
+use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::cross_entropy;
 use repro_common::paper::{LayerRow, Tap, conv_macs, narrowed, trainable_params};
@@ -69,7 +70,7 @@ impl Inception {
     /// The module's output, adding its multiply-adds to `total`.
     pub fn forward(&self, x: Tensor<4>, total: &mut u64) -> Tensor<4> {
         let mut run = |c: &Conv2d, x: Tensor<4>| {
-            let y = c.forward(x);
+            let y = conv::forward(c, x);
             *total += conv_macs(c, &y);
             relu(y)
         };
@@ -107,7 +108,7 @@ impl AuxHead {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let y = relu(self.conv.forward(self.pool.forward(x)));
+        let y = relu(conv::forward(&self.conv, self.pool.forward(x)));
         let [n, c, h, w] = y.dims();
         let y = self.dropout.forward(relu(self.fc.forward(y.reshape([n, c * h * w]))));
         self.classifier.forward(y)
@@ -173,15 +174,15 @@ impl Googlenet {
 
     /// Main logits, and the two auxiliary logits when `with_aux` and the heads exist.
     pub fn forward(&self, x: Tensor<4>, with_aux: bool, tap: &mut Tap) -> (Tensor<2>, Vec<Tensor<2>>) {
-        let y = self.conv1.forward(x);
+        let y = conv::forward(&self.conv1, x);
         let m = conv_macs(&self.conv1, &y);
         let x = relu(y);
         tap.layer_macs("conv1", "convolution 7×7/2, 64", &x, trainable_params(&self.conv1), None, m);
         let x = self.lrn.forward(self.pool.forward(x));
         tap.layer_macs("pool1", "max pool 3×3/2, LRN", &x, 0, None, 0);
-        let r = self.conv2_reduce.forward(x);
+        let r = conv::forward(&self.conv2_reduce, x);
         let mut m = conv_macs(&self.conv2_reduce, &r);
-        let y = self.conv2.forward(relu(r));
+        let y = conv::forward(&self.conv2, relu(r));
         m += conv_macs(&self.conv2, &y);
         let x = self.lrn.forward(relu(y));
         tap.layer_macs("conv2", "convolution 3×3/1, 192 (64 reduce), LRN", &x, trainable_params(&self.conv2_reduce) + trainable_params(&self.conv2), None, m);

@@ -3,9 +3,10 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
-use burn::tensor::module::{avg_pool2d, conv2d};
+use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use repro_common::conv::conv2d;
 
 /// LeCun's squashing function `f(a) = A·tanh(S·a)` with A = 1.7159, S = 2/3 (LeCun et al. 1998,
 /// Eq. 6 and Appendix A): f(±1) = ±1, and the gain is near 1 around the origin.

@@ -11,6 +11,7 @@ use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::config::Extension;
+use repro_common::conv;
 use repro_common::engine::{GradientScaler, ImageClassifier, PassStart, TrainError};
 use repro_common::paper::Tap;
 
@@ -79,7 +80,7 @@ impl Lenet5 {
 
     /// The RBF penalties `[batch, 10]` (lower = more likely), noting each layer in `tap`.
     pub fn penalties(&self, x: Tensor<4>, tap: &mut Tap) -> Tensor<2> {
-        let x = scaled_tanh(self.c1.forward(x));
+        let x = scaled_tanh(conv::forward(&self.c1, x));
         tap.layer("C1", "conv 5×5, 6 maps, tanh", &x, self.c1.num_params(), Some(156));
         let x = scaled_tanh(self.s2.forward(x));
         tap.layer("S2", "2×2 sum × coefficient + bias, tanh", &x, self.s2.num_params(), Some(12));
@@ -87,7 +88,7 @@ impl Lenet5 {
         tap.layer("C3", "conv 5×5, 16 maps, Table I connections, tanh", &x, self.c3.num_params(), Some(1516));
         let x = scaled_tanh(self.s4.forward(x));
         tap.layer("S4", "2×2 sum × coefficient + bias, tanh", &x, self.s4.num_params(), Some(32));
-        let x = scaled_tanh(self.c5.forward(x));
+        let x = scaled_tanh(conv::forward(&self.c5, x));
         tap.layer("C5", "conv 5×5, 120 maps of 1×1, tanh", &x, self.c5.num_params(), Some(48120));
         let [batch, ..] = x.dims();
         let x = scaled_tanh(self.f6.forward(x.reshape([batch, 120])));
@@ -127,7 +128,7 @@ impl Lenet5 {
         let n = images.dims()[0];
         // The real forward pass: pre-activations `a` and activations `x` of each layer.
         let x0 = images.detach();
-        let a1 = self.c1.forward(x0.clone()).detach();
+        let a1 = conv::forward(&self.c1, x0.clone()).detach();
         let x1 = scaled_tanh(a1.clone());
         let a2 = self.s2.forward(x1.clone()).detach();
         let x2 = scaled_tanh(a2.clone());
@@ -135,16 +136,16 @@ impl Lenet5 {
         let x3 = scaled_tanh(a3.clone());
         let a4 = self.s4.forward(x3.clone()).detach();
         let x4 = scaled_tanh(a4.clone());
-        let a5 = self.c5.forward(x4.clone()).detach().reshape([n, 120]);
+        let a5 = conv::forward(&self.c5, x4.clone()).detach().reshape([n, 120]);
         let x5 = scaled_tanh(a5.clone());
         let a6 = self.f6.forward(x5.clone()).detach();
         // The twin: squared weights, squared activations, f'(a)² at every squashing function.
         let twin = squared(self);
-        let u1 = carry(x1.clone(), twin.c1.forward(x0.powi_scalar(2)) * d2(a1));
+        let u1 = carry(x1.clone(), conv::forward(&twin.c1, x0.powi_scalar(2)) * d2(a1));
         let u2 = carry(x2.clone(), twin.s2.twin_forward(u1, &x1) * d2(a2));
         let u3 = carry(x3.clone(), twin.c3.forward(u2) * d2(a3));
         let u4 = carry(x4.clone(), twin.s4.twin_forward(u3, &x3) * d2(a4));
-        let u5 = carry(x5, twin.c5.forward(u4).reshape([n, 120]) * d2(a5));
+        let u5 = carry(x5, conv::forward(&twin.c5, u4).reshape([n, 120]) * d2(a5));
         let h6 = twin.f6.forward(u5) * d2(a6);
         let surrogate = h6.sum().mul_scalar(2.0 / n as f64);
         GradientsParams::from_grads(surrogate.backward(), &twin)

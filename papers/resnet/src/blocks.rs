@@ -11,6 +11,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
+use repro_common::conv;
 use repro_common::nn::BatchNorm;
 pub use repro_common::paper::conv_macs;
 use repro_common::paper::{Tap, trainable_params};
@@ -144,14 +145,14 @@ impl Block {
 
     /// `relu(F(x) + shortcut(x))` (Eq. 1/2), adding the block's multiply-adds to `macs`.
     pub fn forward(&self, x: Tensor<4>, macs: &mut u64) -> Tensor<4> {
-        let y = self.conv1.forward(x.clone());
+        let y = conv::forward(&self.conv1, x.clone());
         *macs += conv_macs(&self.conv1, &y);
         let y = relu(self.bn1.forward(y));
-        let y2 = self.conv2.forward(y);
+        let y2 = conv::forward(&self.conv2, y);
         *macs += conv_macs(&self.conv2, &y2);
         let mut y = self.bn2.forward(y2);
         if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
-            let y3 = conv3.forward(relu(y));
+            let y3 = conv::forward(conv3, relu(y));
             *macs += conv_macs(conv3, &y3);
             y = bn3.forward(y3);
         }
@@ -160,7 +161,7 @@ impl Block {
         }
         let shortcut = match &self.downsample {
             Some(p) => {
-                let s = p.conv.forward(x);
+                let s = conv::forward(&p.conv, x);
                 *macs += conv_macs(&p.conv, &s);
                 p.bn.forward(s)
             }

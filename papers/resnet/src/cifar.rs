@@ -8,6 +8,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
+use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::BatchNorm;
 use repro_common::paper::{Tap, trainable_params};
@@ -54,7 +55,7 @@ impl CifarResnet {
     /// Logits, noting each layer in `tap`.
     pub fn logits(&self, x: Tensor<4>, tap: &mut Tap) -> Tensor<2> {
         let mut macs = 0u64;
-        let y = self.conv1.forward(x);
+        let y = conv::forward(&self.conv1, x);
         macs += conv_macs(&self.conv1, &y);
         let mut x = relu(self.bn1.forward(y));
         tap.layer_macs("conv1", "conv 3×3, 16, BN, ReLU", &x, trainable_params(&self.conv1) + trainable_params(&self.bn1), None, macs);

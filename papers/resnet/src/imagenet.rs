@@ -9,6 +9,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
+use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::BatchNorm;
 use repro_common::paper::{Tap, narrowed, trainable_params};
@@ -100,7 +101,7 @@ impl ImagenetResnet {
     }
 
     pub fn logits(&self, x: Tensor<4>, tap: &mut Tap) -> Tensor<2> {
-        let y = self.conv1.forward(x);
+        let y = conv::forward(&self.conv1, x);
         let macs = conv_macs(&self.conv1, &y);
         let x = relu(self.bn1.forward(y));
         tap.layer_macs("conv1", "conv 7×7, 64, stride 2, BN, ReLU", &x, trainable_params(&self.conv1) + trainable_params(&self.bn1), None, macs);

@@ -10,9 +10,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, LocalResponseNorm, PaddingConfig2d};
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor};
+use repro_common::conv::{self, conv2d};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{BatchNorm, cross_entropy, dropout_classifier, paper_lrn};
 use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
@@ -162,7 +162,7 @@ impl Vgg {
         for (b, &size) in self.block_sizes.iter().enumerate() {
             for j in 0..size {
                 let conv = &self.convs[i];
-                let y = conv.forward(x);
+                let y = conv::forward(conv, x);
                 let [_, o, _, _] = y.dims();
                 let k = conv.weight.dims()[2];
                 let macs = conv_macs(conv, &y);
