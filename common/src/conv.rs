@@ -188,6 +188,14 @@ impl Real for f64 {
     const ONE: Self = 1.0;
 }
 
+/// The output columns `first..end` whose input column `ow·stride + offset` lies inside a row of
+/// `w` pixels, for a kernel column at `offset` from the output's.
+fn inside_columns(wo: usize, stride: usize, offset: isize, w: usize) -> (usize, usize) {
+    let first = (0..wo).find(|&ow| (ow * stride) as isize + offset >= 0).unwrap_or(wo);
+    let end = (first..wo).find(|&ow| (ow * stride) as isize + offset >= w as isize).unwrap_or(wo);
+    (first, end)
+}
+
 /// Writes sample `x` (`[c_in, h, w]`) as its im2col matrix `[c_in·kh·kw, ho·wo]` into `col`,
 /// every entry written (zeros where the kernel reads padding), so the buffer needs no clearing.
 fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
@@ -197,6 +205,8 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
         for i in 0..g.kh {
             for j in 0..g.kw {
                 let row = &mut col[((c * g.kh + i) * g.kw + j) * pixels..][..pixels];
+                let offset = (j * g.dilation[1]) as isize - g.padding[1] as isize;
+                let (first, end) = inside_columns(g.wo, g.stride[1], offset, g.w);
                 for oh in 0..g.ho {
                     let out = &mut row[oh * g.wo..(oh + 1) * g.wo];
                     let ih = (oh * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
@@ -205,9 +215,15 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
                         continue;
                     }
                     let line = &plane[ih as usize * g.w..(ih as usize + 1) * g.w];
-                    for (ow, o) in out.iter_mut().enumerate() {
-                        let iw = (ow * g.stride[1] + j * g.dilation[1]) as isize - g.padding[1] as isize;
-                        *o = if iw >= 0 && (iw as usize) < g.w { line[iw as usize] } else { T::default() };
+                    out[..first].fill(T::default());
+                    out[end..].fill(T::default());
+                    if g.stride[1] == 1 {
+                        let start = (first as isize + offset) as usize;
+                        out[first..end].copy_from_slice(&line[start..start + (end - first)]);
+                    } else {
+                        for (ow, o) in out[first..end].iter_mut().enumerate() {
+                            *o = line[((first + ow) as isize * g.stride[1] as isize + offset) as usize];
+                        }
                     }
                 }
             }
@@ -361,10 +377,8 @@ fn col2im<T: Real>(col: &[T], g: &Geometry, dx: &mut [T]) {
         for i in 0..g.kh {
             for j in 0..g.kw {
                 let row = &col[((c * g.kh + i) * g.kw + j) * pixels..][..pixels];
-                // The output columns whose input column lies inside the image, and its offset.
                 let offset = (j * g.dilation[1]) as isize - g.padding[1] as isize;
-                let first = (0..g.wo).find(|&ow| (ow * g.stride[1]) as isize + offset >= 0).unwrap_or(g.wo);
-                let end = (first..g.wo).find(|&ow| (ow * g.stride[1]) as isize + offset >= g.w as isize).unwrap_or(g.wo);
+                let (first, end) = inside_columns(g.wo, g.stride[1], offset, g.w);
                 for oh in 0..g.ho {
                     let ih = (oh * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
                     if ih < 0 || ih as usize >= g.h {
