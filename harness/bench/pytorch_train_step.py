@@ -5,13 +5,15 @@ throughput sections and of issue 15's targets, re-made by one command. Never run
     python3 harness/bench/pytorch_train_step.py --harness target/release/harness --threads 2
 
 Each net trains on random inputs of its recipe's size with SGD (momentum 0.9) and cross-entropy,
-as `harness bench` does; PyTorch times `--steps` steps after two warm-up steps. The harness is
+as `harness bench` does; PyTorch times `--steps` steps after two warm-up steps; each side is
+measured `--repeats` times in turn and the table shows medians. The harness is
 run as `RAYON_NUM_THREADS=T harness bench --experiment NAME --batch-size B --conv burn --conv
 project` and its two `train img/s` read from its table: burn-flex's own convolution gradients and
 the project's (common/src/conv.rs).
 """
 import argparse
 import os
+import statistics
 import subprocess
 import time
 
@@ -129,17 +131,21 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--net", action="append", choices=sorted(NETS), help="default: all")
     p.add_argument("--steps", type=int, default=0, help="timed PyTorch steps (default: 4096 images' worth, at least 2)")
+    p.add_argument("--repeats", type=int, default=3, help="measurements of each side, taken in turn; the table shows their medians")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"threads {args.threads}; PyTorch {torch.__version__}\n")
+    print(f"threads {args.threads}; PyTorch {torch.__version__}; medians of {args.repeats} measurements of each\n")
     print("| net | batch | harness img/s, burn's conv gradients | harness img/s, the project's | PyTorch img/s | ratio, burn's | ratio, the project's |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name in args.net or list(NETS):
         batch = NETS[name][3]
         steps = args.steps or max(2, 4096 // batch if name != "imagenet-resnet50" else 2)
-        ours = harness_img_per_s(args.harness, name, batch, args.threads)
-        theirs = pytorch_img_per_s(name, batch, steps)
-        burn, project = ours["burn"], ours["project"]
+        runs = []
+        for _ in range(args.repeats):
+            runs.append((harness_img_per_s(args.harness, name, batch, args.threads), pytorch_img_per_s(name, batch, steps)))
+        burn = statistics.median(r[0]["burn"] for r in runs)
+        project = statistics.median(r[0]["project"] for r in runs)
+        theirs = statistics.median(r[1] for r in runs)
         print(f"| `{name}` | {batch} | {burn:,.1f} | {project:,.1f} | {theirs:,.1f} | {burn / theirs:.2f}× | {project / theirs:.2f}× |", flush=True)
 
 
