@@ -189,7 +189,8 @@ impl Real for f64 {
 }
 
 /// The output columns `first..end` whose input column `ow·stride + offset` lies inside a row of
-/// `w` pixels, for a kernel column at `offset` from the output's.
+/// `w` pixels, for a kernel column at `offset` from the output's; empty (`first == end`) when
+/// that kernel column reads only padding.
 fn inside_columns(wo: usize, stride: usize, offset: isize, w: usize) -> (usize, usize) {
     let first = (0..wo).find(|&ow| (ow * stride) as isize + offset >= 0).unwrap_or(wo);
     let end = (first..wo).find(|&ow| (ow * stride) as isize + offset >= w as isize).unwrap_or(wo);
@@ -217,7 +218,10 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
                     let line = &plane[ih as usize * g.w..(ih as usize + 1) * g.w];
                     out[..first].fill(T::default());
                     out[end..].fill(T::default());
-                    if g.stride[1] == 1 {
+                    if first == end {
+                        // This kernel column reads only padding on this row (a kernel wider than
+                        // the map plus its padding on one side): nothing to copy.
+                    } else if g.stride[1] == 1 {
                         let start = (first as isize + offset) as usize;
                         out[first..end].copy_from_slice(&line[start..start + (end - first)]);
                     } else {
@@ -386,7 +390,9 @@ fn col2im<T: Real>(col: &[T], g: &Geometry, dx: &mut [T]) {
                     }
                     let line = &mut plane[ih as usize * g.w..(ih as usize + 1) * g.w];
                     let values = &row[oh * g.wo..(oh + 1) * g.wo];
-                    if g.stride[1] == 1 {
+                    if first == end {
+                        // Only padding under this kernel column: nothing to add back.
+                    } else if g.stride[1] == 1 {
                         let start = (first as isize + offset) as usize;
                         for (d, v) in line[start..start + (end - first)].iter_mut().zip(&values[first..end]) {
                             *d += *v;

@@ -70,6 +70,11 @@ fn the_project_convolution_matches_burns_on_the_papers_shapes() {
     agree("vgg 2x2 map", [4, 8, 2, 2], [16, 8, 3, 3], true, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
     agree("vgg 1x1 map", [4, 8, 1, 1], [16, 8, 3, 3], true, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
     agree("vgg first layer", [16, 3, 32, 32], [8, 3, 3, 3], true, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    // Kernel columns that read only padding: GoogLeNet's 5×5 padding-2 branch on a 1×1 map (a
+    // small input's last stage), a 7×7 padding 3 on a 2-wide map, and a dilated 3×3.
+    agree("5x5 pad 2 on 1x1", [2, 4, 1, 1], [8, 4, 5, 5], true, ConvOptions::new([1, 1], [2, 2], [1, 1], 1));
+    agree("7x7 pad 3 on 2x2", [2, 3, 2, 2], [4, 3, 7, 7], false, ConvOptions::new([1, 1], [3, 3], [1, 1], 1));
+    agree("3x3 dilation 2 pad 2 on 1x1", [2, 4, 1, 1], [4, 4, 3, 3], false, ConvOptions::new([1, 1], [2, 2], [2, 2], 1));
     // A 1×1 projection shortcut with stride 2.
     agree("1x1 stride 2", [4, 16, 16, 16], [32, 16, 1, 1], false, ConvOptions::new([2, 2], [0, 0], [1, 1], 1));
 }
