@@ -1,4 +1,4 @@
-//! 2-D convolution with the project's own weight gradient on the CPU.
+//! 2-D convolution with the project's own weight and input gradients on the CPU.
 //!
 //! burn-flex 0.22.1 computes a convolution's weight gradient through burn's generic fallback: a
 //! forward convolution with the batch as channels. That becomes one thin gemm (`C_out × kh·kw`
