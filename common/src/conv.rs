@@ -1,4 +1,4 @@
-//! 2-D convolution with the project's own weight and input gradients on the CPU.
+//! 2-D convolution with the project's own forward pass and weight and input gradients on the CPU.
 //!
 //! burn-flex 0.22.1 computes a convolution's weight gradient through burn's generic fallback: a
 //! forward convolution with the batch as channels. That becomes one thin gemm (`C_out × kh·kw`
@@ -8,9 +8,11 @@
 //!
 //! The input gradient is the transpose: per sample, Wᵀ · dY_n into a reused column buffer, folded
 //! back onto the input's pixels (col2im), instead of burn's fallback through a transposed
-//! convolution. The forward pass and the bias gradient stay burn-flex's own. Tensors that
-//! are not burn-flex tensors under autodiff, or convolutions with groups, go to burn's `conv2d`
-//! unchanged: GPUs, evaluation without autodiff, and f16.
+//! convolution. The forward pass is W · col_n per sample written straight into the NCHW output
+//! (burn-flex's own converts the input to NHWC and the output back). A 1×1 convolution at
+//! stride 1 reads each sample in place as its im2col matrix. The bias gradient stays burn-flex's.
+//! Tensors that are not burn-flex tensors under autodiff, or convolutions with groups, go to
+//! burn's `conv2d` unchanged: GPUs, evaluation without autodiff, and f16.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -67,11 +69,14 @@ pub fn conv2d_with(kernels: Kernels, x: Tensor<4>, weight: Tensor<4>, bias: Opti
     let (Ok(x_ad), Ok(w_ad), Ok(b_ad)) = primitives else {
         return burn::tensor::module::conv2d(x, weight, bias, options);
     };
-    let forward = |x: FlexTensor, w: FlexTensor, b: Option<FlexTensor>| <Flex as ModuleOps<Flex>>::conv2d(x, w, b, options.clone());
+    let forward = |x: FlexTensor, w: FlexTensor, b: Option<FlexTensor>| match x.dtype() {
+        DType::F64 => output::<f64>(&x, &w, b.as_ref(), &options),
+        _ => output::<f32>(&x, &w, b.as_ref(), &options),
+    };
     let out = match &b_ad {
         Some(b_ad) => match Conv2dBackward.prepare::<NoCheckpointing>([x_ad.node(), w_ad.node(), b_ad.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (xp, wp) = (x_ad.primitive().clone(), w_ad.primitive().clone());
+                let (xp, wp) = (x_ad.primitive().to_contiguous(), w_ad.primitive().to_contiguous());
                 let y = forward(xp.clone(), wp.clone(), Some(b_ad.primitive().clone()));
                 prep.finish(Conv2dState { x: xp, weight: wp, bias: Some(b_ad.primitive().clone()), options: options.clone() }, y)
             }
@@ -79,7 +84,7 @@ pub fn conv2d_with(kernels: Kernels, x: Tensor<4>, weight: Tensor<4>, bias: Opti
         },
         None => match Conv2dNoBiasBackward.prepare::<NoCheckpointing>([x_ad.node(), w_ad.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (xp, wp) = (x_ad.primitive().clone(), w_ad.primitive().clone());
+                let (xp, wp) = (x_ad.primitive().to_contiguous(), w_ad.primitive().to_contiguous());
                 let y = forward(xp.clone(), wp.clone(), None);
                 prep.finish(Conv2dState { x: xp, weight: wp, bias: None, options: options.clone() }, y)
             }
@@ -313,9 +318,81 @@ impl Geometry {
     }
 }
 
+impl Geometry {
+    /// The geometry of the convolution of `x` by `weight`, its output size computed as burn does.
+    fn forward(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Self {
+        let (xs, ws) = (x.layout().shape(), weight.layout().shape());
+        let out = |size: usize, kernel: usize, d: usize| {
+            let (before, after) = options.padding[d];
+            let reach = options.dilation[d] * (kernel - 1) + 1;
+            (size + before + after).saturating_sub(reach) / options.stride[d] + 1
+        };
+        Geometry {
+            n: xs[0],
+            c_in: xs[1],
+            h: xs[2],
+            w: xs[3],
+            c_out: ws[0],
+            kh: ws[2],
+            kw: ws[3],
+            ho: out(xs[2], ws[2], 0),
+            wo: out(xs[3], ws[3], 1),
+            stride: options.stride,
+            padding: [options.padding[0].0, options.padding[1].0],
+            dilation: options.dilation,
+        }
+    }
+
+    /// A 1×1 convolution at stride 1 without padding: a sample's im2col matrix is the sample
+    /// itself (`[c_in, h·w]`), so it is read in place and col2im is the identity.
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == [1, 1] && self.padding == [0, 0] && self.ho == self.h && self.wo == self.w
+    }
+}
+
 /// The batch's samples in one chunk per worker of the compute pool.
 fn samples_per_worker(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().clamp(1, n.max(1))).max(1)
+}
+
+/// Y `[n, c_out, ho, wo]`: per sample, W (`[c_out, c_in·kh·kw]`) · col_n, written straight into
+/// the NCHW output on top of the bias, the samples split among the compute pool's workers, each
+/// with its own im2col buffer. (The tracked caller passes `x` already contiguous and keeps that
+/// copy for the backward pass, so a strided input is copied once.)
+fn output<T: Real>(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, options: &ConvOptions<2>) -> FlexTensor {
+    let g = Geometry::forward(x, weight, options);
+    let (x, weight, bias) = (x.to_contiguous(), weight.to_contiguous(), bias.map(|b| b.to_contiguous()));
+    let (x, w) = (x.as_slice::<T>().expect("contiguous"), weight.as_slice::<T>().expect("contiguous"));
+    let b = bias.as_ref().map(|b| b.as_slice::<T>().expect("contiguous"));
+    let (rows, pixels) = (g.col_rows(), g.pixels());
+    let (per_x, per_y) = (g.c_in * g.h * g.w, g.c_out * pixels);
+    let mut y = vec![T::default(); g.n * per_y];
+    let chunk = samples_per_worker(g.n);
+    y.par_chunks_mut((chunk * per_y).max(1)).enumerate().for_each(|(c, y_chunk)| {
+        let mut buffer = Vec::new();
+        for (k, y_s) in y_chunk.chunks_mut(per_y).enumerate() {
+            let s = c * chunk + k;
+            let col = columns(&x[s * per_x..(s + 1) * per_x], &g, &mut buffer);
+            if let Some(b) = b {
+                for (plane, &value) in y_s.chunks_mut(pixels).zip(b) {
+                    plane.fill(value);
+                }
+            }
+            gemm(y_s, b.is_some(), Operand::rows(w, rows), Operand::rows(col, pixels), g.c_out, pixels, rows);
+        }
+    });
+    FlexTensor::from_data(TensorData::new(y, vec![g.n, g.c_out, g.ho, g.wo]))
+}
+
+/// Sample `x`'s im2col matrix `[c_in·kh·kw, ho·wo]`: `x` itself for a pointwise convolution,
+/// otherwise written into `buffer` (grown on first use, then reused by the worker).
+fn columns<'a, T: Real>(x: &'a [T], g: &Geometry, buffer: &'a mut Vec<T>) -> &'a [T] {
+    if g.is_pointwise() {
+        return x;
+    }
+    buffer.resize(g.col_rows() * g.pixels(), T::default());
+    im2col(x, g, buffer);
+    buffer
 }
 
 /// dW `[c_out, c_in, kh, kw]` = Σ_n dY_n · col_nᵀ, the samples split among the compute pool's
@@ -330,12 +407,12 @@ fn weight_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor
         .collect::<Vec<_>>()
         .par_chunks(samples_per_worker(g.n))
         .map(|samples| {
-            let mut col = vec![T::default(); rows * pixels];
+            let mut buffer = Vec::new();
             let mut dw = vec![T::default(); g.c_out * rows];
             for (k, &s) in samples.iter().enumerate() {
-                im2col(&x[s * per_x..(s + 1) * per_x], &g, &mut col);
+                let col = columns(&x[s * per_x..(s + 1) * per_x], &g, &mut buffer);
                 let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
-                gemm(&mut dw, k > 0, dy_s, Operand::transposed(&col, pixels), g.c_out, rows, pixels);
+                gemm(&mut dw, k > 0, dy_s, Operand::transposed(col, pixels), g.c_out, rows, pixels);
             }
             dw
         })
@@ -360,13 +437,18 @@ fn input_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor,
     let (per_x, per_dy) = (g.c_in * g.h * g.w, g.c_out * pixels);
     let mut dx = vec![T::default(); g.n * per_x];
     let chunk = samples_per_worker(g.n);
-    dx.par_chunks_mut(chunk * per_x).enumerate().for_each(|(c, dx_chunk)| {
-        let mut col = vec![T::default(); rows * pixels];
+    dx.par_chunks_mut((chunk * per_x).max(1)).enumerate().for_each(|(c, dx_chunk)| {
+        let mut col = vec![T::default(); if g.is_pointwise() { 0 } else { rows * pixels }];
         for (k, dx_s) in dx_chunk.chunks_mut(per_x).enumerate() {
             let s = c * chunk + k;
             let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
-            gemm(&mut col, false, Operand::transposed(w, rows), dy_s, rows, pixels, g.c_out);
-            col2im(&col, &g, dx_s);
+            if g.is_pointwise() {
+                // col2im is the identity: Wᵀ · dY_n is this sample's gradient.
+                gemm(dx_s, false, Operand::transposed(w, rows), dy_s, rows, pixels, g.c_out);
+            } else {
+                gemm(&mut col, false, Operand::transposed(w, rows), dy_s, rows, pixels, g.c_out);
+                col2im(&col, &g, dx_s);
+            }
         }
     });
     FlexTensor::from_data(TensorData::new(dx, x.layout().shape().to_vec()))

@@ -1,16 +1,11 @@
 //! The project's convolution (`common/src/conv.rs`) against burn's own, in f32 on the CPU: the
-//! same output and the same gradients (input, kernel, bias) on the shapes the papers' nets use,
-//! and the same gradients for every weight of whole nets, whose convolutions see the strided
-//! layouts that pooling, batch norm and shortcuts leave behind. Its finite-difference check is in
-//! gradcheck.rs.
+//! same output and the same gradients (input, kernel, bias) on the shapes the papers' nets use;
+//! and a guard that every paper's convolutions go through it. Whole nets are compared in
+//! conv_nets.rs (in f64), its finite-difference check is in gradcheck.rs.
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::GradientsParams;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::tensor::{Device, Distribution, Tensor};
 use repro_common::conv::{self, Kernels};
-use repro_common::engine::ImageClassifier;
-use repro_common::paper::Tap;
 
 fn device() -> Device {
     let d = Device::flex();
@@ -79,63 +74,65 @@ fn the_project_convolution_matches_burns_on_the_papers_shapes() {
     agree("1x1 stride 2", [4, 16, 16, 16], [32, 16, 1, 1], false, ConvOptions::new([2, 2], [0, 0], [1, 1], 1));
 }
 
-/// Every weight's gradient of one loss on `net`, under the kernels `kernels`, by parameter path.
-fn weight_gradients<M: Module>(net: &M, kernels: Kernels, loss: impl Fn(&M) -> Tensor<1>) -> Vec<(String, Vec<f32>)> {
-    conv::use_kernels(kernels);
-    let grads = GradientsParams::from_grads(loss(net).backward(), net);
-    conv::use_kernels(Kernels::Project);
-    struct Collect<'a> {
-        grads: &'a GradientsParams,
-        path: Vec<String>,
-        out: Vec<(String, Vec<f32>)>,
+/// The Rust files under `dir`, recursively.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
     }
-    impl ModuleVisitor for Collect<'_> {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_owned());
+}
+
+/// The names `text` declares with a `Conv2d` type (`name: Conv2d`, `name: &Conv2d`,
+/// `name: Option<Conv2d>`, `name: Vec<Conv2d>`): struct fields, arguments, closure parameters.
+fn conv2d_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (at, _) in text.match_indices("Conv2d") {
+        let after = text[at + "Conv2d".len()..].chars().next();
+        if after.is_some_and(|c| c.is_alphanumeric() || c == '_') || text[..at].ends_with("Sparse") {
+            continue;
         }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
+        let before = text[..at].trim_end_matches("burn::nn::conv::");
+        let before = ["&", "Option<", "Vec<"].iter().fold(before.trim_end(), |b, p| b.strip_suffix(p).unwrap_or(b).trim_end());
+        let Some(before) = before.strip_suffix(':') else { continue };
+        let name: String = before.trim_end().chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<Vec<_>>().into_iter().rev().collect();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
         }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(g) = self.grads.get::<D>(param.id) {
-                self.out.push((self.path.join("."), g.to_data().convert::<f32>().try_to_vec::<f32>().unwrap()));
+    }
+    names
+}
+
+/// A paper's convolution that calls burn's `Conv2d::forward` (or `burn::tensor::module::conv2d`)
+/// instead of `repro_common::conv` silently trains with burn-flex's slow gradient fallbacks and
+/// drops out of `harness bench --conv`. This reads every paper's sources for such calls on a name
+/// declared as a `Conv2d`; a call through an untyped closure parameter is beyond it.
+#[test]
+fn every_paper_convolution_goes_through_common_conv() {
+    let papers = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers");
+    let mut files = Vec::new();
+    rust_files(&papers, &mut files);
+    let mut problems = Vec::new();
+    for file in files.iter().filter(|f| f.components().any(|c| c.as_os_str() == "src")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let names = conv2d_names(&text);
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            let direct = names.iter().any(|name| code.match_indices(&format!("{name}.forward(")).any(|(at, _)| !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')));
+            if direct || code.contains("tensor::module::conv2d") || code.contains("module::{conv2d") {
+                problems.push(format!("  {}:{}: {}", file.strip_prefix(&papers).unwrap().display(), i + 1, line.trim()));
             }
         }
     }
-    let mut collect = Collect { grads: &grads, path: Vec::new(), out: Vec::new() };
-    net.visit(&mut collect);
-    collect.out
+    assert!(files.len() > 20, "read only {} files under {}", files.len(), papers.display());
+    assert!(problems.is_empty(), "convolutions that bypass repro_common::conv (call conv::forward(&conv, x) or conv::conv2d):\n{}", problems.join("\n"));
 }
 
-/// Whole nets' weight gradients, the project's kernels against burn's, agree to f32 rounding.
-/// The only test in this binary that switches kernels process-wide (the one above names its
-/// kernels itself).
 #[test]
-fn whole_nets_get_the_same_weight_gradients_from_either_kernels() {
-    let d = device();
-    // VGG-D narrowed (§2.1's 3×3 stacks, five max-pools down to 2×2 maps, Glorot's init).
-    let vgg = repro_vgg::Vgg::new(repro_vgg::VggSpec { config: repro_vgg::Config::D, batch_norm: false, classes: 4, init: repro_vgg::Init::Glorot, width: 0.125 }, &d);
-    let x = Tensor::<4>::random([4, 3, 64, 64], Distribution::Uniform(0.0, 255.0), &d);
-    let features = |net: &repro_vgg::Vgg| {
-        let f = net.features(x.clone(), &mut Tap::off());
-        (f.clone() * f.clone().sin()).sum()
-    };
-    // ResNet-20 (§4.2: stride-2 stages, option-A shortcuts, batch norm in training mode).
-    let resnet = repro_resnet::CifarResnet::new(3, true, 10, &d);
-    let images = Tensor::<4>::random([8, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &d);
-    let targets = Tensor::<1, Int>::from_ints([0, 1, 2, 3, 4, 5, 6, 7], &d);
-    let step = |net: &repro_resnet::CifarResnet| net.training_step(images.clone(), targets.clone()).1;
-    let pairs = [
-        ("vgg-d", weight_gradients(&vgg, Kernels::Project, features), weight_gradients(&vgg, Kernels::Burn, features)),
-        ("resnet20", weight_gradients(&resnet, Kernels::Project, step), weight_gradients(&resnet, Kernels::Burn, step)),
-    ];
-    for (net, ours, burns) in pairs {
-        assert_eq!(ours.len(), burns.len(), "{net}: gradients for different parameters");
-        assert!(ours.len() > 10, "{net}: only {} gradients", ours.len());
-        for ((path, a), (_, b)) in ours.iter().zip(&burns) {
-            let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
-            let diff = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max) / scale;
-            assert!(diff < 1e-4, "{net} {path}: the project's gradient differs from burn's by {diff:e} of its largest value");
-        }
-    }
+fn the_convolution_guard_finds_conv2d_names() {
+    let text = "pub struct B { pub conv1: Conv2d, pub conv3: Option<Conv2d>, pub convs: Vec<burn::nn::conv::Conv2d>, c3: SparseConv2d, cfg: Conv2dConfig }\nlet run = |c: &Conv2d, x| c;";
+    assert_eq!(conv2d_names(text), ["conv1", "conv3", "convs", "c"]);
 }
