@@ -10,6 +10,10 @@ pub enum DeviceError {
     #[error("unknown CPU backend `{0}`; use flex (default, fastest) or ndarray")]
     UnknownBackend(String),
     #[error(
+        "this harness was built without the `ndarray` feature, so `--backend ndarray` is not available; rebuild with `cargo build --release -p harness --features ndarray` (burn-ndarray is kept for comparison and left out of the default build, which it would make minutes longer)"
+    )]
+    NoNdarray,
+    #[error(
         "this harness was built without CUDA support; rebuild with `cargo build --release --features cuda` (the first such build downloads an LLVM bundle, so it needs network once), or use `--features vulkan` and `--device vulkan`, which builds offline"
     )]
     NoCuda,
@@ -34,7 +38,7 @@ pub struct Selected {
 
 /// Resolves `--device` and `--backend` (`flex`, `ndarray`; CPU only).
 ///
-/// - `cpu`: burn-flex (or ndarray) on the host.
+/// - `cpu`: burn-flex (or ndarray, in a build with `--features ndarray`) on the host.
 /// - `cuda`, `cuda:N`: the N-th CUDA device (a build with `--features cuda`).
 /// - `vulkan`: the default Vulkan adapter (a discrete GPU when there is one); `vulkan:N`: the
 ///   N-th discrete GPU (a build with `--features vulkan`).
@@ -47,9 +51,7 @@ pub fn select(device: &str, backend: &str) -> Result<Selected, DeviceError> {
     if device == "cpu" {
         return match backend {
             "flex" => Ok(Selected { device: Device::flex(), backend: "flex".into(), name: "cpu".into() }),
-            // Deprecated upstream in favour of flex; kept selectable for comparison.
-            #[allow(deprecated)]
-            "ndarray" => Ok(Selected { device: Device::ndarray(), backend: "ndarray".into(), name: "cpu".into() }),
+            "ndarray" => ndarray(),
             other => Err(DeviceError::UnknownBackend(other.into())),
         };
     }
@@ -63,6 +65,19 @@ pub fn select(device: &str, backend: &str) -> Result<Selected, DeviceError> {
         "vulkan" | "wgpu" => graphics(api, index, &device),
         _ => Err(DeviceError::Unknown(device)),
     }
+}
+
+/// burn-ndarray: deprecated upstream in favour of flex, kept selectable for comparison.
+#[cfg(feature = "ndarray")]
+fn ndarray() -> Result<Selected, DeviceError> {
+    #[allow(deprecated)]
+    let device = Device::ndarray();
+    Ok(Selected { device, backend: "ndarray".into(), name: "cpu".into() })
+}
+
+#[cfg(not(feature = "ndarray"))]
+fn ndarray() -> Result<Selected, DeviceError> {
+    Err(DeviceError::NoNdarray)
 }
 
 #[cfg(feature = "cuda")]

@@ -9,7 +9,7 @@ use repro_common::paper::{HelpExample, ImagePaper, Paper};
 pub enum Backend {
     /// burn-flex: the fastest CPU backend (default).
     Flex,
-    /// burn-ndarray: kept for comparison.
+    /// burn-ndarray: kept for comparison (a build with `--features ndarray`).
     Ndarray,
 }
 

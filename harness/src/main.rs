@@ -155,7 +155,7 @@ longer produces what the record says: re-make the record, or find the regression
     /// Check a device (a GPU above all) before trusting it with a reproduction: parity with the
     /// CPU, a short training, throughput and memory of the papers' nets, as tables.
     #[command(
-        after_help = "Examples:\n  cargo build --release -p harness --features vulkan && target/release/harness smoke --device vulkan --out smoke.md\n  harness smoke --device cpu --backend ndarray --quick     ndarray against flex, CI-sized"
+        after_help = "Examples:\n  cargo build --release -p harness --features vulkan && target/release/harness smoke --device vulkan --out smoke.md\n  cargo build --release -p harness --features ndarray && target/release/harness smoke --device cpu --backend ndarray --quick     ndarray against flex"
     )]
     Smoke(smoke::SmokeArgs),
 }

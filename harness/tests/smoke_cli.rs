@@ -55,6 +55,8 @@ fn the_smoke_check_on_the_cpu_passes_and_writes_its_tables() {
     assert!(table.trim_end().ends_with("Every check passed."), "{table}");
 }
 
+/// Needs a build with burn-ndarray: `cargo test --release -p harness --features ndarray --test smoke_cli`.
+#[cfg(feature = "ndarray")]
 #[test]
 fn ndarray_agrees_with_flex_within_the_parity_tolerances() {
     let o = harness(&["smoke", "--device", "cpu", "--backend", "ndarray", "--quick", "--parity-only"]);
@@ -66,6 +68,15 @@ fn ndarray_agrees_with_flex_within_the_parity_tolerances() {
         assert_eq!(verdict, "yes", "{net}: {t}");
         assert!(errors[0] > 0.0, "{net}: two backends should differ in rounding, so the comparison is real: {t}");
     }
+}
+
+#[cfg(not(feature = "ndarray"))]
+#[test]
+fn ndarray_without_its_feature_is_a_clear_error() {
+    let o = harness(&["smoke", "--device", "cpu", "--backend", "ndarray", "--quick", "--parity-only"]);
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(t.contains("--features ndarray") && !t.contains("panicked"), "{t}");
 }
 
 /// A planted fault fails the check on every net that can see it. LeNet-5's RBF outputs at
