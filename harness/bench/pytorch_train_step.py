@@ -8,7 +8,7 @@ Each net trains on random inputs of its recipe's size with SGD (momentum 0.9) an
 as `harness bench` does; PyTorch times `--steps` steps after two warm-up steps; each side is
 measured `--repeats` times in turn and the table shows medians. The harness is
 run as `RAYON_NUM_THREADS=T harness bench --experiment NAME --batch-size B --conv burn --conv
-project` and its two `train img/s` read from its table: burn-flex's own convolution gradients and
+project` and its two `train img/s` read from its table: burn-flex's own convolution kernels and
 the project's (common/src/conv.rs).
 """
 import argparse

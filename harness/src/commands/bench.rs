@@ -37,8 +37,8 @@ pub struct BenchArgs {
     /// ImageNet folder for --loader (train/<wnid>/*.JPEG); default: 256 generated 500×375 JPEGs.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
-    /// Whose convolution gradients to time on the CPU: the project's (common/src/conv.rs) or
-    /// burn-flex's own; repeat to time both side by side in one run.
+    /// Whose convolution kernels (forward pass and gradients) to time on the CPU: the project's
+    /// (common/src/conv.rs) or burn-flex's own; repeat to time both side by side in one run.
     #[arg(long = "conv", value_enum, default_values_t = [ConvKernels::Project])]
     convs: Vec<ConvKernels>,
     /// Trial-based experiments (sequences generated on line): training sequences per thread.
@@ -46,12 +46,13 @@ pub struct BenchArgs {
     sequences: u64,
 }
 
-/// `--conv`: the kernels behind every CPU convolution's gradients.
+/// `--conv`: the kernels behind every CPU convolution under autodiff (the `conv gradients`
+/// column of the table, so named before the forward pass was the project's too).
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ConvKernels {
-    /// The project's weight and input gradients (im2col/col2im + gemm per sample).
+    /// The project's forward pass and weight and input gradients (im2col/col2im + gemm per sample).
     Project,
-    /// burn-flex 0.22.1's own (burn's generic fallbacks).
+    /// burn-flex 0.22.1's own (its NHWC forward, burn's generic gradient fallbacks).
     Burn,
 }
 

@@ -6,6 +6,7 @@ pub mod lenet5;
 pub mod modern;
 pub mod rbf_codes;
 pub mod sdlm;
+pub mod squash;
 
 use repro_common::config::ExperimentConfig;
 use repro_common::net::{ImageNet, Net, NetRequest};
