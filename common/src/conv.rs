@@ -355,6 +355,20 @@ fn samples_per_worker(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().clamp(1, n.max(1))).max(1)
 }
 
+/// `f(c, chunk)` for each `len`-long chunk of `data`, on the pool's workers; a single chunk (a
+/// batch of one, SDLM's case, or one thread) runs on the calling thread, since handing it to a
+/// worker and waiting for it costs two thread switches and no parallelism.
+fn for_each_chunk<T: Send>(data: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Send + Sync) {
+    let len = len.max(1);
+    if data.len() <= len {
+        if !data.is_empty() {
+            f(0, data);
+        }
+        return;
+    }
+    data.par_chunks_mut(len).enumerate().for_each(|(c, chunk)| f(c, chunk));
+}
+
 /// Y `[n, c_out, ho, wo]`: per sample, W (`[c_out, c_in·kh·kw]`) · col_n, written straight into
 /// the NCHW output on top of the bias, the samples split among the compute pool's workers, each
 /// with its own im2col buffer. (The tracked caller passes `x` already contiguous and keeps that
@@ -368,7 +382,7 @@ fn output<T: Real>(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor
     let (per_x, per_y) = (g.c_in * g.h * g.w, g.c_out * pixels);
     let mut y = vec![T::default(); g.n * per_y];
     let chunk = samples_per_worker(g.n);
-    y.par_chunks_mut((chunk * per_y).max(1)).enumerate().for_each(|(c, y_chunk)| {
+    for_each_chunk(&mut y, chunk * per_y, |c, y_chunk| {
         let mut buffer = Vec::new();
         for (k, y_s) in y_chunk.chunks_mut(per_y).enumerate() {
             let s = c * chunk + k;
@@ -403,26 +417,30 @@ fn weight_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor
     let (x, dy) = (x.as_slice::<T>().expect("contiguous"), dy.as_slice::<T>().expect("contiguous"));
     let (rows, pixels) = (g.col_rows(), g.pixels());
     let (per_x, per_dy) = (g.c_in * g.h * g.w, g.c_out * pixels);
-    let partials: Vec<Vec<T>> = (0..g.n)
-        .collect::<Vec<_>>()
-        .par_chunks(samples_per_worker(g.n))
-        .map(|samples| {
-            let mut buffer = Vec::new();
-            let mut dw = vec![T::default(); g.c_out * rows];
-            for (k, &s) in samples.iter().enumerate() {
-                let col = columns(&x[s * per_x..(s + 1) * per_x], &g, &mut buffer);
-                let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
-                gemm(&mut dw, k > 0, dy_s, Operand::transposed(col, pixels), g.c_out, rows, pixels);
-            }
-            dw
-        })
-        .collect();
-    let mut total = vec![T::default(); g.c_out * rows];
-    for p in &partials {
-        for (t, v) in total.iter_mut().zip(p) {
-            *t += *v;
+    let partial = |samples: std::ops::Range<usize>| {
+        let mut buffer = Vec::new();
+        let mut dw = vec![T::default(); g.c_out * rows];
+        for (k, s) in samples.enumerate() {
+            let col = columns(&x[s * per_x..(s + 1) * per_x], &g, &mut buffer);
+            let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
+            gemm(&mut dw, k > 0, dy_s, Operand::transposed(col, pixels), g.c_out, rows, pixels);
         }
-    }
+        dw
+    };
+    let chunk = samples_per_worker(g.n);
+    // One chunk (a batch of one, or one thread) stays on the calling thread, as in `for_each_chunk`.
+    let total = if g.n <= chunk {
+        partial(0..g.n)
+    } else {
+        let partials: Vec<Vec<T>> = (0..g.n.div_ceil(chunk)).into_par_iter().map(|c| partial(c * chunk..((c + 1) * chunk).min(g.n))).collect();
+        let mut total = vec![T::default(); g.c_out * rows];
+        for p in &partials {
+            for (t, v) in total.iter_mut().zip(p) {
+                *t += *v;
+            }
+        }
+        total
+    };
     FlexTensor::from_data(TensorData::new(total, weight.layout().shape().to_vec()))
 }
 
@@ -437,7 +455,7 @@ fn input_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor,
     let (per_x, per_dy) = (g.c_in * g.h * g.w, g.c_out * pixels);
     let mut dx = vec![T::default(); g.n * per_x];
     let chunk = samples_per_worker(g.n);
-    dx.par_chunks_mut((chunk * per_x).max(1)).enumerate().for_each(|(c, dx_chunk)| {
+    for_each_chunk(&mut dx, chunk * per_x, |c, dx_chunk| {
         let mut col = vec![T::default(); if g.is_pointwise() { 0 } else { rows * pixels }];
         for (k, dx_s) in dx_chunk.chunks_mut(per_x).enumerate() {
             let s = c * chunk + k;
