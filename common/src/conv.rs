@@ -24,32 +24,11 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 type Tracked = Autodiff<Flex>;
 
-/// Whose kernels compute the gradients of a CPU convolution under autodiff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kernels {
-    /// This module's weight and input gradients (the default).
-    Project,
-    /// burn-flex's own (burn's generic fallbacks), to time or check against.
-    Burn,
-}
-
-/// The process-wide choice behind [`conv2d`]; `Project` unless [`use_kernels`] changed it.
-static BURNS_KERNELS: AtomicBool = AtomicBool::new(false);
-
-/// Sends every later [`conv2d`] and [`forward`] of this process to `kernels` (`harness bench
-/// --conv` times both in one run).
-pub fn use_kernels(kernels: Kernels) {
-    BURNS_KERNELS.store(kernels == Kernels::Burn, Ordering::Relaxed);
-}
-
-/// The kernels [`conv2d`] uses now.
-pub fn kernels() -> Kernels {
-    if BURNS_KERNELS.load(Ordering::Relaxed) { Kernels::Burn } else { Kernels::Project }
-}
+use crate::kernels::Real;
+pub use crate::kernels::{Kernels, kernels, use_kernels};
 
 /// `conv2d(x, weight, bias)` with `options`, as `burn::tensor::module::conv2d`, with the weight
 /// and input gradients computed by [`kernels`]'s choice.
@@ -178,19 +157,6 @@ impl Geometry {
     fn pixels(&self) -> usize {
         self.ho * self.wo
     }
-}
-
-/// The element types the weight gradient is computed in.
-trait Real: burn::tensor::Element + bytemuck::Pod + Default + std::ops::AddAssign + Send + Sync + 'static {
-    const ONE: Self;
-}
-
-impl Real for f32 {
-    const ONE: Self = 1.0;
-}
-
-impl Real for f64 {
-    const ONE: Self = 1.0;
 }
 
 /// The output columns `first..end` whose input column `ow·stride + offset` lies inside a row of

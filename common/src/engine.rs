@@ -56,6 +56,26 @@ pub trait ImageClassifier: Module + Sized {
         let loss = self.loss(scores.clone(), targets);
         (scores, loss)
     }
+    /// The training step computed by the model's own code instead of burn's autodiff graph: the
+    /// loss of [`training_step`](Self::training_step), the correct count and every parameter's
+    /// gradient, for a net whose steps are too small for per-op overhead not to dominate (one
+    /// sample per update). `None`, the default, trains through `training_step` and `backward`;
+    /// a model that answers must give that path's numbers (to float rounding), checked by its
+    /// paper's tests.
+    fn own_step(&self, images: &Tensor<4>, targets: &Tensor<1, Int>) -> Option<StepGradients> {
+        let _ = (images, targets);
+        None
+    }
+}
+
+/// One training batch's loss, correct count and gradients ([`gradients`]).
+pub struct StepGradients {
+    /// The training criterion averaged over the batch.
+    pub loss: f64,
+    /// Images whose highest score is their label.
+    pub right: usize,
+    /// Every trained parameter's gradient (empty when the loss is not finite: no update follows).
+    pub grads: GradientsParams,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,12 +192,28 @@ pub(crate) fn make_optimizer(config: &OptimizerConfig) -> burn::optim::ModuleOpt
     }
 }
 
-/// One update as training makes it: back-propagates `loss`, rescales the gradients by the paper's
-/// optimiser when it has one, and steps the optimizer at `lr`. The training loop and
-/// the trajectory parity with PyTorch ([`crate::parity::replay`]) both call it, so the parity
-/// checks the update that training makes.
-pub(crate) fn update<M: ImageClassifier>(model: M, loss: Tensor<1>, optimizer: &mut burn::optim::ModuleOptimizer, scaler: Option<&dyn GradientScaler<M>>, lr: f64) -> M {
-    let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+/// One training batch's loss, correct count and gradients: the model's own step
+/// ([`ImageClassifier::own_step`]) when it has one, otherwise `training_step` and burn's
+/// `backward`, with one read-back of the loss and the correct count. The training loop and the
+/// trajectory parity with PyTorch ([`crate::parity::replay`]) both call it and [`update`], so
+/// the parity checks the step and the update that training makes.
+pub(crate) fn gradients<M: ImageClassifier>(model: &M, images: Tensor<4>, targets: Tensor<1, Int>) -> StepGradients {
+    if let Some(step) = model.own_step(&images, &targets) {
+        return step;
+    }
+    let items = targets.dims()[0];
+    let (scores, loss) = model.training_step(images, targets.clone());
+    let right = scores.detach().argmax(1).reshape([items]).equal(targets).int().sum().float();
+    let stats = Tensor::cat(vec![loss.clone().detach(), right], 0).into_data().convert::<f64>().try_to_vec::<f64>().expect("two numbers");
+    let (loss_value, right) = (stats[0], stats[1] as usize);
+    let grads = if loss_value.is_finite() { GradientsParams::from_grads(loss.backward(), model) } else { GradientsParams::new() };
+    StepGradients { loss: loss_value, right, grads }
+}
+
+/// One update as training makes it: rescales the gradients by the paper's optimiser when it has
+/// one, and steps the optimizer at `lr`.
+pub(crate) fn update<M: ImageClassifier>(model: M, grads: GradientsParams, optimizer: &mut burn::optim::ModuleOptimizer, scaler: Option<&dyn GradientScaler<M>>, lr: f64) -> M {
+    let mut grads = grads;
     if let Some(scaler) = scaler {
         grads = scaler.scale(&model, grads);
     }
@@ -321,17 +357,13 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
             let items = batch.labels.len();
             let (x, y) = to_device(batch, &device);
             let model = slot.take().expect("model is in its slot");
-            let (scores, loss) = model.training_step(x, y.clone());
-            // One read-back per step for the loss (NaN check, progress) and the correct count.
-            let right = scores.detach().argmax(1).reshape([items]).equal(y).int().sum().float();
-            let stats = Tensor::cat(vec![loss.clone().detach(), right], 0).into_data().convert::<f64>().try_to_vec::<f64>().expect("two numbers");
-            let (batch_loss, right) = (stats[0], stats[1] as usize);
+            let StepGradients { loss: batch_loss, right, grads } = gradients(&model, x, y);
             if !batch_loss.is_finite() {
                 stopped = Some(non_finite_loss(batch_loss, epoch, &format!("batch {}", b + 1), lr));
                 slot = Some(model);
                 return Ok(false);
             }
-            slot = Some(update(model, loss, &mut optimizer, scaler.as_deref(), lr));
+            slot = Some(update(model, grads, &mut optimizer, scaler.as_deref(), lr));
             iteration += 1;
             loss_sum += batch_loss * items as f64;
             wrong += items - right;

@@ -11,6 +11,7 @@ pub mod extension;
 pub mod gate;
 pub mod images;
 pub mod import;
+pub mod kernels;
 pub mod lifecycle;
 pub mod net;
 pub mod nn;

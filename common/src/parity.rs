@@ -172,8 +172,9 @@ pub struct Replayed<M> {
 }
 
 /// Trains `model` through `steps` as the engine trains: the recipe's optimizer
-/// ([`make_optimizer`]), its schedule read at each step's epoch and iteration, the model's own
-/// training loss, and the engine's update ([`crate::engine::update`]). Dropout is switched off, as
+/// ([`make_optimizer`]), its schedule read at each step's epoch and iteration, and the engine's
+/// step and update ([`crate::engine::gradients`], [`crate::engine::update`]: a model's own
+/// step when it has one, as in training). Dropout is switched off, as
 /// the reference's masks cannot be shared. This is the trajectory parity with PyTorch: the same
 /// initial weights and batches must give the reference framework's losses and weights. A paper's
 /// own optimiser has no reference implementation to compare with and is refused.
@@ -187,10 +188,10 @@ pub fn replay<M: ImageClassifier>(config: &ExperimentConfig, model: M, steps: &[
     for (iteration, step) in steps.iter().enumerate() {
         let lr = config.schedule.lr(step.epoch, iteration as u64);
         let (x, y) = to_device(step.batch.clone(), device);
-        let (_, loss) = model.training_step(x, y);
-        losses.push(floats(loss.clone().detach())[0] as f64);
+        let step = crate::engine::gradients(&model, x, y);
+        losses.push(step.loss);
         learning_rates.push(lr);
-        model = crate::engine::update(model, loss, &mut optimizer, None, lr);
+        model = crate::engine::update(model, step.grads, &mut optimizer, None, lr);
     }
     Ok(Replayed { model, losses, learning_rates })
 }

@@ -1,5 +1,6 @@
 //! Shared helpers for the workspace's snapshot, regression and bad-input tests (`tests/tests/`).
 
+pub mod own_step;
 pub mod trajectory;
 
 use std::path::{Path, PathBuf};

@@ -191,3 +191,19 @@ fn project_convolution_gradient() {
         check(&format!("conv2d case {k}"), vec![x, w, b], |a| readout(repro_common::conv::conv2d(a[0].clone(), a[1].clone(), Some(a[2].clone().reshape([4])), options.clone()), &out));
     }
 }
+
+#[test]
+fn lenets_own_step_gives_burns_loss_and_gradients() {
+    // papers/lenet/src/fused.rs against burn's graph of the layers checked above, in f64 where
+    // both are exact to rounding (tests/lenet_fused.rs compares them in f32).
+    for batch in [1, 3] {
+        let repro_tests::own_step::Gaps { loss, burn_loss, right, burn_right, gradients } = repro_tests::own_step::compare(&device(), batch);
+        assert!((loss - burn_loss).abs() < 1e-12 * burn_loss.abs(), "batch {batch}: loss {loss} vs burn's {burn_loss}");
+        assert_eq!(right, burn_right, "batch {batch}");
+        for (name, gap) in gradients {
+            // Measured: 2e-16 to 3e-15. Planted: the subsampling coefficients' gradients
+            // scaled by 1.0001 gave 1.0e-4 at s2.coefficient.
+            assert!(gap < 1e-12, "batch {batch}: {name} differs from burn's gradient by {gap:e} of its largest entry");
+        }
+    }
+}

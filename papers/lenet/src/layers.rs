@@ -113,6 +113,18 @@ impl SparseConv2d {
         padded.select(0, self.gather.clone()).reshape([self.outputs, self.inputs, k, k])
     }
 
+    /// `(output map, input map)` of each packed kernel, in the order of `kernels`.
+    pub fn connections(&self) -> Vec<(usize, usize)> {
+        let gather = self.gather.clone().into_data().convert::<i64>().try_into_vec::<i64>().expect("an int tensor");
+        let mut pairs = vec![(0, 0); self.kernels.dims()[0]];
+        for (pair, &k) in gather.iter().enumerate() {
+            if let Some(slot) = pairs.get_mut(k as usize) {
+                *slot = (pair / self.inputs, pair % self.inputs);
+            }
+        }
+        pairs
+    }
+
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         conv2d(x, self.dense_kernel(), Some(self.bias.val()), ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
     }

@@ -12,7 +12,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
 use repro_common::config::Extension;
 use repro_common::conv;
-use repro_common::engine::{GradientScaler, ImageClassifier, PassStart, TrainError};
+use repro_common::engine::{GradientScaler, ImageClassifier, PassStart, StepGradients, TrainError};
 use repro_common::paper::Tap;
 
 use crate::rbf_codes;
@@ -111,6 +111,12 @@ impl ImageClassifier for Lenet5 {
 
     fn loss(&self, scores: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         map_loss(scores.neg(), targets, self.map_j)
+    }
+
+    /// On the CPU, the whole step in plain loops ([`crate::fused`]): a one-sample SDLM step
+    /// through burn's graph is mostly per-op overhead.
+    fn own_step(&self, images: &Tensor<4>, targets: &Tensor<1, Int>) -> Option<StepGradients> {
+        crate::fused::own_step(self, images, targets)
     }
 
     /// SDLM (§III.B), the paper's optimiser: `h_kk` re-estimated before each pass ([`crate::sdlm`]).

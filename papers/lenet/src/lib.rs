@@ -1,6 +1,7 @@
 //! LeNet-5 (LeCun, Bottou, Bengio & Haffner 1998): the paper's network, the modern variant most
 //! people call LeNet-5, their recipes, and the paper's published MNIST numbers.
 
+pub mod fused;
 pub mod layers;
 pub mod lenet5;
 pub mod modern;

@@ -5,8 +5,8 @@
 //! is one pass each way: the forward with a tanh the compiler can vectorise ([`tanh_f32`],
 //! within 2 ulp of the exact value), the backward from the output alone,
 //! `f'(a) = (S/A)·(A² − f(a)²)`, as a custom autodiff op (burn's `Backward` trait). In f64 (the
-//! finite-difference checks) it uses the exact `f64::tanh`. Other devices and dtypes go to the
-//! composition of burn's ops.
+//! finite-difference checks) it uses the exact `f64::tanh`. Other devices and dtypes, and burn's
+//! kernels ([`repro_common::kernels`]), go to the composition of burn's ops.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -15,6 +15,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData};
+use repro_common::kernels::{self, Kernels};
 
 /// A and S of Appendix A: f(±1) = ±1.
 pub const A: f64 = 1.7159;
@@ -24,7 +25,7 @@ type Tracked = Autodiff<Flex>;
 
 /// `A·tanh(S·x)`, in one pass each way on burn-flex (f32 or f64), through burn's ops elsewhere.
 pub fn scaled_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let real = matches!(x.dtype(), DType::F32 | DType::F64);
+    let real = matches!(x.dtype(), DType::F32 | DType::F64) && kernels::kernels() == Kernels::Project;
     if real {
         match x.clone().try_into_primitive::<Tracked>() {
             Ok(x_ad) => {

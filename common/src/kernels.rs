@@ -1,0 +1,107 @@
+//! Whose kernels compute a CPU training step: the project's own (the default) or burn's.
+//!
+//! The project replaces burn-flex's kernels where they dominate a training step on the CPU: the
+//! convolutions ([`crate::conv`]), batch norm's training pass ([`crate::norm`]) and the steps
+//! a paper computes itself ([`crate::engine::ImageClassifier::own_step`]). Each checks this
+//! switch, so `harness bench --kernels burn --kernels project` times both in one process and
+//! the tests compare both on whole nets.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::tensor::{DType, Tensor, TensorData};
+
+/// Whose kernels compute a CPU training step under autodiff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// The project's (the default).
+    Project,
+    /// burn-flex's own ops and burn's autodiff graph throughout, to time or check against.
+    Burn,
+}
+
+/// The process-wide choice; `Project` unless [`use_kernels`] changed it.
+static BURNS_KERNELS: AtomicBool = AtomicBool::new(false);
+
+/// Sends every later training step of this process to `kernels`.
+pub fn use_kernels(kernels: Kernels) {
+    BURNS_KERNELS.store(kernels == Kernels::Burn, Ordering::Relaxed);
+}
+
+/// The kernels in use now.
+pub fn kernels() -> Kernels {
+    if BURNS_KERNELS.load(Ordering::Relaxed) { Kernels::Burn } else { Kernels::Project }
+}
+
+/// The element types the project's CPU kernels compute in: f32 for training, f64 for the
+/// finite-difference checks.
+pub trait Real:
+    burn::tensor::Element
+    + bytemuck::Pod
+    + Default
+    + PartialOrd
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+    + std::ops::AddAssign
+    + Send
+    + Sync
+    + 'static
+{
+    const ZERO: Self;
+    const ONE: Self;
+    fn of(v: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn sqrt(self) -> Self;
+}
+
+macro_rules! real {
+    ($t:ty) => {
+        impl Real for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline]
+            fn of(v: f64) -> Self {
+                v as $t
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+        }
+    };
+}
+real!(f32);
+real!(f64);
+
+type Tracked = burn::backend::Autodiff<burn::backend::Flex>;
+
+/// The burn-flex tensor under `x` when `x` is an f32 or f64 tensor under autodiff on the CPU
+/// (a parameter's value, a training batch), contiguous; `None` on any other backend or dtype.
+pub fn tracked_flex<const D: usize>(x: &Tensor<D>) -> Option<burn::backend::flex::FlexTensor> {
+    if !matches!(x.dtype(), DType::F32 | DType::F64) {
+        return None;
+    }
+    x.clone().try_into_primitive::<Tracked>().ok().map(|t| t.primitive().to_contiguous())
+}
+
+/// `values` as a burn-flex tensor of `shape` (a gradient, as burn's `backward` registers them:
+/// on the inner backend, without autodiff).
+pub fn flex_tensor<T: Real, const D: usize>(values: Vec<T>, shape: [usize; D]) -> Tensor<D> {
+    Tensor::from_primitive::<burn::backend::Flex>(burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape)))
+}
