@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ExperimentConfig, Extension, OptimizerConfig};
-use crate::data::source::{HostBatch, ImageSource, build_batch, for_each_batch, loader_threads};
+use crate::data::source::{HostBatch, ImageSource, build_batch, for_each_batch, loader_threads, queue_depth};
 use crate::data::{DataError, Dataset};
 use crate::device::Selected;
 use crate::progress;
@@ -262,7 +262,7 @@ pub fn evaluate<M: ImageClassifier>(model: &M, source: &dyn ImageSource, device:
     let batch_items = (EVAL_BATCH_VIEWS.load(std::sync::atomic::Ordering::Relaxed) / views).max(1);
     let chunks: Vec<&[usize]> = order.chunks(batch_items).collect();
     let bar = progress::bar(chunks.len() as u64, "evaluating");
-    for_each_batch(source, &chunks, None, loader_threads(), 1, |_, batch| -> Result<bool, TrainError> {
+    for_each_batch(source, &chunks, None, loader_threads(), queue_depth(source, batch_items), |_, batch| -> Result<bool, TrainError> {
         let items = batch.labels.len();
         let (x, y) = to_device(batch, &device);
         let scores = model.scores(x);
@@ -349,7 +349,7 @@ pub fn train<M: ImageClassifier>(spec: TrainSpec<'_>, init: impl FnOnce(&Device)
         let mut stopped = None;
         // The optimizer takes the model by value; the slot lets the per-batch closure hand it over.
         let mut slot = Some(model);
-        for_each_batch(train_set.as_ref(), &chunks, Some((spec.seed, epoch)), loader_threads(), 1, |b, batch| -> Result<bool, TrainError> {
+        for_each_batch(train_set.as_ref(), &chunks, Some((spec.seed, epoch)), loader_threads(), queue_depth(train_set.as_ref(), config.batch_size), |b, batch| -> Result<bool, TrainError> {
             if config.max_iterations.is_some_and(|m| iteration >= m) {
                 return Ok(false);
             }

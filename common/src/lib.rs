@@ -15,6 +15,7 @@ pub mod kernels;
 pub mod lifecycle;
 pub mod net;
 pub mod nn;
+pub mod norm;
 pub mod paper;
 pub mod parity;
 pub mod progress;

@@ -38,8 +38,8 @@ pub fn dropout_classifier(x: Tensor<2>, layers: [&burn::nn::Linear; 3], dropout:
 /// trained) move the running variance towards the *unbiased* batch variance, `n/(n−1)` times the
 /// biased one, `n` being the values per channel in the batch. burn's `BatchNorm` uses the biased
 /// one; the trajectory parity with PyTorch found the difference (`tests/tests/trajectory_parity.rs`).
-/// Normalisation itself is burn's (`batch_norm_train` in training, the running statistics in
-/// inference); only the running update is ours. Named `BatchNorm` so PyTorch weights load into
+/// Normalisation is burn's with the running statistics in inference, and in training burn's
+/// `batch_norm_train` or, on the CPU, the project's one-pass version of it ([`crate::norm`]). Named `BatchNorm` so PyTorch weights load into
 /// it by burn's adapter (`weight`/`bias` → `gamma`/`beta`).
 #[derive(Module, Debug)]
 pub struct BatchNorm {
@@ -78,7 +78,7 @@ impl BatchNorm {
             return burn::tensor::module::batch_norm(input, self.gamma.val(), self.beta.val(), mean, var, self.epsilon);
         }
         let per_channel = input.dims().iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, d)| d).product::<usize>() as f64;
-        let result = burn::tensor::module::batch_norm_train(input, self.gamma.val(), self.beta.val(), self.epsilon);
+        let result = crate::norm::batch_norm_train(input, self.gamma.val(), self.beta.val(), self.epsilon);
         let unbiased = if per_channel > 1.0 { per_channel / (per_channel - 1.0) } else { 1.0 };
         let (mean, var) = (self.running_mean.value_sync().to_device(&device), self.running_var.value_sync().to_device(&device));
         let m = self.momentum;

@@ -1125,8 +1125,8 @@ pub fn readme_bench_table(papers: &[&str], results_root: &Path) -> String {
     for id in papers {
         let Ok(bench) = std::fs::read_to_string(results_root.join(id).join("bench.md")) else { continue };
         let commit = bench.split_once("at commit `").and_then(|(_, rest)| rest.split_once('`')).map(|(c, _)| c.to_owned()).unwrap_or_else(|| "–".into());
-        // Columns found by their header: `harness bench` gained `conv gradients` (files
-        // measured before it have none).
+        // Columns found by their header: `harness bench` gained `conv gradients`, later named
+        // `kernels` (files measured before either have neither).
         let mut columns: Option<Vec<String>> = None;
         for line in bench.lines() {
             let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
@@ -1148,7 +1148,7 @@ pub fn readme_bench_table(papers: &[&str], results_root: &Path) -> String {
                 cell("experiment"),
                 cell("model"),
                 cell("backend / device"),
-                cell("conv gradients"),
+                if header.iter().any(|h| h == "kernels") { cell("kernels") } else { cell("conv gradients") },
                 cell("batch"),
                 cell("train img/s"),
                 cell("s per step")
@@ -1162,7 +1162,7 @@ pub fn readme_bench_table(papers: &[&str], results_root: &Path) -> String {
     s.push_str(
         "From `harness bench` (synthetic inputs of each recipe's size through the real engine, nothing else running), as committed in each paper's `bench.md` with its command and machine:\n\n",
     );
-    s.push_str("| paper | experiment | model | backend / device | conv gradients | batch | train img/s | s per step | commit |\n|---|---|---|---|---|---:|---:|---:|---|\n");
+    s.push_str("| paper | experiment | model | backend / device | kernels | batch | train img/s | s per step | commit |\n|---|---|---|---|---|---:|---:|---:|---|\n");
     for r in rows {
         s.push_str(&r);
         s.push('\n');
@@ -1199,18 +1199,20 @@ mod tests {
     use super::readme_bench_table;
 
     #[test]
-    fn the_readme_bench_table_reads_bench_files_with_and_without_the_conv_column() {
+    fn the_readme_bench_table_reads_bench_files_with_and_without_the_kernels_column() {
         let root = tempfile::tempdir().unwrap();
         let old = "Measured alone at commit `aaaa`.\n\n| experiment | model | backend / device | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|---:|\n| `old-net` | a | flex / cpu | 32 | 9.4 | 3.396 | 14.5 |\n\nprose\n";
         let new = "Measured alone at commit `bbbb`.\n\n| experiment | model | backend / device | conv gradients | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|\n| `new-net` | b | flex / cpu | burn | 128 | 116.9 | 1.095 | 19.2 |\n| `new-net` | b | flex / cpu | project | 128 | 150.2 | 0.852 | 15.0 |\n";
-        for (id, text) in [("p1", old), ("p2", new)] {
+        let newest = "Measured alone at commit `cccc`.\n\n| experiment | model | backend / device | kernels | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|\n| `newest-net` | c | flex / cpu | project | 1 | 3850.0 | 0.000 | 9.0 |\n";
+        for (id, text) in [("p1", old), ("p2", new), ("p3", newest)] {
             std::fs::create_dir_all(root.path().join(id)).unwrap();
             std::fs::write(root.path().join(id).join("bench.md"), text).unwrap();
         }
-        let table = readme_bench_table(&["p1", "p2"], root.path());
+        let table = readme_bench_table(&["p1", "p2", "p3"], root.path());
         assert!(table.contains("| [p1](results/p1/bench.md) | `old-net` | a | flex / cpu | – | 32 | 9.4 | 3.396 | `aaaa` |"), "{table}");
         assert!(table.contains("| [p2](results/p2/bench.md) | `new-net` | b | flex / cpu | burn | 128 | 116.9 | 1.095 | `bbbb` |"), "{table}");
         assert!(table.contains("| [p2](results/p2/bench.md) | `new-net` | b | flex / cpu | project | 128 | 150.2 | 0.852 | `bbbb` |"), "{table}");
+        assert!(table.contains("| [p3](results/p3/bench.md) | `newest-net` | c | flex / cpu | project | 1 | 3850.0 | 0.000 | `cccc` |"), "{table}");
         assert!(!table.contains("prose"), "{table}");
     }
 }

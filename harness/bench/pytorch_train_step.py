@@ -7,9 +7,9 @@ throughput sections and of issue 15's targets, re-made by one command. Never run
 Each net trains on random inputs of its recipe's size with SGD (momentum 0.9) and cross-entropy,
 as `harness bench` does; PyTorch times `--steps` steps after two warm-up steps; each side is
 measured `--repeats` times in turn and the table shows medians. The harness is
-run as `RAYON_NUM_THREADS=T harness bench --experiment NAME --batch-size B --conv burn --conv
-project` and its two `train img/s` read from its table: burn-flex's own convolution kernels and
-the project's (common/src/conv.rs).
+run as `RAYON_NUM_THREADS=T harness bench --experiment NAME --batch-size B --kernels burn
+--kernels project` and its two `train img/s` read from its table: burn-flex's own ops throughout
+and the project's kernels (common/src/kernels.rs: convolutions, batch norm, a paper's own step).
 """
 import argparse
 import os
@@ -110,16 +110,18 @@ def pytorch_img_per_s(name, batch, steps):
 
 
 def harness_img_per_s(harness, name, batch, threads):
-    """{conv gradients: train img/s} from one `harness bench` run timing both kernels."""
-    cmd = [harness, "bench", "--experiment", name, "--batch-size", str(batch), "--conv", "burn", "--conv", "project"]
+    """{kernels: train img/s} from one `harness bench` run timing both kernels."""
+    cmd = [harness, "bench", "--experiment", name, "--batch-size", str(batch), "--kernels", "burn", "--kernels", "project"]
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    found = {}
+    found, header = {}, None
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if cells and cells[0] == f"`{name}`":
-            # | experiment | model | backend / device | conv gradients | batch | train img/s | ...
-            found[cells[3]] = float(cells[5])
+        if cells and cells[0] == "experiment":
+            header = cells
+        elif header and cells and cells[0] == f"`{name}`":
+            row = dict(zip(header, cells))
+            found[row["kernels"]] = float(row["train img/s"])
     if set(found) != {"burn", "project"}:
         raise SystemExit(f"no rows for {name} in the output of {' '.join(cmd)}:\n{out}")
     return found
@@ -135,7 +137,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"threads {args.threads}; PyTorch {torch.__version__}; medians of {args.repeats} measurements of each\n")
-    print("| net | batch | harness img/s, burn's conv gradients | harness img/s, the project's | PyTorch img/s | ratio, burn's | ratio, the project's |")
+    print("| net | batch | harness img/s, burn's kernels | harness img/s, the project's | PyTorch img/s | ratio, burn's | ratio, the project's |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name in args.net or list(NETS):
         batch = NETS[name][3]

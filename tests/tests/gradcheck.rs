@@ -192,6 +192,24 @@ fn project_convolution_gradient() {
     }
 }
 
+/// The project's batch norm (`common/src/norm.rs`, a custom autodiff op) against central
+/// differences, for the input, γ and β, on an NCHW input and on a `[batch, features]` one.
+#[test]
+fn project_batch_norm_gradient() {
+    let norm = |x: Tensor<4>, g: Tensor<4>, b: Tensor<4>| {
+        let c = g.dims()[1];
+        let shape = x.dims();
+        let x3 = x.reshape([shape[0], shape[1], shape[2] * shape[3]]);
+        repro_common::norm::batch_norm_train(x3, g.reshape([c]), b.reshape([c]), 1e-5).output.reshape(shape)
+    };
+    for (k, shape) in [[3, 2, 4, 3], [5, 3, 1, 1]].into_iter().enumerate() {
+        let c = shape[1];
+        let (x, g, b) = (random(shape), random([1, c, 1, 1]), random([1, c, 1, 1]));
+        let out = random(shape);
+        check(&format!("batch norm case {k}"), vec![x, g, b], |a| readout(norm(a[0].clone(), a[1].clone(), a[2].clone()), &out));
+    }
+}
+
 #[test]
 fn lenets_own_step_gives_burns_loss_and_gradients() {
     // papers/lenet/src/fused.rs against burn's graph of the layers checked above, in f64 where

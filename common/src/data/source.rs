@@ -120,6 +120,17 @@ pub fn loader_threads() -> usize {
     std::env::var("REPRO_LOADER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16))
 }
 
+/// How many finished batches of `batch_size` items of `source` each loader worker may hold:
+/// about 8 MiB of images, at least 1 (ImageNet's batches) and at most 256. Small batches (one
+/// 32×32 digit per SDLM step) then flow without a thread hand-off per batch: with a queue of 1,
+/// worker and trainer woke each other for every image.
+pub fn queue_depth(source: &dyn ImageSource, batch_size: usize) -> usize {
+    const QUEUE_BYTES: usize = 8 << 20;
+    let [c, h, w] = source.shape();
+    let batch_bytes = (batch_size * source.views() * c * h * w * std::mem::size_of::<f32>()).max(1);
+    (QUEUE_BYTES / batch_bytes).clamp(1, 256)
+}
+
 /// Calls `consume` on the batches of `chunks`, in order, while `threads` workers build the next
 /// ones (each holds at most `depth` finished batches, so at most `threads × (depth + 1)` batches
 /// are in memory: keep `depth` at 1 for ImageNet-size batches). Worker `k` builds batches

@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Args;
 use repro_common::config::ExperimentConfig;
-use repro_common::conv;
 use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
+use repro_common::kernels;
 use repro_common::paper::{ImagePaper, Paper};
 
 #[derive(Args)]
@@ -37,36 +37,37 @@ pub struct BenchArgs {
     /// ImageNet folder for --loader (train/<wnid>/*.JPEG); default: 256 generated 500×375 JPEGs.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
-    /// Whose convolution kernels (forward pass and gradients) to time on the CPU: the project's
-    /// (common/src/conv.rs) or burn-flex's own; repeat to time both side by side in one run.
-    #[arg(long = "conv", value_enum, default_values_t = [ConvKernels::Project])]
-    convs: Vec<ConvKernels>,
+    /// Whose kernels to time a CPU training step with: the project's (its convolutions, batch
+    /// norm and a paper's own fused step; see common/src/kernels.rs) or burn-flex's own ops and
+    /// burn's autodiff graph; repeat to time both side by side in one run.
+    #[arg(long = "kernels", alias = "conv", value_enum, default_values_t = [KernelsArg::Project])]
+    kernels: Vec<KernelsArg>,
     /// Trial-based experiments (sequences generated on line): training sequences per thread.
     #[arg(long, default_value_t = 5000)]
     sequences: u64,
 }
 
-/// `--conv`: the kernels behind every CPU convolution under autodiff (the `conv gradients`
-/// column of the table, so named before the forward pass was the project's too).
+/// `--kernels`: whose kernels compute every CPU training step (the `kernels` column).
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ConvKernels {
-    /// The project's forward pass and weight and input gradients (im2col/col2im + gemm per sample).
+pub enum KernelsArg {
+    /// The project's: convolutions by im2col/col2im and gemm, batch norm in one pass each way,
+    /// a paper's own fused step where it has one.
     Project,
-    /// burn-flex 0.22.1's own (its NHWC forward, burn's generic gradient fallbacks).
+    /// burn-flex 0.22.1's own ops and burn's autodiff graph throughout.
     Burn,
 }
 
-impl ConvKernels {
-    fn kernels(self) -> conv::Kernels {
+impl KernelsArg {
+    fn kernels(self) -> kernels::Kernels {
         match self {
-            ConvKernels::Project => conv::Kernels::Project,
-            ConvKernels::Burn => conv::Kernels::Burn,
+            KernelsArg::Project => kernels::Kernels::Project,
+            KernelsArg::Burn => kernels::Kernels::Burn,
         }
     }
     fn name(self) -> &'static str {
         match self {
-            ConvKernels::Project => "project",
-            ConvKernels::Burn => "burn",
+            KernelsArg::Project => "project",
+            KernelsArg::Burn => "burn",
         }
     }
 }
@@ -105,16 +106,16 @@ pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
             }
             for backend in &args.backends {
                 let selected = device::select(&args.device, backend.name())?;
-                for kernels in &args.convs {
-                    conv::use_kernels(kernels.kernels());
-                    let t = time_recipe(*paper, &recipe, &selected, args.batch_size, args.images, &tmp.join(format!("{}-{backend}-{}", recipe.name, kernels.name())))?;
+                for choice in &args.kernels {
+                    kernels::use_kernels(choice.kernels());
+                    let t = time_recipe(*paper, &recipe, &selected, args.batch_size, args.images, &tmp.join(format!("{}-{backend}-{}", recipe.name, choice.name())))?;
                     rows.push(format!(
                         "| `{}` | {} | {} / {} | {} | {} | {:.1} | {:.3} | {:.1} |",
                         recipe.name,
                         recipe.model,
                         selected.backend,
                         selected.name,
-                        kernels.name(),
+                        choice.name(),
                         t.batch_size,
                         t.img_per_s,
                         t.s_per_step,
@@ -124,10 +125,10 @@ pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
             }
         }
     }
-    conv::use_kernels(conv::Kernels::Project);
+    kernels::use_kernels(kernels::Kernels::Project);
     let _ = std::fs::remove_dir_all(&tmp);
     println!("Training throughput, second of two epochs of synthetic images of each recipe's input size (the first warms up); {}\n", device::cpu_description());
-    println!("| experiment | model | backend / device | conv gradients | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|");
+    println!("| experiment | model | backend / device | kernels | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|");
     for r in rows {
         println!("{r}");
     }
