@@ -254,6 +254,7 @@ fn main() -> ExitCode {
     // burn's and its runtimes' own messages (`log`), behind RUST_LOG (e.g. RUST_LOG=info);
     // warnings and errors by default.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    repro_common::kernels::keep_freed_memory();
     // The papers' own `--help` examples and smoke nets are added to the command at run time.
     let matches = cli::with_paper_help(Cli::command(), &papers()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
