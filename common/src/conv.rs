@@ -383,15 +383,18 @@ fn weight_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor
     let (x, dy) = (x.as_slice::<T>().expect("contiguous"), dy.as_slice::<T>().expect("contiguous"));
     let (rows, pixels) = (g.col_rows(), g.pixels());
     let (per_x, per_dy) = (g.c_in * g.h * g.w, g.c_out * pixels);
+    // Each worker sums dWᵀ (`[c_in·kh·kw, c_out]`) = Σ col_n · dY_nᵀ: so laid out, gemm reads the
+    // large im2col matrix in place and packs only dY_n (nine times smaller for a 3×3 kernel);
+    // for dW = Σ dY_n · col_nᵀ it packed (copied) every col_n.
     let partial = |samples: std::ops::Range<usize>| {
         let mut buffer = Vec::new();
-        let mut dw = vec![T::default(); g.c_out * rows];
+        let mut dwt = vec![T::default(); rows * g.c_out];
         for (k, s) in samples.enumerate() {
             let col = columns(&x[s * per_x..(s + 1) * per_x], &g, &mut buffer);
-            let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
-            gemm(&mut dw, k > 0, dy_s, Operand::transposed(col, pixels), g.c_out, rows, pixels);
+            let dy_t = Operand::transposed(&dy[s * per_dy..(s + 1) * per_dy], pixels);
+            gemm(&mut dwt, k > 0, Operand::rows(col, pixels), dy_t, rows, g.c_out, pixels);
         }
-        dw
+        dwt
     };
     let chunk = samples_per_worker(g.n);
     // One chunk (a batch of one, or one thread) stays on the calling thread, as in `for_each_chunk`.
@@ -399,7 +402,7 @@ fn weight_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor
         partial(0..g.n)
     } else {
         let partials: Vec<Vec<T>> = (0..g.n.div_ceil(chunk)).into_par_iter().map(|c| partial(c * chunk..((c + 1) * chunk).min(g.n))).collect();
-        let mut total = vec![T::default(); g.c_out * rows];
+        let mut total = vec![T::default(); rows * g.c_out];
         for p in &partials {
             for (t, v) in total.iter_mut().zip(p) {
                 *t += *v;
@@ -407,7 +410,7 @@ fn weight_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor
         }
         total
     };
-    FlexTensor::from_data(TensorData::new(total, weight.layout().shape().to_vec()))
+    FlexTensor::from_data(TensorData::new(transpose(&total, rows, g.c_out), weight.layout().shape().to_vec()))
 }
 
 /// dX `[n, c_in, h, w]`: per sample, col = Wᵀ · dY_n (`[c_in·kh·kw, ho·wo]`) folded back onto the
@@ -419,6 +422,10 @@ fn input_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor,
     let (w, dy) = (weight.as_slice::<T>().expect("contiguous"), dy.as_slice::<T>().expect("contiguous"));
     let (rows, pixels) = (g.col_rows(), g.pixels());
     let (per_x, per_dy) = (g.c_in * g.h * g.w, g.c_out * pixels);
+    // Wᵀ laid out row by row once per call: read as the transpose of W in place, gemm packed
+    // (copied) all of W again for every sample.
+    let w_t = transpose(w, g.c_out, rows);
+    let w_t = Operand::rows(&w_t, g.c_out);
     let mut dx = vec![T::default(); g.n * per_x];
     let chunk = samples_per_worker(g.n);
     for_each_chunk(&mut dx, chunk * per_x, |c, dx_chunk| {
@@ -428,14 +435,25 @@ fn input_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor,
             let dy_s = Operand::rows(&dy[s * per_dy..(s + 1) * per_dy], pixels);
             if g.is_pointwise() {
                 // col2im is the identity: Wᵀ · dY_n is this sample's gradient.
-                gemm(dx_s, false, Operand::transposed(w, rows), dy_s, rows, pixels, g.c_out);
+                gemm(dx_s, false, w_t, dy_s, rows, pixels, g.c_out);
             } else {
-                gemm(&mut col, false, Operand::transposed(w, rows), dy_s, rows, pixels, g.c_out);
+                gemm(&mut col, false, w_t, dy_s, rows, pixels, g.c_out);
                 col2im(&col, &g, dx_s);
             }
         }
     });
     FlexTensor::from_data(TensorData::new(dx, x.layout().shape().to_vec()))
+}
+
+/// The row-major `rows × cols` matrix `a` transposed.
+fn transpose<T: Real>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut t = vec![T::default(); rows * cols];
+    for (r, row) in a.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            t[c * rows + r] = v;
+        }
+    }
+    t
 }
 
 /// Adds the im2col matrix `col` (`[c_in·kh·kw, ho·wo]`) back onto the pixels of one sample `dx`
