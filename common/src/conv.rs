@@ -177,6 +177,18 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
         for i in 0..g.kh {
             for j in 0..g.kw {
                 let row = &mut col[((c * g.kh + i) * g.kw + j) * pixels..][..pixels];
+                if let Some(run) = SameWidthRun::of(g, i, j) {
+                    match run.ranges() {
+                        Some((src, dst)) => {
+                            row[..dst.start].fill(T::default());
+                            row[dst.end..].fill(T::default());
+                            row[dst].copy_from_slice(&plane[src]);
+                            run.clear_wrapped(row);
+                        }
+                        None => row.fill(T::default()),
+                    }
+                    continue;
+                }
                 let offset = (j * g.dilation[1]) as isize - g.padding[1] as isize;
                 let (first, end) = inside_columns(g.wo, g.stride[1], offset, g.w);
                 for oh in 0..g.ho {
@@ -202,6 +214,65 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// One row of the im2col matrix (kernel tap `(i, j)` of one channel) of a stride-1 convolution
+/// whose output rows are as wide as its input's (ResNet's and VGG's 3×3 with padding 1): output
+/// row `oh` reads input row `oh + i·d − p` shifted by `j·d − p` columns, so all the output rows
+/// that lie inside the input read one contiguous run of the input plane. Copied (or added back)
+/// in one piece, the few entries whose column falls off an edge then hold the neighbouring
+/// row's pixels and are cleared: one long copy instead of one short one per output row.
+struct SameWidthRun {
+    /// Row width of both the input and the output.
+    w: usize,
+    /// Input rows, and the output rows `first_row..end_row` that read inside them.
+    h: usize,
+    first_row: usize,
+    end_row: usize,
+    /// Input row and column offset of the tap.
+    row_shift: isize,
+    col_shift: isize,
+}
+
+impl SameWidthRun {
+    fn of(g: &Geometry, i: usize, j: usize) -> Option<Self> {
+        if g.stride != [1, 1] || g.wo != g.w {
+            return None;
+        }
+        let row_shift = (i * g.dilation[0]) as isize - g.padding[0] as isize;
+        let col_shift = (j * g.dilation[1]) as isize - g.padding[1] as isize;
+        let (h, ho) = (g.h as isize, g.ho as isize);
+        let first_row = (-row_shift).clamp(0, ho) as usize;
+        let end_row = (h - row_shift).clamp(first_row as isize, ho) as usize;
+        Some(SameWidthRun { w: g.w, h: g.h, first_row, end_row, row_shift, col_shift })
+    }
+
+    /// The input plane's range and the im2col row's range that correspond, element for element;
+    /// `None` when the tap reads only padding.
+    fn ranges(&self) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+        let w = self.w as isize;
+        let (dst_start, dst_end) = (self.first_row as isize * w, self.end_row as isize * w);
+        // The plane index of the im2col row's entry `dst_start`.
+        let src_start = (self.first_row as isize + self.row_shift) * w + self.col_shift;
+        let skip = (-src_start).max(0);
+        let end = dst_end.min(dst_start + self.h as isize * w - src_start);
+        let dst = (dst_start + skip) as usize..end.max(dst_start + skip) as usize;
+        let src_begin = (src_start + skip) as usize;
+        (!dst.is_empty()).then(|| (src_begin..src_begin + dst.len(), dst))
+    }
+
+    /// Zeroes the entries of the im2col row whose column lies outside the input.
+    fn clear_wrapped<T: Real>(&self, row: &mut [T]) {
+        let w = self.w;
+        let rows = &mut row[self.first_row * w..self.end_row * w];
+        if self.col_shift > 0 {
+            let keep = w.saturating_sub(self.col_shift as usize);
+            rows.chunks_exact_mut(w).for_each(|r| r[keep..].fill(T::default()));
+        } else if self.col_shift < 0 {
+            let clear = (self.col_shift.unsigned_abs()).min(w);
+            rows.chunks_exact_mut(w).for_each(|r| r[..clear].fill(T::default()));
         }
     }
 }
@@ -438,7 +509,7 @@ fn input_gradient<T: Real>(x: &FlexTensor, weight: &FlexTensor, dy: &FlexTensor,
                 gemm(dx_s, false, w_t, dy_s, rows, pixels, g.c_out);
             } else {
                 gemm(&mut col, false, w_t, dy_s, rows, pixels, g.c_out);
-                col2im(&col, &g, dx_s);
+                col2im(&mut col, &g, dx_s);
             }
         }
     });
@@ -458,13 +529,25 @@ fn transpose<T: Real>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
 
 /// Adds the im2col matrix `col` (`[c_in·kh·kw, ho·wo]`) back onto the pixels of one sample `dx`
 /// (`[c_in, h, w]`, zero on entry) that each entry was read from: the transpose of [`im2col`].
-fn col2im<T: Real>(col: &[T], g: &Geometry, dx: &mut [T]) {
+/// The entries of `col` that read padding are zeroed on the way.
+fn col2im<T: Real>(col: &mut [T], g: &Geometry, dx: &mut [T]) {
     let pixels = g.pixels();
     for c in 0..g.c_in {
         let plane = &mut dx[c * g.h * g.w..(c + 1) * g.h * g.w];
         for i in 0..g.kh {
             for j in 0..g.kw {
-                let row = &col[((c * g.kh + i) * g.kw + j) * pixels..][..pixels];
+                let row = &mut col[((c * g.kh + i) * g.kw + j) * pixels..][..pixels];
+                if let Some(run) = SameWidthRun::of(g, i, j) {
+                    if let Some((src, dst)) = run.ranges() {
+                        // The entries that read padding must not reach the neighbouring pixels.
+                        run.clear_wrapped(row);
+                        for (d, v) in plane[src].iter_mut().zip(&row[dst]) {
+                            *d += *v;
+                        }
+                    }
+                    continue;
+                }
+                let row = &*row;
                 let offset = (j * g.dilation[1]) as isize - g.padding[1] as isize;
                 let (first, end) = inside_columns(g.wo, g.stride[1], offset, g.w);
                 for oh in 0..g.ho {

@@ -183,7 +183,13 @@ fn option_a_shortcut_gradient() {
 #[test]
 fn project_convolution_gradient() {
     use burn::tensor::ops::ConvOptions;
-    let cases = [ConvOptions::new([1, 1], [1, 1], [1, 1], 1), ConvOptions::new([2, 1], [1, 0], [1, 2], 1), ConvOptions::new_with_padding([2, 2], [(1, 0), (0, 1)], [1, 1], 1)];
+    let cases = [
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ConvOptions::new([2, 1], [1, 0], [1, 2], 1),
+        ConvOptions::new_with_padding([2, 2], [(1, 0), (0, 1)], [1, 1], 1),
+        // Output rows as wide as the input's with a dilated kernel (the one-run im2col path).
+        ConvOptions::new([1, 1], [2, 2], [2, 2], 1),
+    ];
     for (k, options) in cases.into_iter().enumerate() {
         let (x, w, b) = (random([3, 2, 6, 5]), random([4, 2, 3, 3]), random([1, 4, 1, 1]));
         let y_shape = repro_common::conv::conv2d(x.clone(), w.clone(), Some(b.clone().reshape([4])), options.clone()).dims();
