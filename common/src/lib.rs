@@ -18,6 +18,7 @@ pub mod nn;
 pub mod norm;
 pub mod paper;
 pub mod parity;
+pub mod pool;
 pub mod progress;
 pub mod records;
 pub mod replay;

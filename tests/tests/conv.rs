@@ -1,12 +1,14 @@
-//! The project's convolution (`common/src/conv.rs`) and batch norm (`common/src/norm.rs`) against
-//! burn's own, in f32 on the CPU: the same outputs and the same gradients on the shapes the
-//! papers' nets use; and a guard that every paper's convolutions go through the project's.
+//! The project's convolution (`common/src/conv.rs`), max pooling (`pool.rs`) and batch norm
+//! (`norm.rs`) against burn's own, in f32 on the CPU: the same outputs and the same gradients on
+//! the shapes the papers' nets use; and a guard that every paper's convolutions and max pools go
+//! through the project's.
 //! Whole nets are compared in conv_nets.rs (in f64), the finite-difference checks are in
 //! gradcheck.rs.
 
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Distribution, Tensor};
 use repro_common::conv::{self, Kernels};
+use repro_common::pool::{self, Window};
 
 fn device() -> Device {
     let d = Device::flex();
@@ -79,6 +81,52 @@ fn norm_agrees(name: &str, x: [usize; 4]) {
     }
 }
 
+/// Max pooling, ours and burn's: output and input gradient, on inputs with ties (ReLU's zeros,
+/// where the first maximum must win in both) and a NaN.
+fn pool_agrees(name: &str, x: [usize; 4], window: Window) {
+    let d = device();
+    let xs = burn::tensor::activation::relu(Tensor::<4>::random(x, Distribution::Uniform(-1.0, 1.0), &d));
+    let options = MaxPoolOptions::new(window.kernel).with_stride(window.stride).with_padding(window.padding).with_ceil_mode(window.ceil_mode);
+    let y_dims = burn::tensor::module::max_pool2d(xs.clone(), options.clone()).dims();
+    let readout = Tensor::<4>::random(y_dims, Distribution::Uniform(-1.0, 1.0), &d);
+    let run = |project: bool| {
+        let x = xs.clone().detach().require_grad();
+        let y = if project { pool::max_pool2d(x.clone(), window) } else { burn::tensor::module::max_pool2d(x.clone(), options.clone()) };
+        let grads = (y.clone() * readout.clone()).sum().backward();
+        (y, x.grad(&grads).unwrap())
+    };
+    let ((y1, dx1), (y2, dx2)) = (run(true), run(false));
+    assert_eq!(y1.dims(), y2.dims(), "{name}: output size");
+    // Exact: both take the same input value for each output and add the same gradients.
+    // Planted: the last maximum winning a tie instead of the first gave 1,150 differing input
+    // gradients in "2x2 stride 2".
+    for (what, a, b) in [("output", &y1, &y2), ("input gradient", &dx1, &dx2)] {
+        let (a, b) = (a.to_data().try_to_vec::<f32>().unwrap(), b.to_data().try_to_vec::<f32>().unwrap());
+        let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+        assert!(differ.is_empty(), "{name}: {what} differs from burn's at {} of {} positions, first at {:?}", differ.len(), a.len(), differ.first().map(|&i| (i, a[i], b[i])));
+    }
+    // A NaN wins its windows in both.
+    let mut values = xs.to_data().try_to_vec::<f32>().unwrap();
+    values[0] = f32::NAN;
+    let with_nan = Tensor::<4>::from_data(burn::tensor::TensorData::new(values, x), &d);
+    let ours = pool::max_pool2d(with_nan.clone(), window).to_data().try_to_vec::<f32>().unwrap();
+    let burns = burn::tensor::module::max_pool2d(with_nan, options).to_data().try_to_vec::<f32>().unwrap();
+    assert!(ours[0].is_nan() && burns[0].is_nan(), "{name}: a NaN is the maximum of its window");
+}
+
+#[test]
+fn the_project_max_pool_matches_burns() {
+    let window = |k: usize, s: usize, p: usize, ceil_mode: bool| Window { kernel: [k, k], stride: [s, s], padding: [p, p], dilation: [1, 1], ceil_mode };
+    // lenet5-modern's and VGG's 2×2/2, AlexNet's overlapping 3×3/2, ResNet's 3×3/2 padding 1,
+    // GoogLeNet's 3×3/2 in ceil mode (on an odd and an even map) and its 3×3/1 padding 1.
+    pool_agrees("2x2 stride 2", [8, 6, 28, 28], window(2, 2, 0, false));
+    pool_agrees("3x3 stride 2", [2, 4, 13, 13], window(3, 2, 0, false));
+    pool_agrees("3x3 stride 2 pad 1", [2, 4, 14, 14], window(3, 2, 1, false));
+    pool_agrees("3x3 stride 2 ceil, odd", [2, 4, 15, 15], window(3, 2, 0, true));
+    pool_agrees("3x3 stride 2 ceil, even", [2, 4, 14, 14], window(3, 2, 0, true));
+    pool_agrees("3x3 stride 1 pad 1", [2, 4, 7, 7], window(3, 1, 1, false));
+}
+
 #[test]
 fn the_project_batch_norm_matches_burns() {
     // ResNet-20's first stage (a batch of 8), ImageNet's last stage, a fully connected layer's.
@@ -122,16 +170,17 @@ fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The names `text` declares with a `Conv2d` type (`name: Conv2d`, `name: &Conv2d`,
+/// The names `text` declares with type `ty` (`name: Conv2d`, `name: &Conv2d`,
 /// `name: Option<Conv2d>`, `name: Vec<Conv2d>`): struct fields, arguments, closure parameters.
-fn conv2d_names(text: &str) -> Vec<String> {
+/// A longer type name that ends or starts with `ty` (`SparseConv2d`, `Conv2dConfig`) is not it.
+fn declared_names(text: &str, ty: &str) -> Vec<String> {
     let mut names = Vec::new();
-    for (at, _) in text.match_indices("Conv2d") {
-        let after = text[at + "Conv2d".len()..].chars().next();
-        if after.is_some_and(|c| c.is_alphanumeric() || c == '_') || text[..at].ends_with("Sparse") {
+    for (at, _) in text.match_indices(ty) {
+        let after = text[at + ty.len()..].chars().next();
+        if after.is_some_and(|c| c.is_alphanumeric() || c == '_') || text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
             continue;
         }
-        let before = text[..at].trim_end_matches("burn::nn::conv::");
+        let before = text[..at].trim_end_matches("burn::nn::conv::").trim_end_matches("burn::nn::pool::");
         let before = ["&", "Option<", "Vec<"].iter().fold(before.trim_end(), |b, p| b.strip_suffix(p).unwrap_or(b).trim_end());
         let Some(before) = before.strip_suffix(':') else { continue };
         let name: String = before.trim_end().chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<Vec<_>>().into_iter().rev().collect();
@@ -143,32 +192,35 @@ fn conv2d_names(text: &str) -> Vec<String> {
 }
 
 /// A paper's convolution that calls burn's `Conv2d::forward` (or `burn::tensor::module::conv2d`)
-/// instead of `repro_common::conv` silently trains with burn-flex's slow gradient fallbacks and
-/// drops out of `harness bench --conv`. This reads every paper's sources for such calls on a name
-/// declared as a `Conv2d`; a call through an untyped closure parameter is beyond it.
+/// instead of `repro_common::conv`, or a max pool that calls `MaxPool2d::forward` instead of
+/// `repro_common::pool`, silently trains with burn-flex's slow kernels and drops out of
+/// `harness bench --kernels`. This reads every paper's sources for such calls on a name declared
+/// as a `Conv2d` or a `MaxPool2d`; a call through an untyped closure parameter is beyond it.
 #[test]
-fn every_paper_convolution_goes_through_common_conv() {
+fn every_paper_convolution_and_max_pool_goes_through_common() {
     let papers = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../papers");
     let mut files = Vec::new();
     rust_files(&papers, &mut files);
     let mut problems = Vec::new();
     for file in files.iter().filter(|f| f.components().any(|c| c.as_os_str() == "src")) {
         let text = std::fs::read_to_string(file).unwrap();
-        let names = conv2d_names(&text);
+        let names: Vec<String> = ["Conv2d", "MaxPool2d"].iter().flat_map(|ty| declared_names(&text, ty)).collect();
         for (i, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             let direct = names.iter().any(|name| code.match_indices(&format!("{name}.forward(")).any(|(at, _)| !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')));
-            if direct || code.contains("tensor::module::conv2d") || code.contains("module::{conv2d") {
+            let burns = ["tensor::module::conv2d", "module::{conv2d", "tensor::module::max_pool2d", "module::{max_pool2d"].iter().any(|f| code.contains(f));
+            if direct || burns {
                 problems.push(format!("  {}:{}: {}", file.strip_prefix(&papers).unwrap().display(), i + 1, line.trim()));
             }
         }
     }
     assert!(files.len() > 20, "read only {} files under {}", files.len(), papers.display());
-    assert!(problems.is_empty(), "convolutions that bypass repro_common::conv (call conv::forward(&conv, x) or conv::conv2d):\n{}", problems.join("\n"));
+    assert!(problems.is_empty(), "convolutions or max pools that bypass repro_common (call conv::forward(&conv, x), conv::conv2d or pool::forward(&pool, x)):\n{}", problems.join("\n"));
 }
 
 #[test]
-fn the_convolution_guard_finds_conv2d_names() {
-    let text = "pub struct B { pub conv1: Conv2d, pub conv3: Option<Conv2d>, pub convs: Vec<burn::nn::conv::Conv2d>, c3: SparseConv2d, cfg: Conv2dConfig }\nlet run = |c: &Conv2d, x| c;";
-    assert_eq!(conv2d_names(text), ["conv1", "conv3", "convs", "c"]);
+fn the_guard_finds_conv2d_and_max_pool_names() {
+    let text = "pub struct B { pub conv1: Conv2d, pub conv3: Option<Conv2d>, pub convs: Vec<burn::nn::conv::Conv2d>, c3: SparseConv2d, cfg: Conv2dConfig, pool: MaxPool2d, avg: AvgPool2d, p2: burn::nn::pool::MaxPool2d }\nlet run = |c: &Conv2d, x| c;";
+    assert_eq!(declared_names(text, "Conv2d"), ["conv1", "conv3", "convs", "c"]);
+    assert_eq!(declared_names(text, "MaxPool2d"), ["pool", "p2"]);
 }

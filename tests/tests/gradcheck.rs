@@ -216,6 +216,18 @@ fn project_batch_norm_gradient() {
     }
 }
 
+/// The project's max pooling (`common/src/pool.rs`) against central differences: distinct
+/// random values, so each window's maximum stays put within ±ε; overlapping windows with
+/// padding and ceil mode, where an input can be the maximum of several windows.
+#[test]
+fn project_max_pool_gradient() {
+    use repro_common::pool::{Window, max_pool2d};
+    let window = Window { kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], ceil_mode: true };
+    let x = random([2, 3, 6, 5]);
+    let out = random(max_pool2d(x.clone(), window).dims());
+    check("max pool", vec![x], |a| readout(max_pool2d(a[0].clone(), window), &out));
+}
+
 #[test]
 fn lenets_own_step_gives_burns_loss_and_gradients() {
     // papers/lenet/src/fused.rs against burn's graph of the layers checked above, in f64 where

@@ -17,6 +17,7 @@ use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{cross_entropy, dropout_classifier, paper_lrn};
 use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
+use repro_common::pool;
 
 /// The shape of one AlexNet.
 #[derive(Debug, Clone, Copy)]
@@ -147,7 +148,7 @@ impl Alexnet {
                 y = norm(y);
             }
             if pool {
-                y = self.pool.forward(y);
+                y = pool::forward(&self.pool, y);
             }
             let [o, i, k, _] = conv.weight.dims();
             let what = format!("conv {k}×{k}, {o} kernels of depth {i}{}, ReLU{}{}", groups(conv), if lrn { lrn_note } else { "" }, if pool { ", max-pool 3×3/2" } else { "" });

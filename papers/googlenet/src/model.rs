@@ -15,6 +15,7 @@ use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::cross_entropy;
 use repro_common::paper::{LayerRow, Tap, conv_macs, narrowed, trainable_params};
+use repro_common::pool;
 
 /// One row of Table 1: `#1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj`.
 pub type Columns = [usize; 6];
@@ -79,7 +80,7 @@ impl Inception {
         let y2 = run(&self.b2, r2);
         let r3 = run(&self.b3_reduce, x.clone());
         let y3 = run(&self.b3, r3);
-        let y4 = run(&self.b4_proj, self.pool.forward(x));
+        let y4 = run(&self.b4_proj, pool::forward(&self.pool, x));
         Tensor::cat(vec![y1, y2, y3, y4], 1)
     }
 }
@@ -87,7 +88,7 @@ impl Inception {
 /// An auxiliary classifier (§5).
 #[derive(Module, Debug)]
 pub struct AuxHead {
-    pub pool: AvgPool2d,
+    pub avgpool: AvgPool2d,
     pub conv: Conv2d,
     pub fc: Linear,
     pub classifier: Linear,
@@ -99,7 +100,7 @@ impl AuxHead {
     pub fn new(inputs: usize, classes: usize, width: f64, device: &Device) -> Self {
         let (filters, units) = (narrowed(128, width, 1), narrowed(1024, width, 1));
         Self {
-            pool: AvgPool2dConfig::new([5, 5]).with_strides([3, 3]).init(),
+            avgpool: AvgPool2dConfig::new([5, 5]).with_strides([3, 3]).init(),
             conv: conv(inputs, filters, 1, 1, device),
             fc: LinearConfig::new(filters * 4 * 4, units).init(device),
             classifier: LinearConfig::new(units, classes).init(device),
@@ -108,7 +109,7 @@ impl AuxHead {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let y = relu(conv::forward(&self.conv, self.pool.forward(x)));
+        let y = relu(conv::forward(&self.conv, self.avgpool.forward(x)));
         let [n, c, h, w] = y.dims();
         let y = self.dropout.forward(relu(self.fc.forward(y.reshape([n, c * h * w]))));
         self.classifier.forward(y)
@@ -178,7 +179,7 @@ impl Googlenet {
         let m = conv_macs(&self.conv1, &y);
         let x = relu(y);
         tap.layer_macs("conv1", "convolution 7×7/2, 64", &x, trainable_params(&self.conv1), None, m);
-        let x = self.lrn.forward(self.pool.forward(x));
+        let x = self.lrn.forward(pool::forward(&self.pool, x));
         tap.layer_macs("pool1", "max pool 3×3/2, LRN", &x, 0, None, 0);
         let r = conv::forward(&self.conv2_reduce, x);
         let mut m = conv_macs(&self.conv2_reduce, &r);
@@ -186,7 +187,7 @@ impl Googlenet {
         m += conv_macs(&self.conv2, &y);
         let x = self.lrn.forward(relu(y));
         tap.layer_macs("conv2", "convolution 3×3/1, 192 (64 reduce), LRN", &x, trainable_params(&self.conv2_reduce) + trainable_params(&self.conv2), None, m);
-        let mut x = self.pool.forward(x);
+        let mut x = pool::forward(&self.pool, x);
         tap.layer_macs("pool2", "max pool 3×3/2", &x, 0, None, 0);
         let mut aux = Vec::new();
         for (i, module) in self.inception.iter().enumerate() {
@@ -205,7 +206,7 @@ impl Googlenet {
                 }
             }
             if name == "3b" || name == "4e" {
-                x = self.pool.forward(x);
+                x = pool::forward(&self.pool, x);
                 tap.layer_macs(&format!("pool after {name}"), "max pool 3×3/2", &x, 0, None, 0);
             }
         }

@@ -16,6 +16,7 @@ use repro_common::engine::ImageClassifier;
 use repro_common::nn::BatchNorm;
 use repro_common::nn::cross_entropy;
 use repro_common::paper::{LayerRow, Tap, trainable_params};
+use repro_common::pool;
 
 use crate::model::TABLE1;
 
@@ -62,7 +63,7 @@ impl TvInception {
     }
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let seq = |layers: &[BasicConv], x: Tensor<4>| layers.iter().fold(x, |x, l| l.forward(x));
-        Tensor::cat(vec![self.branch1.forward(x.clone()), seq(&self.branch2, x.clone()), seq(&self.branch3, x.clone()), self.branch4_proj.forward(self.pool.forward(x))], 1)
+        Tensor::cat(vec![self.branch1.forward(x.clone()), seq(&self.branch2, x.clone()), seq(&self.branch3, x.clone()), self.branch4_proj.forward(pool::forward(&self.pool, x))], 1)
     }
 }
 
@@ -114,14 +115,14 @@ impl TorchvisionGooglenet {
         let (mean, std) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
         let channels: Vec<Tensor<4>> = (0..3).map(|c| x.clone().narrow(1, c, 1).mul_scalar(std[c] / 0.5).add_scalar((mean[c] - 0.5) / 0.5)).collect();
         let x = Tensor::cat(channels, 1);
-        let x = self.pool.forward(self.conv1.forward(x));
-        let mut x = self.pool.forward(self.conv3.forward(self.conv2.forward(x)));
+        let x = pool::forward(&self.pool, self.conv1.forward(x));
+        let mut x = pool::forward(&self.pool, self.conv3.forward(self.conv2.forward(x)));
         for (i, m) in self.inception.iter().enumerate() {
             x = m.forward(x);
             if NAMES[i] == "3b" {
-                x = self.pool.forward(x);
+                x = pool::forward(&self.pool, x);
             } else if NAMES[i] == "4e" {
-                x = self.pool4.forward(x);
+                x = pool::forward(&self.pool4, x);
             }
         }
         let [n, c, _, _] = x.dims();

@@ -11,6 +11,7 @@ use burn::tensor::{Device, Int, Tensor};
 use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::paper::Tap;
+use repro_common::pool;
 
 #[derive(Module, Debug)]
 pub struct Lenet5Modern {
@@ -38,11 +39,11 @@ impl Lenet5Modern {
     pub fn logits(&self, x: Tensor<4>, tap: &mut Tap) -> Tensor<2> {
         let x = relu(conv::forward(&self.c1, x));
         tap.layer("C1", "conv 5×5, 6 maps, ReLU", &x, self.c1.num_params(), None);
-        let x = self.pool.forward(x);
+        let x = pool::forward(&self.pool, x);
         tap.layer("S2", "max-pool 2×2", &x, 0, None);
         let x = relu(conv::forward(&self.c3, x));
         tap.layer("C3", "conv 5×5, 16 maps, dense, ReLU", &x, self.c3.num_params(), None);
-        let x = self.pool.forward(x);
+        let x = pool::forward(&self.pool, x);
         tap.layer("S4", "max-pool 2×2", &x, 0, None);
         let x = relu(conv::forward(&self.c5, x));
         tap.layer("C5", "conv 5×5, 120 maps of 1×1, ReLU", &x, self.c5.num_params(), None);

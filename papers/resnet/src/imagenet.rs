@@ -13,6 +13,7 @@ use repro_common::conv;
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::BatchNorm;
 use repro_common::paper::{Tap, narrowed, trainable_params};
+use repro_common::pool;
 
 use crate::blocks::{Block, BlockSpec, BottleneckStride, ShortcutOption, bn, conv, conv_macs, pooled_classifier};
 use repro_common::nn::cross_entropy;
@@ -105,7 +106,7 @@ impl ImagenetResnet {
         let macs = conv_macs(&self.conv1, &y);
         let x = relu(self.bn1.forward(y));
         tap.layer_macs("conv1", "conv 7×7, 64, stride 2, BN, ReLU", &x, trainable_params(&self.conv1) + trainable_params(&self.bn1), None, macs);
-        let mut x = self.maxpool.forward(x);
+        let mut x = pool::forward(&self.maxpool, x);
         tap.layer_macs("maxpool", "max-pool 3×3, stride 2", &x, 0, None, 0);
         for (s, stage) in [&self.layer1, &self.layer2, &self.layer3, &self.layer4].into_iter().enumerate() {
             for (i, block) in stage.iter().enumerate() {

@@ -16,6 +16,7 @@ use repro_common::conv::{self, conv2d};
 use repro_common::engine::ImageClassifier;
 use repro_common::nn::{BatchNorm, cross_entropy, dropout_classifier, paper_lrn};
 use repro_common::paper::{Tap, conv_macs, narrowed, trainable_params};
+use repro_common::pool;
 
 /// A column of Table 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +183,7 @@ impl Vgg {
                     what.push_str(", LRN");
                 }
                 if j + 1 == size {
-                    y = self.pool.forward(y);
+                    y = pool::forward(&self.pool, y);
                     what.push_str(", maxpool");
                 }
                 tap.layer_macs(&format!("conv{}_{}", b + 1, j + 1), &what, &y, params, None, macs);
