@@ -122,3 +122,24 @@ pub fn keep_freed_memory() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
+
+/// Runs `f` on this thread's scratch buffer of `len` values, kept from call to call so a kernel
+/// neither allocates nor clears it per call; its contents are whatever the last user left. A
+/// nested call on the same thread gets a fresh, zeroed buffer.
+pub fn with_scratch<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    thread_local! {
+        // u64 words: aligned for f32 and f64 alike.
+        static SCRATCH: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut words) => {
+            let needed = (len * std::mem::size_of::<T>()).div_ceil(8);
+            if words.len() < needed {
+                words.resize(needed, 0);
+            }
+            let values: &mut [T] = bytemuck::cast_slice_mut(&mut words[..needed]);
+            f(&mut values[..len])
+        }
+        Err(_) => f(&mut vec![T::ZERO; len]),
+    })
+}
