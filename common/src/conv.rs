@@ -3,16 +3,19 @@
 //! burn-flex 0.22.1 computes a convolution's weight gradient through burn's generic fallback: a
 //! forward convolution with the batch as channels. That becomes one thin gemm (`C_out × kh·kw`
 //! outputs over `N·H_out·W_out`) behind full single-threaded copies of the input and the output
-//! gradient. Here it is im2col per sample into a buffer each worker reuses, then one gemm per
-//! sample, `dW += dY_n · col_nᵀ`, accumulated by each worker and summed once.
+//! gradient. Here it is im2col per sample into a worker's scratch buffer, then one gemm per
+//! sample, `dWᵀ += col_n · dY_nᵀ` (so laid out, gemm reads col_n in place), summed per worker and
+//! once across workers.
 //!
-//! The input gradient is the transpose: per sample, Wᵀ · dY_n into a reused column buffer, folded
+//! The input gradient is the transpose: per sample, Wᵀ · dY_n into the worker's scratch, folded
 //! back onto the input's pixels (col2im), instead of burn's fallback through a transposed
 //! convolution. The forward pass is W · col_n per sample written straight into the NCHW output
-//! (burn-flex's own converts the input to NHWC and the output back). A 1×1 convolution at
-//! stride 1 reads each sample in place as its im2col matrix. The bias gradient stays burn-flex's.
-//! Tensors that are not burn-flex tensors under autodiff, or convolutions with groups, go to
-//! burn's `conv2d` unchanged: GPUs, evaluation without autodiff, and f16.
+//! (burn-flex's own converts the input to NHWC and the output back), in training and in
+//! evaluation. A 1×1 convolution at stride 1 reads each sample in place as its im2col matrix;
+//! a stride-1 convolution whose output rows are as wide as its input's copies each kernel tap
+//! as one run ([`SameWidthRun`]). The bias gradient stays burn-flex's. Tensors that are not
+//! burn-flex tensors, convolutions with groups (AlexNet's towers) and f16 go to burn's `conv2d`
+//! unchanged.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -37,21 +40,26 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options:
     conv2d_with(kernels(), x, weight, bias, options)
 }
 
-/// [`conv2d`] with the given kernels. `Project` computes the weight and input gradients here
-/// when `x` and `weight` are f32 (or f64) burn-flex tensors under autodiff, and goes to burn's
-/// `conv2d` otherwise (other devices, no autodiff, groups, f16).
+/// [`conv2d`] with the given kernels. `Project` computes the output here when `x` and `weight`
+/// are f32 (or f64) burn-flex tensors, and the weight and input gradients too under autodiff;
+/// it goes to burn's `conv2d` otherwise (other devices, groups, f16).
 pub fn conv2d_with(kernels: Kernels, x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> Tensor<4> {
     let real = |d: DType| d == DType::F32 || d == DType::F64;
     if kernels == Kernels::Burn || options.groups != 1 || !real(x.dtype()) || x.dtype() != weight.dtype() {
         return burn::tensor::module::conv2d(x, weight, bias, options);
     }
-    let primitives = (x.clone().try_into_primitive::<Tracked>(), weight.clone().try_into_primitive::<Tracked>(), bias.clone().map(|b| b.try_into_primitive::<Tracked>()).transpose());
-    let (Ok(x_ad), Ok(w_ad), Ok(b_ad)) = primitives else {
-        return burn::tensor::module::conv2d(x, weight, bias, options);
-    };
     let forward = |x: FlexTensor, w: FlexTensor, b: Option<FlexTensor>| match x.dtype() {
         DType::F64 => output::<f64>(&x, &w, b.as_ref(), &options),
         _ => output::<f32>(&x, &w, b.as_ref(), &options),
+    };
+    let primitives = (x.clone().try_into_primitive::<Tracked>(), weight.clone().try_into_primitive::<Tracked>(), bias.clone().map(|b| b.try_into_primitive::<Tracked>()).transpose());
+    let (Ok(x_ad), Ok(w_ad), Ok(b_ad)) = primitives else {
+        // Without autodiff (evaluation): the same forward pass on burn-flex tensors.
+        let plain = (x.clone().try_into_primitive::<Flex>(), weight.clone().try_into_primitive::<Flex>(), bias.clone().map(|b| b.try_into_primitive::<Flex>()).transpose());
+        if let (Ok(xp), Ok(wp), Ok(bp)) = plain {
+            return Tensor::from_primitive::<Flex>(forward(xp.to_contiguous(), wp.to_contiguous(), bp));
+        }
+        return burn::tensor::module::conv2d(x, weight, bias, options);
     };
     let out = match &b_ad {
         Some(b_ad) => match Conv2dBackward.prepare::<NoCheckpointing>([x_ad.node(), w_ad.node(), b_ad.node()]).compute_bound().stateful() {
@@ -264,16 +272,15 @@ impl SameWidthRun {
         (!dst.is_empty()).then(|| (src_begin..src_begin + dst.len(), dst))
     }
 
-    /// Zeroes the entries of the im2col row whose column lies outside the input.
+    /// Zeroes the entries of the im2col row whose column lies outside the input: column by
+    /// column down the rows (one or two columns for a 3×3 kernel; clearing them row by row was
+    /// a `memset` call per row).
     fn clear_wrapped<T: Real>(&self, row: &mut [T]) {
         let w = self.w;
         let rows = &mut row[self.first_row * w..self.end_row * w];
-        if self.col_shift > 0 {
-            let keep = w.saturating_sub(self.col_shift as usize);
-            rows.chunks_exact_mut(w).for_each(|r| r[keep..].fill(T::default()));
-        } else if self.col_shift < 0 {
-            let clear = (self.col_shift.unsigned_abs()).min(w);
-            rows.chunks_exact_mut(w).for_each(|r| r[..clear].fill(T::default()));
+        let columns = if self.col_shift > 0 { w.saturating_sub(self.col_shift as usize)..w } else { 0..self.col_shift.unsigned_abs().min(w) };
+        for column in columns {
+            rows.iter_mut().skip(column).step_by(w).for_each(|v| *v = T::default());
         }
     }
 }

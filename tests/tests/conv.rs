@@ -45,6 +45,11 @@ fn agree(name: &str, x: [usize; 4], w: [usize; 4], bias: bool, options: ConvOpti
     };
     let (y1, dx1, dw1, db1) = run(true);
     let (y2, dx2, dw2, db2) = run(false);
+    // Without autodiff (evaluation) the project's forward pass runs too.
+    let (xi, wi, bi) = (xs.clone().inner(), ws.clone().inner(), bs.clone().map(|b| b.inner()));
+    let plain = conv::conv2d_with(Kernels::Project, xi.clone(), wi.clone(), bi.clone(), options.clone());
+    let diff = largest_relative_difference(&plain, &burn::tensor::module::conv2d(xi, wi, bi, options.clone()));
+    assert!(diff < 1e-5, "{name}: output without autodiff differs from burn's by {diff:e} of its largest value");
     for (what, diff) in [("output", largest_relative_difference(&y1, &y2)), ("input gradient", largest_relative_difference(&dx1, &dx2)), ("kernel gradient", largest_relative_difference(&dw1, &dw2))] {
         assert!(diff < 1e-5, "{name}: {what} differs from burn's by {diff:e} of its largest value");
     }
