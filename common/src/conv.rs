@@ -45,7 +45,10 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options:
 /// it goes to burn's `conv2d` otherwise (other devices, groups, f16).
 pub fn conv2d_with(kernels: Kernels, x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> Tensor<4> {
     let real = |d: DType| d == DType::F32 || d == DType::F64;
-    if kernels == Kernels::Burn || options.groups != 1 || !real(x.dtype()) || x.dtype() != weight.dtype() {
+    // Shapes that do not fit (a kernel for other input channels, a bias of another length) go
+    // to burn's, which checks them and says what is wrong.
+    let fits = weight.dims()[1] == x.dims()[1] && bias.as_ref().is_none_or(|b| b.dims()[0] == weight.dims()[0]);
+    if kernels == Kernels::Burn || options.groups != 1 || !real(x.dtype()) || x.dtype() != weight.dtype() || !fits {
         return burn::tensor::module::conv2d(x, weight, bias, options);
     }
     let forward = |x: FlexTensor, w: FlexTensor, b: Option<FlexTensor>| match x.dtype() {
@@ -312,6 +315,11 @@ impl<'a, T> Operand<'a, T> {
 /// split the batch among the pool's workers); gemm picks the f32 or f64 kernel from `T`.
 fn gemm<T: Real>(dst: &mut [T], accumulate: bool, lhs: Operand<'_, T>, rhs: Operand<'_, T>, m: usize, n: usize, k: usize) {
     assert!(dst.len() >= m * n);
+    if k == 0 && !accumulate {
+        // An empty product is zero (gemm itself would leave `dst` as it was: stale scratch).
+        dst[..m * n].fill(T::default());
+        return;
+    }
     // SAFETY: `dst` holds m·n initialised values, and is a unique borrow, so it aliases neither
     // operand.
     unsafe { gemm_raw(dst.as_mut_ptr(), accumulate, lhs, rhs, m, n, k) }

@@ -6,7 +6,7 @@
 //! input: in a ResNet-20 step those copies were a tenth of the time. Here the statistics are
 //! summed plane by plane where the input lies (each `[n, c]` plane is contiguous in NCHW), the
 //! channels split among the compute pool's workers, and the output and the input gradient are
-//! each one pass, `y = a_c·x + b_c` and `dx = p_c·dy + q_c·x + r_c` with per-channel
+//! each one pass, `y = a_c·(x − μ_c) + β_c` and `dx = p_c·dy + q_c·(x − μ_c) + r_c` with per-channel
 //! coefficients. It is a custom autodiff op (burn's `Backward` trait) on burn-flex f32 and f64
 //! tensors; other devices and dtypes, and burn's kernels ([`crate::kernels`]), go to burn's.
 
@@ -141,14 +141,15 @@ fn forward<T: Real>(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, shape
     .map(|s| s[0] / count)
     .collect();
     let inv_std: Vec<f64> = variance.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
-    // y = a·x + b per channel.
+    // y = a·(x − μ) + β per channel (μ taken off first, as burn does: a·x + (β − a·μ) loses the
+    // digits of x when |μ| ≫ σ).
     let a: Vec<T> = (0..c).map(|ch| T::of(g[ch].to_f64() * inv_std[ch])).collect();
-    let shift: Vec<T> = (0..c).map(|ch| T::of(b[ch].to_f64() - mean[ch] * g[ch].to_f64() * inv_std[ch])).collect();
+    let mu: Vec<T> = mean.iter().map(|&m| T::of(m)).collect();
     let mut y = vec![T::ZERO; xs.len()];
     y.par_chunks_mut(hw.max(1)).zip(xs.par_chunks(hw.max(1))).enumerate().for_each(|(plane, (out, input))| {
         let ch = plane % c;
         for (o, &v) in out.iter_mut().zip(input) {
-            *o = a[ch] * v + shift[ch];
+            *o = a[ch] * (v - mu[ch]) + b[ch];
         }
     });
     (FlexTensor::from_data(TensorData::new(y, shape.to_vec())), Stats { mean, variance, inv_std })
@@ -170,20 +171,20 @@ fn backward<T: Real>(s: &State, dy: &FlexTensor) -> (FlexTensor, FlexTensor, Fle
     });
     let dbeta: Vec<f64> = sums.iter().map(|s| s[0]).collect();
     let dgamma: Vec<f64> = sums.iter().zip(inv_std).map(|(s, is)| s[1] * is).collect();
-    // dx = p·dy + q·x + r per channel.
-    let coefficients: Vec<[T; 3]> = (0..c)
+    // dx = p·dy + q·(x − μ) + r per channel.
+    let coefficients: Vec<[T; 4]> = (0..c)
         .map(|ch| {
             let scale = g[ch].to_f64() * inv_std[ch];
             let (mean_dy, mean_dy_xhat) = (dbeta[ch] / count, dgamma[ch] / count);
             let q = -scale * inv_std[ch] * mean_dy_xhat;
-            [T::of(scale), T::of(q), T::of(-scale * mean_dy - q * mean[ch])]
+            [T::of(scale), T::of(q), T::of(-scale * mean_dy), T::of(mean[ch])]
         })
         .collect();
     let mut dx = vec![T::ZERO; xs.len()];
     dx.par_chunks_mut(hw.max(1)).zip(xs.par_chunks(hw.max(1)).zip(dys.par_chunks(hw.max(1)))).enumerate().for_each(|(plane, (out, (x, d)))| {
-        let [p, q, r] = coefficients[plane % c];
+        let [p, q, r, mu] = coefficients[plane % c];
         for ((o, &xv), &dv) in out.iter_mut().zip(x).zip(d) {
-            *o = p * dv + q * xv + r;
+            *o = p * dv + q * (xv - mu) + r;
         }
     });
     let vector = |v: Vec<f64>| FlexTensor::from_data(TensorData::new(v.into_iter().map(T::of).collect::<Vec<T>>(), [c]));

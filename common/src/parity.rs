@@ -10,7 +10,6 @@
 //! weights it barely moved).
 
 use burn::module::{Module, Param};
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 
 use crate::config::{ExperimentConfig, OptimizerConfig};
@@ -104,9 +103,8 @@ pub fn compare<M: ImageClassifier>(
     let before = named_weights(&model_ref);
     let step = |model: M, batch: HostBatch, device: &Device| -> (f64, Vec<(String, Vec<f32>)>) {
         let (x, y) = to_device(batch, device);
-        let (_, loss) = model.training_step(x, y);
-        let value = floats(loss.clone().detach())[0] as f64;
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        // The step training makes on each device (a model's own step where it has one).
+        let crate::engine::StepGradients { loss: value, grads, .. } = crate::engine::gradients(&model, x, y);
         let mut optimizer = make_optimizer(&config.optimizer);
         let model = optimizer.step(lr, model, grads);
         // `valid()` merges BN's pending running-statistics update, which module visitors skip.

@@ -90,7 +90,9 @@ pub fn max_pool2d(x: Tensor<4>, window: Window) -> Tensor<4> {
         let options = MaxPoolOptions::new(window.kernel).with_stride(window.stride).with_padding(window.padding).with_dilation(window.dilation).with_ceil_mode(window.ceil_mode);
         burns_max_pool2d(x, options)
     };
-    if !real || kernels::kernels() == Kernels::Burn {
+    // Positions within a plane are kept as u32.
+    let [_, _, h, w] = x.dims();
+    if !real || kernels::kernels() == Kernels::Burn || h * w >= u32::MAX as usize {
         return burns(x);
     }
     let Ok(x_ad) = x.clone().try_into_primitive::<Tracked>() else {
@@ -142,8 +144,9 @@ fn pool_forward<T: Real>(x: &FlexTensor, window: &Window) -> (FlexTensor, Vec<u3
     let (rows, cols) = (window.taps(0, h, ho), window.taps(1, w, wo));
     let xs = x.as_slice::<T>().expect("contiguous");
     let planes = shape[0] * shape[1];
-    let mut y = vec![T::default(); planes * ho * wo];
-    let mut argmax = vec![0u32; planes * ho * wo];
+    // Windows that read no input (none at all when the input is empty) take −∞, as burn's.
+    let mut y = vec![T::of(f64::NEG_INFINITY); planes * ho * wo];
+    let mut argmax = vec![u32::MAX; planes * ho * wo];
     if ho * wo > 0 && h * w > 0 {
         y.par_chunks_mut(ho * wo).zip(argmax.par_chunks_mut(ho * wo)).zip(xs.par_chunks(h * w)).for_each(|((y, argmax), plane)| {
             for (oh, taps_h) in rows.iter().enumerate() {

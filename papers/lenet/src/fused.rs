@@ -505,6 +505,10 @@ fn own_step_in<T: Squash>(net: &Lenet5, images: &[T], targets: &Tensor<1, Int>) 
     };
     let Step { loss, right, gradients: g } = step(&params, images, &labels);
     let mut grads = GradientsParams::new();
+    if !loss.is_finite() {
+        // No update follows a non-finite loss (`StepGradients`).
+        return Some(StepGradients { loss, right, grads });
+    }
     grads.register(net.c1.weight.id, flex_tensor(g.c1_weight, net.c1.weight.dims()));
     grads.register(net.c1.bias.as_ref()?.id, flex_tensor(g.c1_bias, [C1.1]));
     grads.register(net.s2.coefficient.id, flex_tensor(g.s2_coefficient, [S2.1]));
