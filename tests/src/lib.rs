@@ -111,3 +111,31 @@ pub fn pytorch_tensors<M: burn::store::ModuleSnapshot>(model: &M) -> Vec<String>
 pub fn read_f32(path: &Path) -> Vec<f32> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
 }
+
+/// Every parameter's gradient in `grads` by parameter path (`c1.weight`), in the module's
+/// order, as f64; parameters without one are left out.
+pub fn named_gradients<M: burn::module::Module>(module: &M, grads: &burn::optim::GradientsParams) -> Vec<(String, Vec<f64>)> {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::tensor::Tensor;
+    struct Collect<'a> {
+        grads: &'a burn::optim::GradientsParams,
+        path: Vec<String>,
+        out: Vec<(String, Vec<f64>)>,
+    }
+    impl ModuleVisitor for Collect<'_> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                self.out.push((self.path.join("."), g.to_data().convert::<f64>().try_to_vec::<f64>().unwrap()));
+            }
+        }
+    }
+    let mut collect = Collect { grads, path: Vec::new(), out: Vec::new() };
+    module.visit(&mut collect);
+    collect.out
+}

@@ -2,39 +2,14 @@
 //! net: `tests/lenet_fused.rs` compares them in f32, `tests/gradcheck.rs` in f64 (one float
 //! type per test process: flex's is set once).
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use repro_common::engine::{ImageClassifier, StepGradients};
 use repro_lenet::Lenet5;
 use repro_lenet::lenet5::InitRange;
 
-/// Every parameter's gradient, by parameter path.
-fn named(model: &Lenet5, grads: &GradientsParams) -> Vec<(String, Vec<f64>)> {
-    struct Collect<'a> {
-        path: Vec<String>,
-        grads: &'a GradientsParams,
-        out: Vec<(String, Vec<f64>)>,
-    }
-    impl ModuleVisitor for Collect<'_> {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let grad = self.grads.get::<D>(param.id).unwrap_or_else(|| panic!("no gradient for {}", self.path.join(".")));
-            self.out.push((self.path.join("."), grad.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()));
-        }
-    }
-    let mut c = Collect { path: Vec::new(), grads, out: Vec::new() };
-    model.visit(&mut c);
-    c.out
-}
-
-/// LeNet-5's own step and burn's graph on one batch of random images on `device`: the losses, the correct counts, and the
-/// largest gap between the two gradients of each parameter relative to the largest entry of
+/// LeNet-5's own step and burn's graph on one batch of random images on `device`: the losses,
+/// the correct counts, and the largest gap between the two gradients of each parameter relative to the largest entry of
 /// burn's.
 pub fn compare(device: &Device, batch: usize) -> Gaps {
     let model = Lenet5::new(10.0, InitRange { range: 3f64.sqrt(), fan_in_power: 0.5 }, device);
@@ -48,9 +23,10 @@ pub fn compare(device: &Device, batch: usize) -> Gaps {
     let burn_loss_value = burn_loss.clone().into_scalar::<f64>();
     let burn_grads = GradientsParams::from_grads(burn_loss.backward(), &model);
 
-    let ours = named(&model, &grads);
-    let theirs = named(&model, &burn_grads);
+    let ours = crate::named_gradients(&model, &grads);
+    let theirs = crate::named_gradients(&model, &burn_grads);
     assert_eq!(ours.len(), 12, "C1, S2, C3, S4, C5 and F6, weights and biases");
+    assert_eq!(ours.iter().map(|(name, _)| name).collect::<Vec<_>>(), theirs.iter().map(|(name, _)| name).collect::<Vec<_>>(), "the same parameters");
     let gaps = ours
         .iter()
         .zip(&theirs)

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, FloatDType, Int, Tensor};
 use repro_common::conv::{self, Kernels};
@@ -31,27 +31,7 @@ fn weight_gradients<M: Module>(net: &M, kernels: Kernels, loss: impl Fn(&M) -> T
     conv::use_kernels(kernels);
     let grads = GradientsParams::from_grads(loss(net).backward(), net);
     conv::use_kernels(Kernels::Project);
-    struct Collect<'a> {
-        grads: &'a GradientsParams,
-        path: Vec<String>,
-        out: Vec<(String, Vec<f64>)>,
-    }
-    impl ModuleVisitor for Collect<'_> {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(g) = self.grads.get::<D>(param.id) {
-                self.out.push((self.path.join("."), g.to_data().convert::<f64>().try_to_vec::<f64>().unwrap()));
-            }
-        }
-    }
-    let mut collect = Collect { grads: &grads, path: Vec::new(), out: Vec::new() };
-    net.visit(&mut collect);
-    collect.out
+    repro_tests::named_gradients(net, &grads)
 }
 
 /// Whole nets' weight gradients, the project's kernels against burn's, agree to f64 rounding.
