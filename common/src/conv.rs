@@ -14,7 +14,7 @@
 //! evaluation. A 1×1 convolution at stride 1 reads each sample in place as its im2col matrix;
 //! a stride-1 convolution whose output rows are as wide as its input's copies each kernel tap
 //! as one run ([`SameWidthRun`]). The bias gradient stays burn-flex's. Tensors that are not
-//! burn-flex tensors, convolutions with groups (AlexNet's towers) and f16 go to burn's `conv2d`
+//! burn-flex tensors, grouped convolutions and f16 go to burn's `conv2d`
 //! unchanged.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -231,7 +231,7 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, col: &mut [T]) {
 }
 
 /// One row of the im2col matrix (kernel tap `(i, j)` of one channel) of a stride-1 convolution
-/// whose output rows are as wide as its input's (ResNet's and VGG's 3×3 with padding 1): output
+/// whose output rows are as wide as its input's (a 3×3 kernel with padding 1): output
 /// row `oh` reads input row `oh + i·d − p` shifted by `j·d − p` columns, so all the output rows
 /// that lie inside the input read one contiguous run of the input plane. Copied (or added back)
 /// in one piece, the few entries whose column falls off an edge then hold the neighbouring
@@ -426,14 +426,14 @@ impl Geometry {
 }
 
 /// The batch's samples per chunk of work: two chunks per worker of the compute pool, so a
-/// worker that finishes early can take over another's (ResNet-20 step, batch 128, 2 workers,
+/// worker that finishes early can take over another's (a 20-layer CIFAR net's step with batch norm, batch 128, 2 workers,
 /// 3 rounds: one chunk per worker 325 img/s on average, two 338, four 315).
 fn samples_per_chunk(n: usize) -> usize {
     n.div_ceil(2 * rayon::current_num_threads()).max(1)
 }
 
 /// `f(c, chunk)` for each `len`-long chunk of `data`, on the pool's workers; a single chunk (a
-/// batch of one, SDLM's case, or one thread) runs on the calling thread, since handing it to a
+/// batch of one, one sample per update, or one thread) runs on the calling thread, since handing it to a
 /// worker and waiting for it costs two thread switches and no parallelism.
 fn for_each_chunk<T: Send>(data: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Send + Sync) {
     let len = len.max(1);

@@ -109,8 +109,9 @@ pub fn flex_tensor<T: Real, const D: usize>(values: Vec<T>, shape: [usize; D]) -
 /// Keeps freed tensor memory in the process for the next step instead of returning it to the
 /// system, where glibc's defaults would (blocks above its mmap threshold, a few MiB and
 /// growing): a CPU training step frees and re-allocates the same activation-sized blocks every
-/// step, and each fresh mapping is page-faulted in and zeroed again by the kernel (three
-/// million faults in a two-epoch ResNet-20 bench, their count varying fivefold between runs).
+/// step, and each fresh mapping is page-faulted in and zeroed again by the kernel (up to three
+/// million faults in a two-epoch bench of a 20-layer CIFAR net, their count varying fivefold
+/// between runs).
 /// Blocks up to 32 MiB (glibc's largest threshold on 64-bit) come from the heap, and the heap
 /// is trimmed only past 1 GiB free. Call once at the start of a process that trains; a no-op
 /// outside glibc.
@@ -126,7 +127,8 @@ pub fn keep_freed_memory() {
 /// Runs `f` on this thread's scratch buffer of `len` values, kept from call to call so a kernel
 /// neither allocates nor clears it per call; its contents are whatever the last user left. A
 /// nested call on the same thread gets a fresh, zeroed buffer. Each thread keeps its largest
-/// buffer for the life of the process (VGG-D's 224² im2col: about 116 MB per compute thread).
+/// buffer for the life of the process (the im2col of a 3×3, 64-channel convolution on 224² images: about 116 MB per
+/// compute thread).
 pub fn with_scratch<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     thread_local! {
         // u64 words: aligned for f32 and f64 alike.

@@ -3,12 +3,13 @@
 //! burn's `batch_norm_train` (burn-flex 0.22.1 keeps burn's generic one) computes each channel's
 //! mean and variance by swapping the batch and channel axes and copying the whole input, twice,
 //! and its backward does the same for the output gradient and its product with the normalised
-//! input: in a ResNet-20 step those copies were a tenth of the time. Here the statistics are
-//! summed plane by plane where the input lies (each `[n, c]` plane is contiguous in NCHW), the
-//! channels split among the compute pool's workers, and the output and the input gradient are
-//! each one pass, `y = a_c·(x − μ_c) + β_c` and `dx = p_c·dy + q_c·(x − μ_c) + r_c` with per-channel
-//! coefficients. It is a custom autodiff op (burn's `Backward` trait) on burn-flex f32 and f64
-//! tensors; other devices and dtypes, and burn's kernels ([`crate::kernels`]), go to burn's.
+//! input: in the step of a 20-layer CIFAR net (batch 128) those copies were a tenth of the time.
+//! Here the statistics are summed plane by plane where the input lies (each `[n, c]` plane is
+//! contiguous in NCHW), the channels split among the compute pool's workers, and the output and
+//! the input gradient are each one pass, `y = a_c·(x − μ_c) + β_c` and
+//! `dx = p_c·dy + q_c·(x − μ_c) + r_c` with per-channel coefficients. It is a custom autodiff op
+//! (burn's `Backward` trait) on burn-flex f32 and f64 tensors; other devices and dtypes, and
+//! burn's kernels ([`crate::kernels`]), go to burn's.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;

@@ -1,14 +1,14 @@
 //! 2-D max pooling on the CPU as one custom autodiff op each way.
 //!
 //! burn-flex 0.22.1 pools through a 3-D implementation that works out each window's bounds
-//! with divisions per output and scatters the gradient element by element: in a `lenet5-modern`
-//! step (batch 128) its forward and backward were a fifth of the time. Here each output row's
-//! and column's window bounds are computed once per call, the planes (`[n, c]`) are split among
-//! the compute pool's workers, and the backward adds each output's gradient at the input
-//! position the forward recorded. Same results as burn's and PyTorch's: the first maximum of a
-//! window wins, a NaN wins over any number, padding never does, and the output size follows
-//! PyTorch's rule (also in ceil mode). Other devices and dtypes, asymmetric padding and burn's
-//! kernels ([`crate::kernels`]) go to burn's.
+//! with divisions per output and scatters the gradient element by element: in the step of a
+//! small ReLU/max-pool net on 32×32 images (batch 128) its forward and backward were a fifth of
+//! the time. Here each output row's and column's window bounds are computed once per call, the
+//! planes (`[n, c]`) are split among the compute pool's workers, and the backward adds each
+//! output's gradient at the input position the forward recorded. Same results as burn's and
+//! PyTorch's: the first maximum of a window wins, a NaN wins over any number, padding never
+//! does, and the output size follows PyTorch's rule (also in ceil mode). Other devices and
+//! dtypes, asymmetric padding and burn's kernels ([`crate::kernels`]) go to burn's.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;

@@ -122,7 +122,7 @@ pub fn loader_threads() -> usize {
 
 /// How many finished batches of `batch_size` items of `source` each loader worker may hold:
 /// about 8 MiB of images, at least 1 (ImageNet's batches) and at most 256. Small batches (one
-/// 32×32 digit per SDLM step) then flow without a thread hand-off per batch: with a queue of 1,
+/// 32×32 image per step of a one-sample-per-update optimiser) then flow without a thread hand-off per batch: with a queue of 1,
 /// worker and trainer woke each other for every image.
 pub fn queue_depth(source: &dyn ImageSource, batch_size: usize) -> usize {
     const QUEUE_BYTES: usize = 8 << 20;
