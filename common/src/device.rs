@@ -213,6 +213,55 @@ pub fn cpu_features() -> String {
     }
 }
 
+/// What decides this machine's CPU numbers, as `(what, value)` lines for `harness machine` and
+/// CI's log: the same seed can give another trajectory where one of these differs, so a failed
+/// training gate is read beside them.
+pub fn numerics() -> Vec<(&'static str, String)> {
+    let mut lines = vec![("CPU", cpu_description())];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let v3 = has!("avx2") && has!("fma") && has!("bmi2") && has!("f16c");
+        let v4 = v3 && has!("avx512f") && has!("avx512bw") && has!("avx512cd") && has!("avx512dq") && has!("avx512vl");
+        // macerator (burn-flex's element-wise ops and reductions) is built with its AVX-512 code
+        // and picks the widest level the CPU has; gemm's AVX-512 kernels are behind its `x86-v4`
+        // feature, which nothing here turns on.
+        let elementwise = if v4 {
+            "x86-64-v4 (AVX-512)"
+        } else if v3 {
+            "x86-64-v3 (AVX2)"
+        } else {
+            "x86-64-v2 or below (SSE)"
+        };
+        lines.push(("burn-flex element-wise SIMD (macerator)", elementwise.to_owned()));
+        let gemm = if has!("avx2") && has!("fma") { "AVX2 + FMA (x86-64-v3; gemm's AVX-512 kernels are not built)" } else { "scalar" };
+        lines.push(("matrix products (gemm: burn-flex's and the project's convolutions)", gemm.to_owned()));
+    }
+    lines.push(("caches (gemm blocks its products by these)", caches().unwrap_or_else(|| "not reported".into())));
+    lines.push(("compute threads (reductions are split by this count)", compute_threads().to_string()));
+    lines.push(("CPU features recorded in manifests", cpu_features()));
+    lines
+}
+
+/// The data and unified caches of CPU 0 as Linux reports them (`L1d 32K 8-way, ...`), the
+/// figures gemm sizes its blocks from.
+fn caches() -> Option<String> {
+    let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let read = |name: &str| std::fs::read_to_string(entry.path().join(name)).ok().map(|s| s.trim().to_owned());
+        let (Some(level), Some(kind), Some(size)) = (read("level"), read("type"), read("size")) else { continue };
+        if kind == "Instruction" {
+            continue;
+        }
+        let ways = read("ways_of_associativity").map(|w| format!(" {w}-way")).unwrap_or_default();
+        let name = if kind == "Data" { format!("L{level}d") } else { format!("L{level}") };
+        found.push(format!("{name} {size}{ways}"));
+    }
+    found.sort();
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
 /// The threads burn-flex's kernels split work over (rayon's global pool; `RAYON_NUM_THREADS`
 /// sets it). Reductions are split by this count, so it is recorded beside every number.
 pub fn compute_threads() -> usize {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use repro_common::data::{self, DataSource};
-use repro_common::device::Selected;
+use repro_common::device::{self, Selected};
 use repro_common::engine::{self, TrainSpec};
 use repro_common::lifecycle::{Place, RunRequest, SeedChoice};
 use repro_common::paper::{ImagePaper, Paper, Recipe};
@@ -52,6 +52,10 @@ struct Cli {
 enum Command {
     /// List papers, their models, experiments (recipes) and published claims.
     List,
+    /// Print what decides this machine's CPU numbers: the CPU, the SIMD code burn-flex and gemm
+    /// run, the caches gemm blocks by, the compute threads. The same seed can follow another
+    /// trajectory where one of these differs: paste it beside a number you compare or report.
+    Machine,
     /// Train one experiment (a shipped recipe or a YAML file) for one or more seeds.
     Train {
         /// Experiment name (see `harness list`); omit with --config.
@@ -284,6 +288,12 @@ fn run(cli: Cli) -> Result<()> {
     let results = cli.results.clone();
     match cli.command {
         Command::List => list(),
+        Command::Machine => {
+            for (what, value) in device::numerics() {
+                println!("{what}: {value}");
+            }
+            Ok(())
+        }
         Command::Train { experiment, config, run } => {
             let request = run.request();
             let (paper, failures) = match (experiment, config) {

@@ -17,6 +17,54 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
 }
 
+/// The committed state of `results/` and `README.md`, laid out in a temporary folder: what git's
+/// index holds (the checked-out commit plus whatever was `git add`ed), not the working tree. The
+/// README's first command adds seed-1 runs under `results/lenet/` and regenerates the LeNet
+/// write-up there; a user's runs are not what the committed tables and write-ups must match.
+/// Outside a git checkout (a source archive) the working tree is what was shipped, and is used.
+pub struct Committed {
+    _scratch: Option<tempfile::TempDir>,
+    root: PathBuf,
+}
+
+impl Committed {
+    /// Lays out the committed files (about 200, a few MB).
+    pub fn load() -> Self {
+        let repo = repo_root();
+        let in_git = std::process::Command::new("git").arg("-C").arg(&repo).args(["rev-parse", "--is-inside-work-tree"]).output().is_ok_and(|o| o.status.success());
+        if !in_git {
+            return Self { _scratch: None, root: repo };
+        }
+        let scratch = tempfile::tempdir().expect("a scratch folder");
+        // `checkout-index --prefix` writes each listed index entry under the prefix.
+        let prefix = format!("{}/", scratch.path().display());
+        let listed = std::process::Command::new("git").arg("-C").arg(&repo).args(["ls-files", "-z", "--", "results", "README.md"]).output().expect("git ls-files runs");
+        assert!(listed.status.success(), "git ls-files: {}", String::from_utf8_lossy(&listed.stderr));
+        let mut child = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["checkout-index", "-z", "--stdin", "--prefix", &prefix])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("git checkout-index runs");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &listed.stdout).unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success(), "git checkout-index of results/ and README.md failed");
+        Self { root: scratch.path().to_owned(), _scratch: Some(scratch) }
+    }
+
+    /// The committed `results/`.
+    pub fn results(&self) -> PathBuf {
+        self.root.join("results")
+    }
+
+    /// The committed `README.md`.
+    pub fn readme(&self) -> String {
+        let path = self.root.join("README.md");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
 pub fn cpu() -> Selected {
     device::select("cpu", "flex").expect("flex is built in")
 }
@@ -33,12 +81,18 @@ pub fn recipe(paper: &dyn ImagePaper, name: &str, overrides: &[&str]) -> Experim
 
 /// burn's flex backend seeds one process-wide generator, so two trainings running at once in the
 /// same process (as parallel tests do) would draw from each other's stream. The harness trains
-/// one run at a time; tests take this lock to do the same.
+/// one run at a time; tests take this lock to do the same. The kernel switch
+/// ([`repro_common::kernels::use_kernels`]) is process-wide too, and only changed under it.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Trains `config` with `seed` into `run_dir`, one training at a time.
+/// Trains `config` with `seed` into `run_dir`, one training at a time, on the default path: the
+/// project's kernels, on the compute threads of the calling context.
 pub fn train(paper: &dyn ImagePaper, config: &ExperimentConfig, seed: u64, dataset: &Dataset, run_dir: &Path, resume: bool, stop_after: Option<usize>) -> Manifest {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    train_unlocked(paper, config, seed, dataset, run_dir, resume, stop_after)
+}
+
+fn train_unlocked(paper: &dyn ImagePaper, config: &ExperimentConfig, seed: u64, dataset: &Dataset, run_dir: &Path, resume: bool, stop_after: Option<usize>) -> Manifest {
     std::fs::create_dir_all(run_dir).unwrap();
     let selected = cpu();
     let spec = TrainSpec { config, seed, selected: &selected, dataset, run_dir: run_dir.to_owned(), resume, command: "test".into(), stop_after_epoch: stop_after };
@@ -52,8 +106,58 @@ pub fn with_compute_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Sen
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a compute pool").install(f)
 }
 
+/// This machine as a failed gate names it: CPU, threads and the SIMD features that choose
+/// kernels (`harness machine` prints the whole of it).
+pub fn on_this_machine() -> String {
+    format!("on {}, {}", device::cpu_description(), device::cpu_features())
+}
+
 /// The thread counts every training gate is checked at: CI machines have 1 or 2 cores free.
 pub const THREAD_COUNTS: [usize; 2] = [1, 2];
+
+/// One numerical path a CPU training step can take: whose kernels compute it and on how many
+/// threads. Another CPU takes another path (other SIMD code in burn-flex's element-wise kernels,
+/// other reduction splits), and for a training run another path acts like another seed: the
+/// trajectories part after a few steps. One machine reaches four paths of its own; a gate is
+/// calibrated over seeds × these, so that it holds on a CPU nobody calibrated on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumericalPath {
+    pub kernels: repro_common::kernels::Kernels,
+    pub threads: usize,
+}
+
+impl std::fmt::Display for NumericalPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kernels = match self.kernels {
+            repro_common::kernels::Kernels::Project => "project's kernels",
+            repro_common::kernels::Kernels::Burn => "burn's kernels",
+        };
+        write!(f, "{kernels}, {} thread{}", self.threads, if self.threads == 1 { "" } else { "s" })
+    }
+}
+
+/// The paths calibrations run over: both kernel sets at 1 and 2 compute threads.
+pub const NUMERICAL_PATHS: [NumericalPath; 4] = {
+    use repro_common::kernels::Kernels::{Burn, Project};
+    [NumericalPath { kernels: Project, threads: 1 }, NumericalPath { kernels: Project, threads: 2 }, NumericalPath { kernels: Burn, threads: 1 }, NumericalPath { kernels: Burn, threads: 2 }]
+};
+
+/// [`train`] on `path`: its kernels switched on for this training only (under the lock that keeps
+/// trainings one at a time), on a pool of its threads.
+#[allow(clippy::too_many_arguments)]
+pub fn train_on(path: NumericalPath, paper: &dyn ImagePaper, config: &ExperimentConfig, seed: u64, dataset: &Dataset, run_dir: &Path, resume: bool, stop_after: Option<usize>) -> Manifest {
+    use repro_common::kernels::{Kernels, use_kernels};
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            use_kernels(Kernels::Project);
+        }
+    }
+    let _restore = Restore;
+    use_kernels(path.kernels);
+    with_compute_threads(path.threads, || train_unlocked(paper, config, seed, dataset, run_dir, resume, stop_after))
+}
 
 /// Writes learnable CIFAR-10 binary batches into `dir` ([`repro_common::data::cifar::write_pattern_batches`]).
 pub fn write_cifar10(dir: &Path, per_batch: usize, test: usize, seed: u64) {

@@ -6,24 +6,34 @@
 
 mod learning;
 
-use learning::{PAPER_PIXEL_SCALE, Task, assert_learns};
+use learning::{Criterion, PAPER_PIXEL_SCALE, Task, assert_learns, calibrate};
 use repro_alexnet::AlexnetPaper;
+
+const TASK: Task = Task { side: 96, train_per_class: 64, val_per_class: 16, seed: 10 };
+// The recipe's 0.01 is for batches of 128; at batch 16 it kills the net within a few
+// epochs (every ReLU dead, constant scores), so it is scaled linearly to 0.00125, and
+// divided by 10 for the last epochs as the recipe does.
+const OVERRIDES: [&str; 8] = [
+    "model_options.width=0.125",
+    "epochs=30",
+    "batch_size=16",
+    "schedule.steps=[[1, 0.00125], [26, 0.000125]]",
+    PAPER_PIXEL_SCALE,
+    "data.folder.crop=67",
+    "data.folder.train_scale=[72, 80]",
+    "data.folder.eval_resize=72",
+];
+/// Over which task seeds and numerical paths the gate was calibrated, and how they ended.
+const CALIBRATED: &str = "TBD";
 
 #[test]
 fn narrow_alexnet_learns_the_pattern_task() {
-    let task = Task { side: 96, train_per_class: 64, val_per_class: 16, seed: 10 };
-    // The recipe's 0.01 is for batches of 128; at batch 16 it kills the net within a few
-    // epochs (every ReLU dead, constant scores), so it is scaled linearly to 0.00125, and
-    // divided by 10 for the last epochs as the recipe does.
-    let overrides = [
-        "model_options.width=0.125",
-        "epochs=30",
-        "batch_size=16",
-        "schedule.steps=[[1, 0.00125], [26, 0.000125]]",
-        PAPER_PIXEL_SCALE,
-        "data.folder.crop=67",
-        "data.folder.train_scale=[72, 80]",
-        "data.folder.eval_resize=72",
-    ];
-    assert_learns(&AlexnetPaper, "imagenet-alexnet", &overrides, &task, 4f64.ln());
+    assert_learns(&AlexnetPaper, "imagenet-alexnet", &OVERRIDES, &TASK, 4f64.ln(), Criterion::Final, CALIBRATED);
+}
+
+/// Prints what the gate rests on: the test at its task seed and 1–7 on each numerical path.
+#[test]
+#[ignore = "calibration: run with --ignored --nocapture to re-derive what the gate rests on"]
+fn calibrate_narrow_alexnet() {
+    calibrate(&AlexnetPaper, "imagenet-alexnet", &OVERRIDES, &TASK, 4f64.ln(), Criterion::Final, &[TASK.seed, 1, 2, 3, 4, 5, 6, 7]);
 }

@@ -1,14 +1,15 @@
-//! The paper-vs-ours tables built from the run records committed under `results/`.
+//! The paper-vs-ours tables built from the run records committed under `results/` (git's
+//! copy: runs a user adds beside them do not move the snapshots; `repro_tests::Committed`).
 
 use repro_common::paper::ImagePaper;
 use repro_common::report::{collect_runs, compare, comparison_table, results_table};
 use repro_lenet::LenetPaper;
-use repro_tests::repo_root;
+use repro_tests::Committed;
 
 #[test]
 fn lenet_comparison_from_committed_records() {
-    let results = repo_root().join("results");
-    let runs = collect_runs(&results, "lenet").expect("committed records are readable");
+    let committed = Committed::load();
+    let runs = collect_runs(&committed.results(), "lenet").expect("committed records are readable");
     assert!(!runs.is_empty(), "results/lenet holds the committed runs");
     let rows = compare(&LenetPaper.claims(), &runs, &LenetPaper.experiments());
     // A claim is only answered by runs on its own dataset: sample and Fashion-MNIST runs never count.
@@ -24,8 +25,8 @@ fn lenet_comparison_from_committed_records() {
 #[test]
 fn only_runs_of_the_shipped_recipe_answer_a_claim() {
     use repro_common::report::follows_recipe;
-    let results = repo_root().join("results");
-    let runs = collect_runs(&results, "lenet").unwrap();
+    let committed = Committed::load();
+    let runs = collect_runs(&committed.results(), "lenet").unwrap();
     let recipes = LenetPaper.experiments();
     let run = runs.iter().find(|r| r.manifest.header.experiment == "lenet5").expect("a lenet5 run is committed");
     let recipe = recipes.iter().find(|r| r.name == "lenet5").unwrap();

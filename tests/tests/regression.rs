@@ -5,17 +5,18 @@
 //!
 //! The short runs go through the shipped recipes' own schedules (their first four epochs), so a
 //! changed learning rate moves these numbers too. Each gate rests on the recipe's held-out error
-//! over seeds 1–8, measured with
-//! `cargo test --release -p repro-tests --test regression -- --ignored --nocapture`: another CPU
-//! or thread count acts on a run like another seed, so seed 1 must land in the seeds' 99.73%
-//! prediction interval, at least 3 binomial SE (of the 2,000 held-out digits) wide either side.
+//! over seeds 1–8 on each of the four numerical paths one machine reaches (the project's kernels
+//! and burn's, 1 and 2 compute threads: `repro_tests::NUMERICAL_PATHS`), measured with
+//! `cargo test --release --workspace --test regression -- --ignored --nocapture`: another CPU
+//! acts on a run like another seed or path, so seed 1 must land in the 32 runs' 99.73% prediction
+//! interval, at least 3 binomial SE (of the 2,000 held-out digits) wide either side.
 //! Two epochs were too few: some seeds had not started learning yet (lenet5-sgd seed 2 at 88.8%).
 
 use repro_common::engine::latest_checkpoint;
 use repro_common::gate::{self, Gate};
 use repro_common::records::{RunStatus, load_metrics};
 use repro_lenet::LenetPaper;
-use repro_tests::{THREAD_COUNTS, recipe, sample, train, with_compute_threads};
+use repro_tests::{NUMERICAL_PATHS, NumericalPath, THREAD_COUNTS, on_this_machine, recipe, sample, train, train_on};
 
 /// 4 epochs on the first 4,000 training digits, evaluated on the sample's 2,000 held-out ones.
 const SHORT: &[&str] = &["data.dataset=mnist-sample", "epochs=4", "data.train_limit=4000"];
@@ -26,67 +27,89 @@ fn short(name: &str) -> repro_common::config::ExperimentConfig {
     recipe(&LenetPaper, name, SHORT)
 }
 
-/// Held-out error % after the short run of `name` with `seed` on `threads` compute threads.
-fn short_run_error(name: &str, seed: u64, threads: usize) -> f64 {
+/// Held-out error % after the short run of `name` with `seed` on `path`.
+fn short_run_error(name: &str, seed: u64, path: NumericalPath) -> f64 {
     let ds = sample();
     let dir = tempfile::tempdir().unwrap();
-    let m = with_compute_threads(threads, || train(&LenetPaper, &short(name), seed, &ds, dir.path(), false, None));
+    let m = train_on(path, &LenetPaper, &short(name), seed, &ds, dir.path(), false, None);
     assert_eq!(m.header.status, RunStatus::Complete);
-    assert_eq!(m.header.provenance.compute_threads, threads, "the manifest records the compute threads");
+    assert_eq!(m.header.provenance.compute_threads, path.threads, "the manifest records the compute threads");
     m.body.final_metrics.unwrap().test_error_pct
 }
 
-/// The gate of one short run, from its held-out error over seeds 1–8.
-fn short_run_gate(name: &str, seeds: &[f64; 8]) -> Gate {
-    let mean = seeds.iter().sum::<f64>() / 8.0;
+/// The gate of one short run, from its held-out error over seeds 1–8 × the four paths.
+fn short_run_gate(name: &str, samples: &[f64; 32]) -> Gate {
+    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
     let floor = 3.0 * gate::binomial_se_pct(mean, HELD_OUT);
-    Gate::predicted(format!("{name}: held-out error % after 4 epochs on 4,000 digits (seed {SEED})"), seeds, floor, "seeds 1–8 of the short run", true)
+    Gate::predicted(format!("{name}: held-out error % after 4 epochs on 4,000 digits (seed {SEED})"), samples, floor, CALIBRATED_OVER, true)
 }
 
-/// The short run of `name` at 1 and 2 compute threads, each inside the gate.
-fn gated_short_run(name: &str, seeds: &[f64; 8]) {
-    let gate = short_run_gate(name, seeds);
-    let errors: Vec<f64> = THREAD_COUNTS.iter().map(|&t| short_run_error(name, SEED, t)).collect();
-    for (&threads, &error) in THREAD_COUNTS.iter().zip(&errors) {
+/// The short run of `name` at 1 and 2 compute threads on the project's kernels (the default
+/// path), each inside the gate.
+fn gated_short_run(name: &str, samples: &[f64; 32]) {
+    let gate = short_run_gate(name, samples);
+    let paths = THREAD_COUNTS.map(|threads| NumericalPath { kernels: repro_common::kernels::Kernels::Project, threads });
+    let errors: Vec<f64> = paths.iter().map(|&p| short_run_error(name, SEED, p)).collect();
+    for (path, &error) in paths.iter().zip(&errors) {
         if let Err(e) = gate.check(error) {
-            panic!("{e} [{threads} compute thread(s); errors at {THREAD_COUNTS:?} threads: {errors:?}]");
+            panic!("{e} [{path}; errors at {THREAD_COUNTS:?} threads: {errors:?}; {}]", on_this_machine());
         }
     }
 }
 
-/// Held-out error % of each short run at seeds 1–8, 2 compute threads, on a 2-core AMD EPYC
-/// with AVX-512 (`calibrate_short_runs`; seed 1 gave the same at 1 thread).
-/// Re-measured when the LeNet-5 recipes moved to ±√3/√F_i initial weights, the paper's η for
-/// SDLM and base rate 0.005 for SGD (lenet5-sgd's with `harness train lenet5-sgd --dataset
-/// mnist-sample --set epochs=4 --set data.train_limit=4000` and seeds 1–8, the same runs).
-const LENET5_SEEDS: [f64; 8] = [4.3, 4.05, 4.6, 4.0, 5.3, 4.55, 3.7, 4.8];
-const LENET5_SGD_SEEDS: [f64; 8] = [4.6, 4.6, 5.8, 5.35, 5.15, 5.5, 4.9, 5.95];
-const LENET5_MODERN_SEEDS: [f64; 8] = [4.0, 4.35, 3.65, 3.75, 3.2, 3.4, 3.6, 3.45];
+/// What the gates rest on, in words (a failure prints it).
+const CALIBRATED_OVER: &str = "seeds 1–8 × the project's kernels and burn's at 1 and 2 compute threads, on a 2-core AMD EPYC with AVX-512";
+
+/// Held-out error % of each short run at seeds 1–8 on each numerical path, in the order seed 1
+/// on `NUMERICAL_PATHS`, then seed 2, ... (`calibrate_short_runs`), on a 2-core AMD EPYC (Zen 4,
+/// AVX-512). Means by path (project 1 thread, 2 threads, burn 1, 2): lenet5 4.12, 4.19, 4.41,
+/// 4.41; lenet5-sgd 5.22, 5.22, 5.23, 5.23; lenet5-modern 3.73, 3.76, 3.67, 3.67. The paths move a
+/// run about as much as a seed does, and burn's kernels give the same numbers at 1 and 2 threads.
+const LENET5_SAMPLES: [f64; 32] =
+    [3.95, 4.1, 4.3, 4.3, 3.85, 4.25, 4.05, 4.05, 4.9, 4.15, 4.6, 4.6, 3.65, 4.05, 4.0, 4.0, 4.15, 4.25, 5.3, 5.3, 4.6, 4.9, 4.55, 4.55, 3.8, 3.6, 3.7, 3.7, 4.05, 4.25, 4.8, 4.8];
+const LENET5_SGD_SAMPLES: [f64; 32] =
+    [4.6, 4.6, 4.6, 4.6, 4.6, 4.6, 4.6, 4.6, 5.75, 5.75, 5.8, 5.8, 5.35, 5.35, 5.35, 5.35, 5.1, 5.1, 5.15, 5.15, 5.5, 5.5, 5.5, 5.5, 4.9, 4.9, 4.9, 4.9, 5.95, 5.95, 5.95, 5.95];
+const LENET5_MODERN_SAMPLES: [f64; 32] =
+    [4.2, 4.25, 4.0, 4.0, 4.25, 4.35, 4.35, 4.35, 3.8, 3.7, 3.65, 3.65, 3.75, 4.2, 3.75, 3.75, 3.25, 3.3, 3.2, 3.2, 3.5, 3.4, 3.4, 3.4, 3.6, 3.45, 3.6, 3.6, 3.45, 3.45, 3.45, 3.45];
 
 /// The paper's network with SDLM and one update per sample (the `lenet5` recipe).
 #[test]
 fn lenet5_short_run_on_the_sample() {
-    gated_short_run("lenet5", &LENET5_SEEDS);
+    gated_short_run("lenet5", &LENET5_SAMPLES);
 }
 
 #[test]
 fn lenet5_sgd_short_run_on_the_sample() {
-    gated_short_run("lenet5-sgd", &LENET5_SGD_SEEDS);
+    gated_short_run("lenet5-sgd", &LENET5_SGD_SAMPLES);
 }
 
 #[test]
 fn lenet5_modern_short_run_on_the_sample() {
-    gated_short_run("lenet5-modern", &LENET5_MODERN_SEEDS);
+    gated_short_run("lenet5-modern", &LENET5_MODERN_SAMPLES);
 }
 
-/// Prints what the gates above rest on: each recipe's short-run error at seeds 1–8 (2 compute
-/// threads) and at seed 1 on 1 thread.
+/// Prints what the gates above rest on: each recipe's short-run error at seeds 1–8 on each
+/// numerical path, as the arrays above, with their spread by path.
 #[test]
 #[ignore = "calibration: run with --ignored --nocapture to re-derive the gates' samples"]
 fn calibrate_short_runs() {
+    println!("on {}", on_this_machine());
     for name in ["lenet5", "lenet5-sgd", "lenet5-modern"] {
-        let errors: Vec<f64> = (1..=8).map(|s| short_run_error(name, s, 2)).collect();
-        println!("{name}: seeds 1-8 at 2 threads {errors:?}; seed 1 at 1 thread {:.2}; CPU features {}", short_run_error(name, 1, 1), repro_common::device::cpu_features());
+        let mut samples = Vec::new();
+        for seed in 1..=8 {
+            for path in NUMERICAL_PATHS {
+                let error = short_run_error(name, seed, path);
+                println!("{name} seed {seed}, {path}: {error:.2}%");
+                samples.push(error);
+            }
+        }
+        let shown: Vec<String> = samples.iter().map(|e| format!("{e}")).collect();
+        println!("{name}: [{}]", shown.join(", "));
+        for (k, path) in NUMERICAL_PATHS.iter().enumerate() {
+            let on_path: Vec<f64> = samples.iter().skip(k).step_by(NUMERICAL_PATHS.len()).copied().collect();
+            let mean = on_path.iter().sum::<f64>() / on_path.len() as f64;
+            println!("  {path}: mean {mean:.2}% over seeds 1-8");
+        }
     }
 }
 

@@ -12,14 +12,42 @@ use repro_common::{replay, report};
 use repro_lenet::LenetPaper;
 use repro_tests::{cpu, repo_root, sample};
 
-/// The one committed run of `experiment` with `seed` on `dataset`.
-fn record(paper: &str, experiment: &str, dataset: &str, seed: u64) -> PathBuf {
-    let dir = repo_root().join("results").join(paper).join(experiment).join(dataset);
-    let prefix = format!("seed{seed}-");
-    let mut found: Vec<PathBuf> =
-        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix)).collect();
-    assert_eq!(found.len(), 1, "exactly one seed-{seed} record in {}: {found:?}", dir.display());
-    found.pop().unwrap()
+/// The committed records replayed here, named by run id. A test never picks a record by "the
+/// only seed-1 run": the README's first command adds seed-1 runs of `lenet5-modern` and
+/// `lenet5-sgd` beside these, and a user's runs are not what a replay checks. Re-making one of
+/// these records means naming its new run id here.
+const LENET5_MODERN_SEED1: &str = "lenet/lenet5-modern/mnist-sample/seed1-20261207T064133Z";
+const LENET5_SGD_SEED1: &str = "lenet/lenet5-sgd/mnist-sample/seed1-20261207T064032Z";
+const LSTM_EXP6A_SEED1: &str = "lstm/exp6a/generated/seed1-20261201T143040Z";
+
+/// The committed run `name` (`<paper>/<experiment>/<dataset>/<run id>`) under `results`; a
+/// missing one fails naming the folder and the runs that are there.
+fn record(results: &Path, name: &str) -> PathBuf {
+    let run = results.join(name);
+    if !run.join("manifest.yaml").is_file() {
+        let dir = run.parent().unwrap();
+        let there: Vec<String> = std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+        panic!("{}: no committed record (a manifest.yaml) there; {} holds {there:?}: name the record this test replays", run.display(), dir.display());
+    }
+    run
+}
+
+/// A user's run beside a named record changes nothing: a copy of the committed experiment folder
+/// with another seed-1 run in it (as the README's first command leaves) still gives the named one.
+#[test]
+fn named_records_ignore_a_users_runs_beside_them() {
+    let scratch = tempfile::tempdir().unwrap();
+    let committed = repo_root().join("results").join(LENET5_MODERN_SEED1);
+    let copy = scratch.path().join(LENET5_MODERN_SEED1);
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(committed.join("manifest.yaml"), copy.join("manifest.yaml")).unwrap();
+    let users = copy.parent().unwrap().join("seed1-20991231T235959Z");
+    std::fs::create_dir_all(&users).unwrap();
+    std::fs::copy(committed.join("manifest.yaml"), users.join("manifest.yaml")).unwrap();
+    assert_eq!(record(scratch.path(), LENET5_MODERN_SEED1), copy);
+    let missing = std::panic::catch_unwind(|| record(scratch.path(), "lenet/lenet5-modern/mnist-sample/seed1-19700101T000000Z")).unwrap_err();
+    let message = missing.downcast_ref::<String>().unwrap();
+    assert!(message.contains("seed1-19700101T000000Z") && message.contains("seed1-20991231T235959Z"), "{message}");
 }
 
 /// The record must have been made with today's shipped recipe (else it answers nothing), and
@@ -44,8 +72,9 @@ fn replay_lenet(run: &Path) {
 /// One test, so the two trainings never run at once (flex's process-wide generator).
 #[test]
 fn lenet_records_replay_within_their_gates() {
-    for experiment in ["lenet5-modern", "lenet5-sgd"] {
-        replay_lenet(&record("lenet", experiment, "mnist-sample", 1));
+    let results = repo_root().join("results");
+    for name in [LENET5_MODERN_SEED1, LENET5_SGD_SEED1] {
+        replay_lenet(&record(&results, name));
     }
 }
 
@@ -56,7 +85,7 @@ fn lenet_records_replay_within_their_gates() {
 #[test]
 fn lstm_1997_record_replays_exactly() {
     use repro_lstm::trials::{self, TrialsManifest, TrialsSpec};
-    let run = record("lstm", "exp6a", "generated", 1);
+    let run = record(&repo_root().join("results"), LSTM_EXP6A_SEED1);
     let recorded = TrialsManifest::load(&run).unwrap();
     let shipped = repro_lstm::trial_experiment("exp6a").unwrap();
     let mut as_recorded = recorded.body.config.clone();

@@ -6,7 +6,7 @@ use repro_common::data::{self, DataSource};
 use repro_common::gate::Gate;
 use repro_common::records::{RunStatus, load_metrics};
 use repro_resnet::ResnetPaper;
-use repro_tests::{THREAD_COUNTS, recipe, train, with_compute_threads, write_cifar10};
+use repro_tests::{NUMERICAL_PATHS, THREAD_COUNTS, on_this_machine, recipe, train, train_on, with_compute_threads, write_cifar10};
 
 /// 640 training and 200 test images, 4 epochs of batch 32 (80 updates; see `SHORT_RUN`).
 const SHORT: &[&str] = repro_resnet::SHORT_RUN;
@@ -18,10 +18,11 @@ fn dataset() -> (tempfile::TempDir, data::Dataset) {
     (dir, ds)
 }
 
-/// The short run reaches 0 errors on the 200 test images (measured at seeds 1–4, 1 and 2
-/// threads, AVX-512): the gate is 3 binomial SE of a 0.5% rate (one image) on 200, so up to
-/// 3 wrong images pass; an untrained net, or BN statistics left at their initial values, sit near
-/// the 90% of chance.
+/// The short run reaches 0 errors on the 200 test images: the gate is 3 binomial SE of a 0.5%
+/// rate (one image) on 200, so up to 3 wrong images pass; an untrained net, or BN statistics left
+/// at their initial values, sit near the 90% of chance. Calibrated over `CALIBRATED`.
+const CALIBRATED: &str = "TBD";
+
 #[test]
 fn resnet20_short_run_on_generated_cifar_data() {
     let (_data, ds) = dataset();
@@ -33,7 +34,7 @@ fn resnet20_short_run_on_generated_cifar_data() {
         assert_eq!(m.header.status, RunStatus::Complete);
         let f = m.body.final_metrics.unwrap();
         if let Err(e) = gate.check(f.test_error_pct) {
-            panic!("{e} [{threads} compute thread(s)]");
+            panic!("{e} [{threads} compute thread(s), {}; calibrated over {CALIBRATED}]", on_this_machine());
         }
         let top5 = f.test_top5_error_pct.expect("10 classes: top-5 error is recorded");
         assert!(top5 <= f.test_error_pct, "top-5 error {top5} above top-1 {}", f.test_error_pct);
@@ -57,24 +58,19 @@ fn resnet_max_iterations_ends_the_run_inside_an_epoch_and_seeds_repeat() {
     assert_eq!(numbers(a.path()), numbers(b.path()), "same seed, same numbers");
 }
 
-/// Prints what the short run's gate rests on: its test and train error at seeds 1–4 and 7, at
-/// 1 and 2 compute threads.
+/// Prints what the short run's gate rests on: its test and train error at seeds 1–4 and 7 on
+/// each numerical path.
 #[test]
 #[ignore = "calibration: run with --ignored --nocapture to re-derive the gate"]
 fn calibrate_resnet20_short_run() {
     let (_data, ds) = dataset();
     let config = recipe(&ResnetPaper, "cifar10-resnet20", SHORT);
+    println!("{}", on_this_machine());
     for seed in [1, 2, 3, 4, 7] {
-        for threads in THREAD_COUNTS {
+        for path in NUMERICAL_PATHS {
             let dir = tempfile::tempdir().unwrap();
-            let f = with_compute_threads(threads, || train(&ResnetPaper, &config, seed, &ds, dir.path(), false, None)).body.final_metrics.unwrap();
-            println!(
-                "seed {seed}, {threads} thread(s): test error {:.2}% train error {:.2}% train loss {:.4}; CPU features {}",
-                f.test_error_pct,
-                f.train_error_pct,
-                f.train_loss,
-                repro_common::device::cpu_features()
-            );
+            let f = train_on(path, &ResnetPaper, &config, seed, &ds, dir.path(), false, None).body.final_metrics.unwrap();
+            println!("seed {seed}, {path}: test error {:.2}% train error {:.2}% train loss {:.4}", f.test_error_pct, f.train_error_pct, f.train_loss);
         }
     }
 }

@@ -4,12 +4,15 @@
 //! committed one byte for byte; the README's "Results so far" section is regenerated from the
 //! records and compared with the one between its markers. A stale file fails with its name, its
 //! first differing line and the command that regenerates it. Nothing here writes into the repo.
+//! "Committed" is git's copy (`repro_tests::Committed`): the runs a user trains into `results/`
+//! and the write-up regenerated with them are the user's, not what is checked here; a developer's
+//! re-made records and write-ups are checked once `git add`ed.
 
 use std::path::{Path, PathBuf};
 
 use repro_common::paper::ImagePaper;
 use repro_common::report;
-use repro_tests::repo_root;
+use repro_tests::Committed;
 
 /// The image papers in the harness's order (`papers()` in harness/src/main.rs), which is the
 /// README's order too.
@@ -72,7 +75,8 @@ fn first_difference(committed: &str, generated: &str) -> String {
 /// Regenerates `paper`'s write-up in a copy of `results/` with `generate`, and fails naming every
 /// file under `results/<paper>/` that differs from the committed one or is not committed.
 fn check_writeup(paper: &str, generate: impl FnOnce(&Path)) {
-    let committed_root = repo_root().join("results");
+    let committed = Committed::load();
+    let committed_root = committed.results();
     let scratch = tempfile::tempdir().unwrap();
     let scratch_root = scratch.path().join("results");
     copy_tree(&committed_root, &scratch_root);
@@ -137,7 +141,7 @@ fn lstm_writeup_is_up_to_date() {
 #[test]
 fn every_paper_with_records_is_checked() {
     let checked: Vec<&str> = image_papers().iter().map(|p| p.id()).chain([repro_lstm::ID]).collect();
-    for entry in std::fs::read_dir(repo_root().join("results")).unwrap() {
+    for entry in std::fs::read_dir(Committed::load().results()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(checked.contains(&name.as_str()), "results/{name} has no write-up check in tests/tests/writeups.rs");
     }
@@ -145,12 +149,13 @@ fn every_paper_with_records_is_checked() {
 
 #[test]
 fn readme_results_are_up_to_date() {
-    let results = repo_root().join("results");
+    let committed = Committed::load();
+    let results = committed.results();
     // The harness's registry, in its order.
     let papers: Vec<&dyn repro_common::paper::Paper> =
         vec![&repro_lenet::LenetPaper, &repro_resnet::ResnetPaper, &repro_alexnet::AlexnetPaper, &repro_vgg::VggPaper, &repro_googlenet::GooglenetPaper, &repro_lstm::LstmPaper];
     let generated = report::readme_results(&papers, &results).unwrap();
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let readme = committed.readme();
     // What `harness report readme` would write: the committed README with its section replaced.
     let regenerated = report::splice_readme_results(&readme, &generated)
         .unwrap_or_else(|| panic!("README.md has no generated results section: it goes between `{}` and `{}`", report::README_RESULTS_BEGIN, report::README_RESULTS_END));
