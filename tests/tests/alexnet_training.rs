@@ -23,8 +23,10 @@ const OVERRIDES: [&str; 8] = [
     "data.folder.train_scale=[72, 80]",
     "data.folder.eval_resize=72",
 ];
-/// Over which task seeds and numerical paths the gate was calibrated, and how they ended.
-const CALIBRATED: &str = "TBD";
+/// Over which task seeds and numerical paths the gate was calibrated, and how they ended
+/// (`calibrate_narrow_alexnet` with `REPRO_CALIBRATE_SEEDS=10,1,2,3`, 2-core AMD EPYC Zen 4).
+const CALIBRATED: &str = "task seeds 10 and 1-3 x the project's kernels and burn's at 1 and 2 compute threads (16 runs), on a 2-core AMD EPYC: \
+every run passed, final validation error 0-3.1% (mean 0.6%) against a gate of 58.8%; the net leaves chance at epoch 9 on every path of seed 10";
 
 #[test]
 fn narrow_alexnet_learns_the_pattern_task() {

@@ -113,12 +113,13 @@ fn smoke_run(corpus: &repro_common::data::text::Corpus, config: &ptb::PtbConfig,
     repro_tests::with_compute_threads(threads, || ptb::train(PtbSpec { config, seed, selected: &selected, corpus, run_dir: run_dir.to_owned(), resume, command: "test".into() }).unwrap())
 }
 
-/// Final validation perplexity of the smoke run at seeds 1–6, each at 1 and 2 compute threads
-/// (seed 1 at 1 thread, seed 1 at 2, seed 2 at 1, ...), measured by `calibrate_smoke_training`
-/// (below) on a 2-core AMD EPYC (Zen 4, AVX-512). The kernel switch has no op here (no
-/// convolution, batch norm or pooling in the LSTM), so the paths are the thread counts.
-const SMOKE_VALID_PPL_SAMPLES: [f64; 12] = [f64::NAN; 12];
-const SMOKE_CALIBRATED: &str = "seeds 1–6 × 1 and 2 compute threads, on a 2-core AMD EPYC with AVX-512";
+/// Final validation perplexity of the smoke run at seeds 1–6, measured by
+/// `calibrate_smoke_training` (below) on a 2-core AMD EPYC (Zen 4, AVX-512) at 1 and 2 compute
+/// threads: the two thread counts gave the same perplexity to the last digit at every seed, so the
+/// band rests on the six seeds (a repeated number is not another draw). The kernel switch has no
+/// op here (no convolution, batch norm or pooling in the LSTM).
+const SMOKE_VALID_PPL_SEEDS: [f64; 6] = [7.314, 7.415, 7.378, 7.379, 7.355, 7.399];
+const SMOKE_CALIBRATED: &str = "seeds 1–6, each the same at 1 and 2 compute threads, on a 2-core AMD EPYC with AVX-512";
 
 /// Smoke training on a generated corpus in the PTB layout, at 1 and 2 compute threads: the
 /// final validation perplexity must lie in the seeds' prediction interval (another CPU or thread
@@ -129,7 +130,7 @@ fn smoke_training_on_a_generated_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = smoke_corpus(dir.path());
     let config = smoke_config();
-    let gate = repro_common::gate::Gate::predicted("PTB smoke: final validation perplexity (seed 1)", &SMOKE_VALID_PPL_SAMPLES, 0.0, SMOKE_CALIBRATED, true);
+    let gate = repro_common::gate::Gate::predicted("PTB smoke: final validation perplexity (seed 1)", &SMOKE_VALID_PPL_SEEDS, 0.0, SMOKE_CALIBRATED, true);
     for threads in repro_tests::THREAD_COUNTS {
         let run_dir = dir.path().join(format!("run-{threads}"));
         let m = smoke_run(&corpus, &config, 1, threads, &run_dir, false);
@@ -163,7 +164,7 @@ fn a_resumed_smoke_run_keeps_its_rows_and_continues() {
 }
 
 /// Prints what the smoke gate rests on: the final validation perplexity over seeds 1–6 at 1 and
-/// 2 compute threads, as `SMOKE_VALID_PPL_SAMPLES`.
+/// 2 compute threads (`SMOKE_VALID_PPL_SEEDS` holds the distinct numbers).
 #[test]
 #[ignore = "calibration: run with --ignored --nocapture to re-derive the smoke gate"]
 fn calibrate_smoke_training() {

@@ -21,8 +21,10 @@ const OVERRIDES: [&str; 8] = [
     "data.folder.train_scale=[64, 80]",
     "data.folder.eval_resize=72",
 ];
-/// Over which task seeds and numerical paths the gate was calibrated, and how they ended.
-const CALIBRATED: &str = "TBD";
+/// Over which task seeds and numerical paths the gate was calibrated, and how they ended
+/// (`calibrate_narrow_resnet18` with `REPRO_CALIBRATE_SEEDS=13,1,2,3`, 2-core AMD EPYC Zen 4).
+const CALIBRATED: &str = "task seeds 13 and 1-3 x the project's kernels and burn's at 1 and 2 compute threads (16 runs), on a 2-core AMD EPYC: \
+every run passed, final validation error 0-6.2% (mean 1.6%) against a gate of 58.8%; seed 13 on burn's kernels fell back above the gate at epoch 8 and recovered";
 
 #[test]
 fn narrow_resnet18_learns_the_pattern_task() {

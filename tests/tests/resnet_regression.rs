@@ -21,7 +21,8 @@ fn dataset() -> (tempfile::TempDir, data::Dataset) {
 /// The short run reaches 0 errors on the 200 test images: the gate is 3 binomial SE of a 0.5%
 /// rate (one image) on 200, so up to 3 wrong images pass; an untrained net, or BN statistics left
 /// at their initial values, sit near the 90% of chance. Calibrated over `CALIBRATED`.
-const CALIBRATED: &str = "TBD";
+const CALIBRATED: &str = "seeds 1-4 and 7 x the project's kernels and burn's at 1 and 2 compute threads (20 runs, `calibrate_resnet20_short_run`), on a 2-core AMD EPYC with AVX-512: \
+0 errors on every run, training error 0.3-3.6%";
 
 #[test]
 fn resnet20_short_run_on_generated_cifar_data() {
