@@ -77,7 +77,10 @@ With gemm blocked as on a 48K 12-way L1d (tests/with-cache-geometry 48K 12, an I
 took other trajectories and all 8 left chance (best at most 1.6%, final 0-1.6%)";
 // The planted bug, run once (2-core AMD EPYC, project's kernels, 2 threads): D from N(0, 0.01²)
 // in `spec` (papers/vgg/src/lib.rs) with this test stays at 75.0% validation error and a training
-// loss of 1.386 (ln 4) every epoch of the 18, and fails "never left chance".
+// loss of 1.386 (ln 4) every epoch of the 18, and fails "never left chance". The gate's own
+// checks fail it too, each run once: `REPRO_GATE_SELF_CHECK=shuffled-labels` (best 75.0%, at
+// epoch 3; the best of 18 epochs is no easier a bar for a net that learned nothing) and
+// `REPRO_GATE_SELF_CHECK=untrained` (75.0% throughout).
 
 #[test]
 fn narrow_vgg_d_learns_the_pattern_task_from_glorots_initialisation() {
