@@ -116,10 +116,12 @@ pub fn on_this_machine() -> String {
 pub const THREAD_COUNTS: [usize; 2] = [1, 2];
 
 /// One numerical path a CPU training step can take: whose kernels compute it and on how many
-/// threads. Another CPU takes another path (other SIMD code in burn-flex's element-wise kernels,
-/// other reduction splits), and for a training run another path acts like another seed: the
-/// trajectories part after a few steps. One machine reaches four paths of its own; a gate is
-/// calibrated over seeds × these, so that it holds on a CPU nobody calibrated on.
+/// threads. Another CPU takes another path (gemm's k-blocks follow the L1d, so a 48K 12-way one
+/// sums long products in another order than a 32K 8-way one; burn-flex's SIMD level follows the
+/// CPU's features), and for a training run another path acts like another seed: the trajectories
+/// part after a few steps. One machine reaches four paths of its own (and another L1d through
+/// `tests/with-cache-geometry`); a gate is calibrated over seeds × these, so that it holds on a
+/// CPU nobody calibrated on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NumericalPath {
     pub kernels: repro_common::kernels::Kernels,
