@@ -2,8 +2,12 @@
 //!
 //! A verdict cannot flatter: a number measured under another rule than the paper's (its
 //! `rule:`) is never "reproduced", a number far better than published is flagged rather than
-//! counted as a reproduction, and a claim that only means something when another one holds
-//! (sequences to success, averaged over the successful trials) is not compared when it does not.
+//! counted as a reproduction, and every run and trial counts. A run that stopped counts at the
+//! metric's worst value; a trial that did not succeed within its budget counts at that budget,
+//! which bounds the mean over all trials (its true value lies beyond), so the verdict is what
+//! that bound can prove: NOT reproduced when even the bound is beyond the tolerance, "not
+//! comparable" when the censored trials could put the mean on either side. A best-of-N claim is
+//! judged on the first N seeds; the published number keeps the precision it was printed with.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +32,8 @@ pub struct Claim {
     pub split: String,
     /// What is measured, and which direction is better (see [`Metric`]).
     pub metric: Metric,
-    pub published: f64,
+    /// As printed: `"7.40"` (quoted, so YAML keeps the zero) is exact to 0.01, `7.4` to 0.1.
+    pub published: Published,
     /// Largest acceptable shortfall, in the metric's units.
     pub tolerance: f64,
     /// Why this tolerance.
@@ -41,15 +46,68 @@ pub struct Claim {
     /// Over several seeds, the paper's statistic: the mean (default) or the best run.
     #[serde(default, skip_serializing_if = "Statistic::is_mean")]
     pub statistic: Statistic,
+    /// For `statistic: best`, the number of runs the paper took the best of (required): the claim
+    /// is judged on the first N seeds; more are shown, never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_of: Option<usize>,
     /// The rule the paper measured the number under, as dotted keys of the experiment's recipe
     /// (e.g. `trials: 30`, `stop.kind: window`). A run whose recipe differs on any key gets
     /// [`Verdict::OtherRule`], whatever its number.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rule: BTreeMap<String, Value>,
-    /// Another claim (by id) that must hold for this one to be compared, e.g. the success rate
-    /// behind a mean over the successful trials; otherwise [`Verdict::NotComparable`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requires: Option<String>,
+}
+
+/// A published number as printed: its value and its decimals (`7.40`: two), so "reproduced to the
+/// printed precision" means what the paper printed. In a claims file it is a number, or a quoted
+/// string where the printed text ends in a zero after the point (YAML would read `7.40` as 7.4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Published {
+    pub value: f64,
+    pub decimals: u32,
+}
+
+impl Published {
+    /// The number as `text` prints it: `"7.40"` -> 7.4 to two decimals.
+    pub fn printed(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let value: f64 = text.parse().ok().filter(|v: &f64| v.is_finite())?;
+        let decimals = text.split_once('.').map(|(_, d)| d.len() as u32).unwrap_or(0);
+        Some(Self { value, decimals })
+    }
+
+    /// Half a unit of the last printed digit: what "as good as published" allows.
+    pub fn half_unit(&self) -> f64 {
+        10f64.powi(-(self.decimals as i32)) / 2.0
+    }
+}
+
+impl From<f64> for Published {
+    /// A number with the decimals of its shortest form (`0.95`: two).
+    fn from(value: f64) -> Self {
+        Self::printed(&format!("{value}")).unwrap_or(Self { value, decimals: 0 })
+    }
+}
+
+impl std::fmt::Display for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.*}", self.decimals as usize, self.value)
+    }
+}
+
+impl Serialize for Published {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if Published::from(self.value) == *self { serializer.serialize_f64(self.value) } else { serializer.serialize_str(&self.to_string()) }
+    }
+}
+
+impl<'de> Deserialize<'de> for Published {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Number(n) => n.as_f64().map(Published::from).ok_or_else(|| serde::de::Error::custom("a published number must be finite")),
+            Value::String(s) => Published::printed(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a number"))),
+            other => Err(serde::de::Error::custom(format!("a published number, as printed, expected; found {other:?}"))),
+        }
+    }
 }
 
 /// How a paper summarised several runs.
@@ -71,19 +129,22 @@ impl Statistic {
 /// What a claim measures: its name in `claims.yaml`, its label in tables, and which direction is
 /// better. The image classifiers' metrics are built in ([`Metric::BUILT_IN`]); a paper that
 /// measures something else declares its own and passes them to [`parse_claims`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metric {
     pub name: &'static str,
     pub label: &'static str,
     pub lower_is_better: bool,
+    /// The worst value the metric takes (100 for an error %, infinity for a count): what a run
+    /// that stopped counts as.
+    pub worst: f64,
 }
 
 impl Metric {
     /// Top-1 error on the claim's split.
-    pub const TEST_ERROR_PCT: Metric = Metric { name: "test_error_pct", label: "test error %", lower_is_better: true };
-    pub const TEST_ACCURACY_PCT: Metric = Metric { name: "test_accuracy_pct", label: "test accuracy %", lower_is_better: false };
-    pub const TOP5_ERROR_PCT: Metric = Metric { name: "top5_error_pct", label: "top-5 error %", lower_is_better: true };
-    pub const TOP5_ACCURACY_PCT: Metric = Metric { name: "top5_accuracy_pct", label: "top-5 accuracy %", lower_is_better: false };
+    pub const TEST_ERROR_PCT: Metric = Metric { name: "test_error_pct", label: "test error %", lower_is_better: true, worst: 100.0 };
+    pub const TEST_ACCURACY_PCT: Metric = Metric { name: "test_accuracy_pct", label: "test accuracy %", lower_is_better: false, worst: 0.0 };
+    pub const TOP5_ERROR_PCT: Metric = Metric { name: "top5_error_pct", label: "top-5 error %", lower_is_better: true, worst: 100.0 };
+    pub const TOP5_ACCURACY_PCT: Metric = Metric { name: "top5_accuracy_pct", label: "top-5 accuracy %", lower_is_better: false, worst: 0.0 };
     /// The metrics every claims file may use.
     pub const BUILT_IN: [Metric; 4] = [Metric::TEST_ERROR_PCT, Metric::TEST_ACCURACY_PCT, Metric::TOP5_ERROR_PCT, Metric::TOP5_ACCURACY_PCT];
 
@@ -128,22 +189,24 @@ pub enum Verdict {
     /// Better than published by more than the tolerance: usually an easier test than the
     /// paper's, so it is not counted as a reproduction.
     BetterThanPublished,
-    /// Worse by more than the tolerance.
+    /// Worse by more than the tolerance (for trials that failed within their budget: even when
+    /// each is counted at its budget, the least it can have needed).
     NotReproduced,
-    /// Measured under a rule (stop rule, success test, trial count) other than the paper's.
+    /// Measured under a rule (stop rule, success test, trial count, budget) other than the paper's.
     OtherRule,
-    /// The claim it requires does not hold, so its number means something else than the
-    /// paper's (e.g. a mean over 1 successful trial of 30).
+    /// The runs cannot decide: trials that failed within their budget could put the mean on
+    /// either side of the tolerance, or a best-of-N claim has fewer than N runs. The claim's
+    /// row says which.
     NotComparable,
-    /// No completed run on the claim's dataset and split.
+    /// No run on the claim's dataset and split.
     NotRun,
 }
 
 /// What each verdict means, for the write-ups.
-pub const VERDICT_LEGEND: &str = "Verdicts: **reproduced** (as good as published to its printed precision, and better by no more than the tolerance); **within tolerance** (worse by no more than the tolerance); **better than published** (by more than the tolerance: usually an easier test, so not a reproduction); **NOT reproduced**; **other rule** (the record was measured under a stop rule, success test or trial count other than the paper's); **not comparable** (a mean over the successful trials, when the success rate it depends on does not hold); **not run**.";
+pub const VERDICT_LEGEND: &str = "Verdicts: **reproduced** (as good as published to its printed precision, and better by no more than the tolerance); **within tolerance** (worse by no more than the tolerance); **better than published** (by more than the tolerance: usually an easier test, so not a reproduction); **NOT reproduced**; **other rule** (the record was measured under a stop rule, success test, trial count or budget other than the paper's); **not comparable** (the runs cannot decide: trials that failed within their budget could put the mean on either side of the tolerance, or a best-of-N claim has fewer than N runs; the row says which); **not run**. Every run and trial counts: a run that stopped (non-finite loss) counts at the metric's worst value, a trial that failed counts at its budget (the least it could have needed, so the mean over all trials is at least that, marked ≥), and a best-of-N claim takes the best of the first N seeds.";
 
 impl Verdict {
-    /// Whether the number stands beside the paper's: what a claim's `requires` asks for.
+    /// Whether the number stands beside the paper's.
     pub fn holds(self) -> bool {
         matches!(self, Verdict::Reproduced | Verdict::WithinTolerance | Verdict::BetterThanPublished)
     }
@@ -178,7 +241,7 @@ impl Summary {
         }
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
-        let std = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        let std = if values.len() > 1 && mean.is_finite() { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
         Some(Self { values, mean, std })
     }
 
@@ -190,20 +253,67 @@ impl Summary {
 
 /// The precision a number was printed with: 0.95 -> 0.01, 0.8 -> 0.1.
 pub fn printed_precision(value: f64) -> f64 {
-    let text = format!("{value}");
-    let decimals = text.split_once('.').map(|(_, d)| d.len()).unwrap_or(0);
-    10f64.powi(-(decimals as i32))
+    Published::from(value).half_unit() * 2.0
 }
 
-/// Compares a claim's number with the final metric of each run (all seeds of one experiment on
-/// the claim's dataset and split). The rule and the requirement are checked by [`judge`].
-pub fn verdict(claim: &Claim, runs: Option<&Summary>) -> Verdict {
-    let Some(summary) = runs else { return Verdict::NotRun };
+/// What one run, or one trial of a run, contributes to a claim.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Observation {
+    /// The number it measured: a complete run's, a successful trial's.
+    Measured(f64),
+    /// A trial that did not succeed within its budget (or diverged before it): its number lies
+    /// beyond the budget, on the metric's worse side, so it counts at the budget, a bound.
+    Censored { budget: f64 },
+    /// A run that stopped before its end (a non-finite loss): a failed run, counted at the
+    /// metric's worst value.
+    Stopped,
+}
+
+impl Observation {
+    /// The value it counts as in a mean.
+    pub fn counted(self, metric: Metric) -> f64 {
+        match self {
+            Observation::Measured(v) => v,
+            Observation::Censored { budget } => budget,
+            Observation::Stopped => metric.worst,
+        }
+    }
+}
+
+/// A claim judged on every run and trial that answers it: the verdict, the number it rests on and
+/// what the claim's row must say about how it was counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// The claim's statistic over what was counted: the mean of every counted value (with
+    /// censored trials at their budget, a bound: see `censored`), or the best of the first N runs.
+    pub summary: Option<Summary>,
+    /// Whether the observations are trials (several per run) rather than runs.
+    pub trials: bool,
+    /// Observations counted, and of them how many were censored trials and stopped runs.
+    pub counted: usize,
+    pub censored: usize,
+    pub stopped: usize,
+    /// The mean over the successful trials alone, when some failed (shown, never judged).
+    pub survivors: Option<Summary>,
+    /// The Kaplan–Meier median of the censored trials (None when half or more failed).
+    pub median: Option<f64>,
+    /// For best-of-N: N, and the runs beyond the first N (shown, not used).
+    pub best_of: Option<usize>,
+    pub unused: usize,
+    /// Why the verdict is what it is, in words, where the counting is not plain.
+    pub notes: Vec<String>,
+}
+
+/// Compares one number (the claim's statistic over its runs) with the published one.
+pub fn verdict(claim: &Claim, value: f64) -> Verdict {
     // Positive shortfall = worse than published.
-    let shortfall = if claim.metric.lower_is_better() { summary.mean - claim.published } else { claim.published - summary.mean };
-    if shortfall < -claim.better_tolerance.unwrap_or(claim.tolerance) {
+    let shortfall = if claim.metric.lower_is_better() { value - claim.published.value } else { claim.published.value - value };
+    if shortfall.is_nan() {
+        Verdict::NotReproduced
+    } else if shortfall < -claim.better_tolerance.unwrap_or(claim.tolerance) {
         Verdict::BetterThanPublished
-    } else if shortfall <= printed_precision(claim.published) / 2.0 {
+    } else if shortfall <= claim.published.half_unit() {
         Verdict::Reproduced
     } else if shortfall <= claim.tolerance {
         Verdict::WithinTolerance
@@ -212,14 +322,197 @@ pub fn verdict(claim: &Claim, runs: Option<&Summary>) -> Verdict {
     }
 }
 
-/// The verdict of a claim whose runs used the rules in `run_rules` (one per run, each its recipe
-/// [`flatten`]ed): [`Verdict::OtherRule`] when any differs from the paper's, else [`verdict`].
-pub fn judge(claim: &Claim, runs: Option<&Summary>, run_rules: &[BTreeMap<String, Value>]) -> Verdict {
-    match verdict(claim, runs) {
-        Verdict::NotRun => Verdict::NotRun,
-        _ if run_rules.iter().any(|r| !rule_differences(claim, r).is_empty()) => Verdict::OtherRule,
-        v => v,
+/// The worst number the claim accepts: the published one plus (or minus) the tolerance.
+pub fn limit(claim: &Claim) -> f64 {
+    if claim.metric.lower_is_better() { claim.published.value + claim.tolerance } else { claim.published.value - claim.tolerance }
+}
+
+/// The Kaplan–Meier median of trials that end in success (`Measured`, the number it took) or are
+/// censored at their budget: the first number by which half of the trials, as estimated, have
+/// succeeded. None when fewer than half can be shown to, or for a higher-is-better metric.
+pub fn kaplan_meier_median(observations: &[Observation], metric: Metric) -> Option<f64> {
+    if !metric.lower_is_better() {
+        return None;
     }
+    // Successes before censorings at the same number, as the estimator's convention is.
+    let mut times: Vec<(f64, bool)> = observations
+        .iter()
+        .filter_map(|o| match *o {
+            Observation::Measured(v) => Some((v, true)),
+            Observation::Censored { budget } => Some((budget, false)),
+            Observation::Stopped => None,
+        })
+        .collect();
+    times.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut at_risk = times.len() as f64;
+    let mut surviving = 1.0;
+    let mut i = 0;
+    while i < times.len() {
+        let t = times[i].0;
+        let same: Vec<&(f64, bool)> = times[i..].iter().take_while(|x| x.0 == t).collect();
+        let events = same.iter().filter(|x| x.1).count() as f64;
+        if events > 0.0 {
+            surviving *= 1.0 - events / at_risk;
+            if surviving <= 0.5 + 1e-12 {
+                return Some(t);
+            }
+        }
+        at_risk -= same.len() as f64;
+        i += same.len();
+    }
+    None
+}
+
+/// A number as the claim prints its own: with its decimals, thousands grouped.
+pub fn format_like(claim: &Claim, value: f64) -> String {
+    if !value.is_finite() {
+        return if value > 0.0 { "∞".into() } else { "–∞".into() };
+    }
+    let text = format!("{:.*}", claim.published.decimals as usize, value);
+    let (int, frac) = text.split_once('.').map(|(i, f)| (i, Some(f))).unwrap_or((&text, None));
+    let (sign, digits) = int.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", int));
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// Judges a claim on every run that answers it: `runs[i]` holds the observations of the i-th run
+/// in seed order (one for a run's number, one per trial for a trial count), `run_rules[i]` the
+/// rule it ran under (its recipe [`flatten`]ed). Nothing is dropped: a stopped run counts at the
+/// metric's worst, a failed trial at its budget (then the mean is a bound and the verdict is
+/// what the bound proves), and a best-of-N claim uses the first N runs; a rule other than the
+/// paper's makes it [`Verdict::OtherRule`] whatever the number.
+pub fn judge(claim: &Claim, runs: &[Vec<Observation>], run_rules: &[BTreeMap<String, Value>]) -> Judgement {
+    let all: Vec<Observation> = runs.iter().flatten().copied().collect();
+    let mut j = Judgement {
+        verdict: Verdict::NotRun,
+        summary: None,
+        trials: runs.iter().any(|r| r.len() != 1),
+        counted: 0,
+        censored: 0,
+        stopped: 0,
+        survivors: None,
+        median: None,
+        best_of: None,
+        unused: 0,
+        notes: Vec::new(),
+    };
+    if all.is_empty() {
+        return j;
+    }
+    let fmt = |v: f64| format_like(claim, v);
+    match claim.statistic {
+        Statistic::Best => {
+            let n = claim.best_of.unwrap_or(runs.len());
+            j.best_of = Some(n);
+            let used = &runs[..n.min(runs.len())];
+            j.unused = runs.len().saturating_sub(n);
+            let values: Vec<f64> = used.iter().flatten().map(|o| o.counted(claim.metric)).collect();
+            j.counted = values.len();
+            j.stopped = used.iter().flatten().filter(|o| matches!(o, Observation::Stopped)).count();
+            let best = if claim.metric.lower_is_better() { values.iter().copied().reduce(f64::min) } else { values.iter().copied().reduce(f64::max) };
+            j.summary = best.and_then(|b| Summary::of(vec![b]));
+            j.verdict = best.map(|b| verdict(claim, b)).unwrap_or(Verdict::NotRun);
+            if runs.len() < n {
+                j.verdict = Verdict::NotComparable;
+                j.notes.push(format!("the paper's number is the best of {n} runs; {} ran, and the best of fewer is another statistic", runs.len()));
+            }
+            if j.unused > 0 {
+                j.notes.push(format!("the best of the first {n} seeds; {} more run(s) shown, not used", j.unused));
+            }
+            if j.stopped > 0 {
+                j.notes.push(format!("{} of the {} runs stopped before their end (a non-finite loss) and count as failed runs", j.stopped, used.len()));
+            }
+        }
+        Statistic::Mean => {
+            j.counted = all.len();
+            j.censored = all.iter().filter(|o| matches!(o, Observation::Censored { .. })).count();
+            j.stopped = all.iter().filter(|o| matches!(o, Observation::Stopped)).count();
+            j.summary = Summary::of(all.iter().map(|o| o.counted(claim.metric)).collect());
+            let mean = j.summary.as_ref().map(|s| s.mean).unwrap_or(f64::NAN);
+            j.verdict = verdict(claim, mean);
+            if j.stopped > 0 {
+                j.notes.push(format!(
+                    "{} of {} runs stopped before their end (a non-finite loss): each counts as a failed run, at the metric's worst ({})",
+                    j.stopped,
+                    all.len(),
+                    fmt(claim.metric.worst)
+                ));
+            }
+            if j.censored > 0 {
+                let survivors: Vec<f64> = all.iter().filter_map(|o| if let Observation::Measured(v) = o { Some(*v) } else { None }).collect();
+                j.survivors = Summary::of(survivors);
+                j.median = kaplan_meier_median(&all, claim.metric);
+                let budgets: Vec<f64> = all.iter().filter_map(|o| if let Observation::Censored { budget } = o { Some(*budget) } else { None }).collect();
+                let budget = budgets.iter().copied().fold(f64::NAN, f64::max);
+                let what = format!("{} of {} trials did not succeed within the budget ({}); counted at it, the mean over all trials is at least {}", j.censored, all.len(), fmt(budget), fmt(mean));
+                let survivors = j.survivors.as_ref().map(|s| format!("the mean over the {} that succeeded is {}", s.values.len(), fmt(s.mean))).unwrap_or_else(|| "no trial succeeded".into());
+                let median = match j.median {
+                    Some(m) => format!("the Kaplan–Meier median {}", fmt(m)),
+                    None => format!("the Kaplan–Meier median beyond {}", fmt(budget)),
+                };
+                if j.verdict == Verdict::NotReproduced {
+                    j.notes.push(format!("{what}, beyond the tolerance ({} at most), so NOT reproduced whatever the failed trials would have needed; {survivors}, {median}", fmt(limit(claim))));
+                } else {
+                    j.verdict = Verdict::NotComparable;
+                    j.notes.push(format!(
+                        "{what}, which the tolerance ({} at most) allows, but the failed trials could put the mean anywhere above, so the runs cannot decide; {survivors}, {median}",
+                        fmt(limit(claim))
+                    ));
+                }
+            }
+        }
+    }
+    let differences: Vec<String> = run_rules.iter().flat_map(|r| rule_differences(claim, r)).collect();
+    if !differences.is_empty() {
+        j.verdict = Verdict::OtherRule;
+    }
+    j
+}
+
+impl Judgement {
+    /// The "ours" cell of a claim's row, saying how it was counted: `6.43 (best of 5)`,
+    /// `≥ 49,780 (10 trials, 1 failed at the budget, counted at it)`, `7.12 ± 0.20 (n=5, 1 stopped, counted at 100)`.
+    pub fn ours(&self, claim: &Claim) -> String {
+        let fmt = |v: f64| format_like(claim, v);
+        let Some(s) = &self.summary else { return "–".into() };
+        if let Some(n) = self.best_of {
+            let mut extra = Vec::new();
+            if self.counted < n {
+                extra.push(format!("{} of {n} runs", self.counted));
+            }
+            if self.unused > 0 {
+                extra.push(format!("{} more not used", self.unused));
+            }
+            if self.stopped > 0 {
+                extra.push(format!("{} stopped", self.stopped));
+            }
+            return format!("{} (best of {}{})", fmt(s.mean), n.min(self.counted), extra.iter().map(|e| format!("; {e}")).collect::<String>());
+        }
+        let unit = if self.trials { " trials" } else { "" };
+        if self.censored > 0 {
+            let survivors = self.survivors.as_ref().map(|v| format!("; survivors' mean {}", fmt(v.mean))).unwrap_or_default();
+            return format!("≥ {} ({} failed of {}{unit}, counted at the budget{survivors})", fmt(s.mean), self.censored, self.counted);
+        }
+        let spread = if s.values.len() > 1 && s.mean.is_finite() { format!(" ± {} (n={}{unit})", fmt(s.std), s.values.len()) } else { String::new() };
+        if self.stopped > 0 {
+            return format!("{}{spread}, {} of {} stopped, counted at {}", fmt(s.mean), self.stopped, self.counted, fmt(self_worst(s)));
+        }
+        format!("{}{spread}", fmt(s.mean))
+    }
+}
+
+/// The largest counted value (a stopped run's worst), for the row.
+fn self_worst(s: &Summary) -> f64 {
+    s.values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// Where a run's rule differs from the paper's, one line per key: `stop.window: paper 2000, run 13`.
@@ -233,21 +526,6 @@ pub fn rule_differences(claim: &Claim, run_rule: &BTreeMap<String, Value>) -> Ve
             None => Some(format!("{key}: paper {}, run has no such setting", show(paper))),
         })
         .collect()
-}
-
-/// A claim whose `requires` does not hold becomes [`Verdict::NotComparable`]: also when it has
-/// no number of its own because the required claim failed (no trial succeeded, so there is no
-/// mean over the successful ones). A claim stays not run while its requirement is not run.
-/// `verdicts[i]` belongs to `claims[i]`.
-pub fn apply_requirements(claims: &[Claim], verdicts: &mut [Verdict]) {
-    let before = verdicts.to_vec();
-    for (claim, v) in claims.iter().zip(verdicts.iter_mut()) {
-        let Some(required) = &claim.requires else { continue };
-        let Some(r) = claims.iter().position(|c| &c.id == required).map(|i| before[i]) else { continue };
-        if !r.holds() && (*v != Verdict::NotRun || r != Verdict::NotRun) {
-            *v = Verdict::NotComparable;
-        }
-    }
 }
 
 /// A serialisable value (a recipe) as dotted keys to leaves: `stop.kind`, `net.blocks`, …
@@ -292,17 +570,29 @@ fn show(v: &Value) -> String {
 }
 
 /// Parses a paper's claims file, whose metrics are the built-in ones and `paper_metrics`,
-/// rejecting unknown keys and metrics and a `requires` that names no claim.
+/// rejecting unknown keys and metrics, a published number whose printed zero YAML would drop
+/// (`published: 7.40` must be written `"7.40"`), and a best-of claim without its N.
 pub fn parse_claims(yaml: &str, origin: &str, paper_metrics: &'static [Metric]) -> Result<Vec<Claim>, crate::config::ConfigError> {
+    let invalid = |key: String, reason: String| crate::config::ConfigError::Invalid { origin: origin.into(), key, reason };
+    for (i, line) in yaml.lines().enumerate() {
+        let Some(value) = line.trim_start().trim_start_matches("- ").strip_prefix("published:").map(str::trim) else { continue };
+        if value.contains('.') && value.ends_with('0') && value.parse::<f64>().is_ok() {
+            return Err(invalid(
+                format!("line {} published", i + 1),
+                format!("write `published: \"{value}\"`: unquoted, YAML reads {value} as {} and the precision it was printed with is lost", value.parse::<f64>().unwrap_or_default()),
+            ));
+        }
+    }
     let previous = PAPER_METRICS.with(|m| m.replace(paper_metrics));
     let parsed = serde_yaml_ng::from_str::<Vec<Claim>>(yaml);
     PAPER_METRICS.with(|m| m.set(previous));
     let claims = parsed.map_err(|e| crate::config::ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
     for c in &claims {
-        if let Some(r) = &c.requires
-            && !claims.iter().any(|o| &o.id == r)
-        {
-            return Err(crate::config::ConfigError::Invalid { origin: origin.into(), key: format!("{}.requires", c.id), reason: format!("names no claim in this file: `{r}`") });
+        match (c.statistic, c.best_of) {
+            (Statistic::Best, None) => return Err(invalid(format!("{}.best_of", c.id), "a best-of claim must say of how many runs (`best_of: 5`)".into())),
+            (Statistic::Best, Some(0)) => return Err(invalid(format!("{}.best_of", c.id), "must be at least 1".into())),
+            (Statistic::Mean, Some(_)) => return Err(invalid(format!("{}.best_of", c.id), "only a `statistic: best` claim takes the best of N runs".into())),
+            _ => {}
         }
     }
     Ok(claims)

@@ -101,7 +101,7 @@ impl<T: ImagePaper> Paper for T {
             s.push_str("\nRuns with no published number to compare (other datasets, modified recipes):\n\n");
             s.push_str(&report::results_table(&other));
         }
-        let not_run = rows.iter().filter(|r| r.verdict == Verdict::NotRun).count();
+        let not_run = rows.iter().filter(|r| r.verdict() == Verdict::NotRun).count();
         let _ = writeln!(s, "\n{} claim(s), {} not run.", rows.len(), not_run);
         Ok(s)
     }

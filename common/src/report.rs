@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::claims::{self, Claim, Metric, Statistic, Summary, Verdict};
+use crate::claims::{self, Claim, Judgement, Metric, Observation, Summary, Verdict};
 use crate::config::ExperimentConfig;
 use crate::paper::{ImagePaper, LayerRow, Paper, PaperError};
 use crate::records::{self, EpochMetrics, Manifest, RecordError, RunStatus};
@@ -64,61 +64,97 @@ pub fn follows_recipe_on_its_dataset(run: &Manifest, recipe: &ExperimentConfig) 
 #[derive(Debug, Clone)]
 pub struct ClaimComparison {
     pub claim: Claim,
-    pub summary: Option<Summary>,
-    pub verdict: Verdict,
-    /// Runs counted (complete, on the claim's dataset and split, with the shipped recipe).
+    /// The verdict, the number it rests on and how it was counted.
+    pub judgement: Judgement,
+    /// Runs counted (on the claim's dataset and split, with the shipped recipe), in seed order,
+    /// stopped ones included.
     pub runs: Vec<String>,
+    /// Of those, the runs that stopped before their end: failed runs, counted as such.
+    pub stopped: Vec<String>,
+    /// Runs not finished (interrupted, resumable): listed, not counted.
+    pub unfinished: Vec<String>,
+    /// Runs whose record does not hold the claim's number: listed, not counted.
+    pub unmeasured: Vec<String>,
     /// Runs on the claim's dataset left out because their recipe was modified.
     pub excluded: Vec<String>,
     /// Where the counted runs' rule differs from the paper's (why a verdict is "other rule").
     pub rule_differences: Vec<String>,
 }
 
-/// A run's answer to a claim: the run (its path under the results root), the number it measured
-/// (none when its record lacks that metric) and its recipe flattened, the rule it ran under.
+impl ClaimComparison {
+    pub fn verdict(&self) -> Verdict {
+        self.judgement.verdict
+    }
+    /// The claim's statistic over its runs (a bound when trials were censored).
+    pub fn summary(&self) -> Option<&Summary> {
+        self.judgement.summary.as_ref()
+    }
+}
+
+/// A run's answer to a claim: the run (its path under the results root), its seed, what it
+/// observed (its number, each trial's outcome, or that it stopped) and its recipe flattened, the
+/// rule it ran under.
 pub struct Answer {
     pub run: String,
-    pub value: Option<f64>,
+    pub seed: u64,
+    pub observations: Vec<Observation>,
     pub rule: BTreeMap<String, serde_yaml_ng::Value>,
 }
 
 impl Answer {
-    pub fn new(run: impl Into<String>, value: Option<f64>, recipe: &impl serde::Serialize) -> Self {
-        Self { run: run.into(), value, rule: claims::flatten(recipe) }
+    /// A complete run's number.
+    pub fn measured(run: impl Into<String>, seed: u64, value: f64, recipe: &impl serde::Serialize) -> Self {
+        Self { run: run.into(), seed, observations: vec![Observation::Measured(value)], rule: claims::flatten(recipe) }
+    }
+    /// A run that stopped before its end: a failed run.
+    pub fn stopped(run: impl Into<String>, seed: u64, recipe: &impl serde::Serialize) -> Self {
+        Self { run: run.into(), seed, observations: vec![Observation::Stopped], rule: claims::flatten(recipe) }
+    }
+    /// A run of trials, each succeeded (its number) or censored at its budget.
+    pub fn trials(run: impl Into<String>, seed: u64, observations: Vec<Observation>, recipe: &impl serde::Serialize) -> Self {
+        Self { run: run.into(), seed, observations, rule: claims::flatten(recipe) }
     }
 }
 
-/// Judges every claim, for any kind of run: `answers` gives a claim's answers (from runs of the
-/// shipped recipe) and the runs on its dataset left out because their recipe was modified. The
-/// claim's statistic summarises the values, its rule is checked against each answer's, and a
-/// claim that requires another is judged on that one's verdict too.
-pub fn judge_claims(claims: &[Claim], mut answers: impl FnMut(&Claim) -> (Vec<Answer>, Vec<String>)) -> Vec<ClaimComparison> {
-    let mut rows: Vec<ClaimComparison> = claims
+/// What answers one claim: the shipped recipe's runs, the runs not finished (listed, not
+/// counted) and the runs on its dataset left out because their recipe was modified.
+#[derive(Default)]
+pub struct Answers {
+    pub used: Vec<Answer>,
+    pub unfinished: Vec<String>,
+    /// Runs of the shipped recipe whose record does not hold the claim's number (a column
+    /// recorded only by later versions): listed, not counted.
+    pub unmeasured: Vec<String>,
+    pub excluded: Vec<String>,
+}
+
+/// Judges every claim, for any kind of run: `answers` gives a claim's answers. Every answer
+/// counts, in seed order ([`claims::judge`]: stopped runs as failures, failed trials at their
+/// budget, the first N seeds of a best-of-N claim), and the rule is checked against each.
+pub fn judge_claims(claims: &[Claim], mut answers: impl FnMut(&Claim) -> Answers) -> Vec<ClaimComparison> {
+    claims
         .iter()
         .map(|claim| {
-            let (used, excluded) = answers(claim);
-            let values: Vec<f64> = used.iter().filter_map(|a| a.value).collect();
-            let summary = match claim.statistic {
-                Statistic::Mean => Summary::of(values),
-                // The best run, as the paper reports it; every run stays listed in `runs`.
-                Statistic::Best => {
-                    let best = if claim.metric.lower_is_better() { values.iter().copied().reduce(f64::min) } else { values.iter().copied().reduce(f64::max) };
-                    best.and_then(|b| Summary::of(vec![b]))
-                }
-            };
+            let Answers { mut used, unfinished, unmeasured, excluded } = answers(claim);
+            used.sort_by_key(|a| a.seed);
+            let observations: Vec<Vec<Observation>> = used.iter().map(|a| a.observations.clone()).collect();
             let rules: Vec<_> = used.iter().map(|a| a.rule.clone()).collect();
             let mut rule_differences: Vec<String> = rules.iter().flat_map(|r| claims::rule_differences(claim, r)).collect();
             rule_differences.sort();
             rule_differences.dedup();
-            ClaimComparison { claim: claim.clone(), verdict: claims::judge(claim, summary.as_ref(), &rules), summary, runs: used.into_iter().map(|a| a.run).collect(), excluded, rule_differences }
+            let stopped = used.iter().filter(|a| a.observations.contains(&Observation::Stopped)).map(|a| a.run.clone()).collect();
+            ClaimComparison {
+                claim: claim.clone(),
+                judgement: claims::judge(claim, &observations, &rules),
+                runs: used.into_iter().map(|a| a.run).collect(),
+                stopped,
+                unfinished,
+                unmeasured,
+                excluded,
+                rule_differences,
+            }
         })
-        .collect();
-    let mut verdicts: Vec<Verdict> = rows.iter().map(|r| r.verdict).collect();
-    claims::apply_requirements(claims, &mut verdicts);
-    for (row, v) in rows.iter_mut().zip(verdicts) {
-        row.verdict = v;
-    }
-    rows
+        .collect()
 }
 
 /// The claims of image classifiers against their runs (complete, on the claim's dataset and
@@ -128,24 +164,32 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
         let recipe = recipes.iter().find(|r| r.name == claim.experiment);
         let candidates = runs.iter().filter(|r| {
             let m = &r.manifest;
-            m.header.experiment == claim.experiment && m.header.dataset == claim.dataset && m.body.eval_split == claim.split && m.header.status == RunStatus::Complete
+            m.header.experiment == claim.experiment && m.header.dataset == claim.dataset && m.body.eval_split == claim.split
         });
-        let (used, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) = candidates.partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
-        let answers = used
-            .iter()
-            .map(|r| {
-                let value = r.manifest.body.final_metrics.as_ref().and_then(|m| match claim.metric {
-                    Metric::TEST_ERROR_PCT => Some(m.test_error_pct),
-                    Metric::TEST_ACCURACY_PCT => Some(100.0 - m.test_error_pct),
-                    Metric::TOP5_ERROR_PCT => m.test_top5_error_pct,
-                    Metric::TOP5_ACCURACY_PCT => m.test_top5_error_pct.map(|e| 100.0 - e),
-                    // Not image-classifier metrics: such claims are answered by their paper crate.
-                    _ => None,
-                });
-                Answer::new(r.path.clone(), value, &r.manifest.body.config)
-            })
-            .collect();
-        (answers, excluded.iter().map(|r| r.path.clone()).collect())
+        let (shipped, excluded): (Vec<&RunRecord>, Vec<&RunRecord>) = candidates.partition(|r| recipe.is_some_and(|recipe| follows_recipe(&r.manifest, recipe)));
+        let mut answers = Answers { excluded: excluded.iter().map(|r| r.path.clone()).collect(), ..Answers::default() };
+        for r in shipped {
+            let m = &r.manifest;
+            match m.header.status {
+                RunStatus::Running => answers.unfinished.push(r.path.clone()),
+                RunStatus::Stopped => answers.used.push(Answer::stopped(r.path.clone(), m.header.seed, &m.body.config)),
+                RunStatus::Complete => {
+                    let value = m.body.final_metrics.as_ref().and_then(|f| match claim.metric {
+                        Metric::TEST_ERROR_PCT => Some(f.test_error_pct),
+                        Metric::TEST_ACCURACY_PCT => Some(100.0 - f.test_error_pct),
+                        Metric::TOP5_ERROR_PCT => f.test_top5_error_pct,
+                        Metric::TOP5_ACCURACY_PCT => f.test_top5_error_pct.map(|e| 100.0 - e),
+                        // Not image-classifier metrics: such claims are answered by their paper crate.
+                        _ => None,
+                    });
+                    // A run that did not measure the claim's metric does not answer it.
+                    if let Some(v) = value {
+                        answers.used.push(Answer::measured(r.path.clone(), m.header.seed, v, &m.body.config));
+                    }
+                }
+            }
+        }
+        answers
     })
 }
 
@@ -158,16 +202,52 @@ pub fn claims_table(claims: &[Claim]) -> String {
     s
 }
 
-/// Markdown table: paper vs ours, with the verdict.
+/// Markdown table: paper vs ours, with the verdict; the "ours" cell says how the runs were
+/// counted (best of N, failed trials at their budget, stopped runs).
 pub fn comparison_table(rows: &[ClaimComparison]) -> String {
     let mut s = String::from("| claim | dataset / split | metric | paper | ours | Δ | verdict |\n|---|---|---|---:|---:|---:|---|\n");
     for r in rows {
-        let (ours, delta) = match &r.summary {
-            Some(sm) if r.claim.statistic == Statistic::Best => (format!("{:.2} (best of {})", sm.mean, r.runs.len()), format!("{:+.2}", sm.mean - r.claim.published)),
-            Some(sm) => (sm.display(2), format!("{:+.2}", sm.mean - r.claim.published)),
-            None => ("–".into(), "–".into()),
+        let delta = match r.summary() {
+            Some(sm) => format!("{}{:+.2}", if r.judgement.censored > 0 { "≥ " } else { "" }, sm.mean - r.claim.published.value),
+            None => "–".into(),
         };
-        let _ = writeln!(s, "| `{}` | {} / {} | {} | {} | {} | {} | **{}** |", r.claim.id, r.claim.dataset, r.claim.split, r.claim.metric.label(), r.claim.published, ours, delta, r.verdict);
+        let _ = writeln!(
+            s,
+            "| `{}` | {} / {} | {} | {} | {} | {} | **{}** |",
+            r.claim.id,
+            r.claim.dataset,
+            r.claim.split,
+            r.claim.metric.label(),
+            r.claim.published,
+            r.judgement.ours(&r.claim),
+            delta,
+            r.verdict()
+        );
+    }
+    s
+}
+
+/// One line per claim whose counting is not plain (stopped runs, failed trials, best of N, runs
+/// not finished) or whose rule is not the paper's: why its verdict is what it is.
+pub fn verdict_notes(rows: &[ClaimComparison]) -> String {
+    let mut s = String::new();
+    for r in rows {
+        let mut notes = r.judgement.notes.clone();
+        if !r.stopped.is_empty() {
+            notes.push(format!("stopped: {}", r.stopped.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+        }
+        if !r.unfinished.is_empty() {
+            notes.push(format!("not finished, so not counted yet (`--resume` continues them): {}", r.unfinished.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+        }
+        if !r.unmeasured.is_empty() {
+            notes.push(format!("not recorded by {}, which ran before this column was recorded", r.unmeasured.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+        }
+        if !r.rule_differences.is_empty() {
+            notes.push(format!("measured under another rule than the paper's ({})", r.rule_differences.join("; ")));
+        }
+        if !notes.is_empty() {
+            let _ = writeln!(s, "- `{}`: {}.", r.claim.id, notes.join("; "));
+        }
     }
     s
 }
@@ -176,7 +256,7 @@ pub fn comparison_table(rows: &[ClaimComparison]) -> String {
 /// number, +1 the worst accepted, −1 the best accepted (`better_tolerance`), whatever the
 /// metric's direction.
 pub fn in_tolerances(claim: &Claim, value: f64) -> f64 {
-    let worse_by = if claim.metric.lower_is_better() { value - claim.published } else { claim.published - value };
+    let worse_by = if claim.metric.lower_is_better() { value - claim.published.value } else { claim.published.value - value };
     let unit = if worse_by > 0.0 { claim.tolerance } else { claim.better_tolerance.unwrap_or(claim.tolerance) };
     worse_by / unit.max(1e-12)
 }
@@ -198,8 +278,8 @@ fn verdict_colour(v: Verdict) -> &'static str {
 /// one axis; points beyond ±3 tolerances sit at the edge as arrows. Claims not run are left out
 /// (the table lists them); None when no claim was run.
 pub fn claims_figure_svg(title: &str, rows: &[ClaimComparison]) -> Option<String> {
-    let not_run = rows.iter().filter(|r| r.summary.is_none()).count();
-    let rows: Vec<&ClaimComparison> = rows.iter().filter(|r| r.summary.is_some()).collect();
+    let not_run = rows.iter().filter(|r| r.summary().is_none()).count();
+    let rows: Vec<&ClaimComparison> = rows.iter().filter(|r| r.summary().is_some()).collect();
     if rows.is_empty() {
         return None;
     }
@@ -227,9 +307,9 @@ pub fn claims_figure_svg(title: &str, rows: &[ClaimComparison]) -> Option<String
     }
     for (i, r) in rows.iter().enumerate() {
         let y = top + row_h * (i as f64 + 0.5);
-        let colour = verdict_colour(r.verdict);
+        let colour = verdict_colour(r.verdict());
         let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##, left - 8.0, y + 4.0, xml_escape(&r.claim.id));
-        let Some(sm) = &r.summary else { continue };
+        let Some(sm) = r.summary() else { continue };
         let d = in_tolerances(&r.claim, sm.mean);
         if sm.values.len() > 1 {
             let (a, b) = (in_tolerances(&r.claim, sm.mean - sm.std), in_tolerances(&r.claim, sm.mean + sm.std));
@@ -613,7 +693,7 @@ pub fn write_experiment_curves(results_root: &Path, runs: &[&RunRecord], claims:
     }
     let mut s = String::new();
     for ((experiment, dataset), group) in &groups {
-        let paper = claims.iter().find(|c| &c.experiment == experiment && &c.dataset == dataset && c.metric == Metric::TEST_ERROR_PCT).map(|c| c.published);
+        let paper = claims.iter().find(|c| &c.experiment == experiment && &c.dataset == dataset && c.metric == Metric::TEST_ERROR_PCT).map(|c| c.published.value);
         let dir = Path::new(&group[0].path).parent().map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
         let title = format!("{experiment} on {dataset}: test error of {} seed(s)", group.len());
         records::write_atomic(&results_root.join(&dir).join("curves.svg"), experiment_curves_svg(&title, group, paper).as_bytes())?;
@@ -872,7 +952,7 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
     s.push_str(&write_claims_figure(results_root, paper.id(), &format!("{}: the paper's claims against our runs", paper.id()), &comparisons)?);
     // Claims not run, grouped by the command that would answer them.
     let mut not_run: Vec<(String, Vec<String>)> = Vec::new();
-    for c in comparisons.iter().filter(|c| c.verdict == Verdict::NotRun) {
+    for c in comparisons.iter().filter(|c| c.verdict() == Verdict::NotRun) {
         let recipe = recipes.iter().find(|r| r.name == c.claim.experiment);
         let dir = if crate::data::downloadable(&c.claim.dataset) { " --data-dir DIR` (or without `--data-dir` where the download works)" } else { " --data-dir DIR`" };
         let how = match recipe {
@@ -891,16 +971,18 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
             let _ = writeln!(s, "- {}: {how}.", ids.join(", "));
         }
     }
-    for c in comparisons.iter().filter(|c| c.verdict != Verdict::NotRun || !c.excluded.is_empty()) {
-        if c.verdict != Verdict::NotRun {
+    for c in comparisons.iter().filter(|c| c.verdict() != Verdict::NotRun || !c.excluded.is_empty() || !c.unfinished.is_empty()) {
+        if !c.runs.is_empty() {
             let _ = writeln!(s, "- `{}`: {} run(s) counted: {}.", c.claim.id, c.runs.len(), c.runs.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
         }
         if !c.excluded.is_empty() {
             let _ = writeln!(s, "  `{}`: left out because their recipe was modified: {}.", c.claim.id, c.excluded.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "));
         }
-        if !c.rule_differences.is_empty() {
-            let _ = writeln!(s, "  `{}`: measured under another rule than the paper's ({}).", c.claim.id, c.rule_differences.join("; "));
-        }
+    }
+    let notes = verdict_notes(&comparisons);
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\nHow claims were counted, where it is not a plain mean of complete runs, and rules other than the paper's:\n");
+        s.push_str(&notes);
     }
     s.push('\n');
 
@@ -1033,9 +1115,8 @@ pub fn readme_paper_results(paper: &dyn ImagePaper, results_root: &Path) -> Resu
     let _ = writeln!(s, "| `{id}`: test error % | paper | {} |\n|---|---:|{}", experiments.iter().map(|e| format!("`{}`", e.name)).collect::<Vec<_>>().join(" | "), "---:|".repeat(experiments.len()));
     // The claims on the experiments that ran: `not run` there means not on the claim's dataset.
     for c in comparisons.iter().filter(|c| experiments.iter().any(|e| e.name == c.claim.experiment)) {
-        let ours = match &c.summary {
-            Some(sm) if c.claim.statistic == Statistic::Best => format!("{:.2} (best of {}), {}", sm.mean, c.runs.len(), c.verdict),
-            Some(sm) => format!("{}, {}", sm.display(2), c.verdict),
+        let ours = match c.summary() {
+            Some(_) => format!("{}, {}", c.judgement.ours(&c.claim), c.verdict()),
             None => "not run".into(),
         };
         let cells: Vec<String> = experiments.iter().map(|e| if e.name == c.claim.experiment { ours.clone() } else { "–".into() }).collect();

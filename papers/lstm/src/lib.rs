@@ -80,15 +80,25 @@ pub mod metrics {
     use repro_common::claims::Metric;
 
     /// Share of independent trials that met the experiment's success test.
-    pub const SUCCESS_RATE_PCT: Metric = Metric { name: "success_rate_pct", label: "success %", lower_is_better: false };
-    /// Mean number of training sequences until the success test was met, over the successful
-    /// trials.
-    pub const SEQUENCES_TO_SUCCESS: Metric = Metric { name: "sequences_to_success", label: "sequences to success", lower_is_better: true };
-    /// Misclassified test sequences.
-    pub const TEST_WRONG: Metric = Metric { name: "test_wrong", label: "wrong test sequences", lower_is_better: true };
+    pub const SUCCESS_RATE_PCT: Metric = Metric { name: "success_rate_pct", label: "success %", lower_is_better: false, worst: 0.0 };
+    /// Mean number of training sequences until the success test was met, over every trial: a
+    /// trial that failed counts at its budget (censored).
+    pub const SEQUENCES_TO_SUCCESS: Metric = Metric { name: "sequences_to_success", label: "sequences to success", lower_is_better: true, worst: f64::INFINITY };
+    /// Exp. 3a/3b: sequences until the first stopping criterion ST1, every trial counted (one
+    /// that never met it, at its budget).
+    pub const SEQUENCES_TO_ST1: Metric = Metric { name: "sequences_to_st1", label: "sequences to ST1", lower_is_better: true, worst: f64::INFINITY };
+    /// Misclassified test sequences after training, mean over every trial.
+    pub const TEST_WRONG: Metric = Metric { name: "test_wrong", label: "wrong test sequences", lower_is_better: true, worst: f64::INFINITY };
+    /// Exp. 3: the fraction of the final test set misclassified, mean over every trial.
+    pub const FRACTION_MISCLASSIFIED: Metric = Metric { name: "fraction_misclassified", label: "fraction misclassified", lower_is_better: true, worst: 1.0 };
+    /// Exp. 3c: the mean absolute difference between output and noise-free target on the final
+    /// test set, mean over every trial.
+    pub const MEAN_ABS_DIFFERENCE: Metric = Metric { name: "mean_abs_difference", label: "av. difference to target", lower_is_better: true, worst: f64::INFINITY };
+    /// Exp. 5: the mean squared error on the final test set, mean over every trial.
+    pub const TEST_MSE: Metric = Metric { name: "test_mse", label: "test MSE", lower_is_better: true, worst: f64::INFINITY };
     /// Per-word perplexity over a whole split.
-    pub const PERPLEXITY: Metric = Metric { name: "perplexity", label: "perplexity", lower_is_better: true };
-    pub const ALL: [Metric; 4] = [SUCCESS_RATE_PCT, SEQUENCES_TO_SUCCESS, TEST_WRONG, PERPLEXITY];
+    pub const PERPLEXITY: Metric = Metric { name: "perplexity", label: "perplexity", lower_is_better: true, worst: f64::INFINITY };
+    pub const ALL: [Metric; 8] = [SUCCESS_RATE_PCT, SEQUENCES_TO_SUCCESS, SEQUENCES_TO_ST1, TEST_WRONG, FRACTION_MISCLASSIFIED, MEAN_ABS_DIFFERENCE, TEST_MSE, PERPLEXITY];
 }
 
 /// Both papers' published numbers.

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use repro_common::claims::{self, Claim, Metric, Verdict};
+use repro_common::claims::{self, Claim, Metric, Observation, Verdict};
 use repro_common::records::{self, RecordError, RunStatus};
-use repro_common::report::{Answer, ClaimComparison, StripLegend, StripRow, group_digits, human_time, judge_claims, same_recipe, strip_plot_svg, write_claims_figure};
+use repro_common::report::{Answer, Answers, ClaimComparison, StripLegend, StripRow, group_digits, human_time, judge_claims, same_recipe, strip_plot_svg, verdict_notes, write_claims_figure};
 
 use crate::metrics;
 use crate::ptb::PtbManifest;
@@ -26,21 +26,16 @@ pub struct PtbRecord {
     pub manifest: PtbManifest,
 }
 
-/// All completed records under `results/lstm`, told apart by their header's dataset.
+/// All records under `results/lstm`, told apart by their header's dataset.
 pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRecord>, Vec<PtbRecord>), RecordError> {
     let mut trials = Vec::new();
     let mut ptb = Vec::new();
     for path in records::find_runs(&results_root.join(crate::ID)) {
+        // Every record, finished or not: a claim lists the unfinished and counts the stopped.
         if is_trials_record(&path)? {
-            let m = TrialsManifest::load(&path)?;
-            if m.header.status == RunStatus::Complete {
-                trials.push(TrialsRecord { path, manifest: m });
-            }
+            trials.push(TrialsRecord { manifest: TrialsManifest::load(&path)?, path });
         } else {
-            let m = PtbManifest::load(&path)?;
-            if m.header.status == RunStatus::Complete {
-                ptb.push(PtbRecord { path, manifest: m });
-            }
+            ptb.push(PtbRecord { manifest: PtbManifest::load(&path)?, path });
         }
     }
     Ok((trials, ptb))
@@ -103,7 +98,8 @@ pub fn study_table(runs: &[TrialsRecord]) -> String {
 pub fn write_trials_figure(results_root: &Path, trials: &[TrialsRecord], claims: &[Claim]) -> Result<String, RecordError> {
     let mut rows: Vec<StripRow> = Vec::new();
     for recipe in crate::trial_experiments() {
-        let runs: Vec<&TrialsRecord> = trials.iter().filter(|r| r.manifest.header.experiment == recipe.name && same_recipe(&r.manifest.body.config, &recipe)).collect();
+        let runs: Vec<&TrialsRecord> =
+            trials.iter().filter(|r| r.manifest.header.status == RunStatus::Complete && r.manifest.header.experiment == recipe.name && same_recipe(&r.manifest.body.config, &recipe)).collect();
         let mut items = Vec::new();
         for run in &runs {
             items.extend(load_trials(&run.path)?.iter().map(|t| (t.sequences as f64, t.success)));
@@ -111,7 +107,7 @@ pub fn write_trials_figure(results_root: &Path, trials: &[TrialsRecord], claims:
         if items.is_empty() {
             continue;
         }
-        let reference = claims.iter().find(|c| c.experiment == recipe.name && c.metric == metrics::SEQUENCES_TO_SUCCESS).map(|c| c.published);
+        let reference = claims.iter().find(|c| c.experiment == recipe.name && c.metric == metrics::SEQUENCES_TO_SUCCESS).map(|c| c.published.value);
         let pooled = if runs.len() == 1 { String::new() } else { format!(", {} runs", runs.len()) };
         rows.push(StripRow { label: format!("{} ({} trials{pooled})", recipe.name, items.len()), items, reference });
     }
@@ -121,75 +117,70 @@ pub fn write_trials_figure(results_root: &Path, trials: &[TrialsRecord], claims:
     Ok("Every trial of the shipped recipes' runs: a dot where it succeeded, a cross where it failed (at the budget, or where it diverged); the bar is our mean over successes, the triangle the paper's mean where it states one.\n\n![sequences to success of every trial](trials.svg)\n\n".into())
 }
 
-/// Both papers' claims against the records: the 1997 claims read a run's trial summary, the
-/// PTB claims its final perplexities.
+/// Both papers' claims against the records: the 1997 claims read every trial of a run (a failed
+/// trial counts at its budget, [`TrialsConfig::censored_at`]; a column the run did not record
+/// leaves it unanswered), the PTB claims its final perplexities (a stopped run counts as failed).
 pub fn compare(claims: &[Claim], trials: &[TrialsRecord], ptb: &[PtbRecord]) -> Vec<ClaimComparison> {
     let trial_recipes = crate::trial_experiments();
     let ptb_recipes = crate::ptb::experiments();
     judge_claims(claims, |claim| {
-        let mut answers = Vec::new();
+        let mut answers = Answers::default();
         if let Some(recipe) = trial_recipes.iter().find(|r| r.name == claim.experiment) {
             for run in trials.iter().filter(|r| r.manifest.header.experiment == claim.experiment && same_recipe(&r.manifest.body.config, recipe)) {
-                let Some(s) = &run.manifest.body.summary else { continue };
-                let value = match claim.metric {
-                    metrics::SUCCESS_RATE_PCT => Some(s.success_rate_pct),
-                    metrics::SEQUENCES_TO_SUCCESS => s.mean_sequences,
-                    // A mean over no successful trial is no number.
-                    metrics::TEST_WRONG => (s.successes > 0).then_some(s.mean_test_wrong),
+                let config = &run.manifest.body.config;
+                let seed = run.manifest.header.seed;
+                let path = run.path.display().to_string();
+                if run.manifest.header.status != RunStatus::Complete {
+                    answers.unfinished.push(path);
+                    continue;
+                }
+                let all = load_trials(&run.path).unwrap_or_default();
+                let censored = Observation::Censored { budget: config.censored_at() as f64 };
+                let per_trial = |value: &dyn Fn(&crate::trials::TrialResult) -> Option<f64>| -> Option<Vec<Observation>> { all.iter().map(|t| value(t).map(Observation::Measured)).collect() };
+                let observations = match claim.metric {
+                    metrics::SUCCESS_RATE_PCT => run.manifest.body.summary.as_ref().map(|s| vec![Observation::Measured(s.success_rate_pct)]),
+                    metrics::SEQUENCES_TO_SUCCESS => Some(all.iter().map(|t| if t.success { Observation::Measured(t.sequences as f64) } else { censored }).collect()),
+                    metrics::SEQUENCES_TO_ST1 => Some(all.iter().map(|t| t.st1_sequences.map(|s| Observation::Measured(s as f64)).unwrap_or(censored)).collect()),
+                    // Every trial's net is tested, a failed one where it stopped.
+                    metrics::TEST_WRONG => per_trial(&|t| Some(t.test_wrong as f64)),
+                    metrics::FRACTION_MISCLASSIFIED => per_trial(&|t| (t.test_total > 0).then(|| t.test_wrong as f64 / t.test_total as f64)),
+                    metrics::TEST_MSE => per_trial(&|t| t.test_mse.is_finite().then_some(t.test_mse)),
+                    metrics::MEAN_ABS_DIFFERENCE => per_trial(&|t| t.test_mae),
                     _ => None,
                 };
-                if value.is_some() {
-                    answers.push(Answer::new(run.path.display().to_string(), value, &run.manifest.body.config));
+                match observations {
+                    Some(o) if !o.is_empty() => answers.used.push(Answer::trials(path, seed, o, config)),
+                    _ => answers.unmeasured.push(path),
                 }
             }
         } else if let Some(recipe) = ptb_recipes.iter().find(|r| r.name == claim.experiment) {
             for run in ptb.iter().filter(|r| r.manifest.header.experiment == claim.experiment && r.manifest.header.dataset == claim.dataset && same_recipe(&r.manifest.body.config, recipe)) {
-                let Some(m) = &run.manifest.body.final_metrics else { continue };
-                let value = match claim.split.as_str() {
-                    "valid" => m.valid_perplexity,
-                    _ => m.test_perplexity,
-                };
-                answers.push(Answer::new(run.path.display().to_string(), Some(value), &run.manifest.body.config));
+                let (path, seed, config) = (run.path.display().to_string(), run.manifest.header.seed, &run.manifest.body.config);
+                match (run.manifest.header.status, &run.manifest.body.final_metrics) {
+                    (RunStatus::Running, _) => answers.unfinished.push(path),
+                    (RunStatus::Stopped, _) => answers.used.push(Answer::stopped(path, seed, config)),
+                    (RunStatus::Complete, Some(m)) => answers.used.push(Answer::measured(path, seed, if claim.split == "valid" { m.valid_perplexity } else { m.test_perplexity }, config)),
+                    (RunStatus::Complete, None) => answers.unmeasured.push(path),
+                }
             }
         }
-        (answers, Vec::new())
+        answers
     })
 }
 
 fn fmt_value(metric: Metric, v: f64) -> String {
     match metric {
-        metrics::SEQUENCES_TO_SUCCESS => group_digits(v.round() as usize),
+        metrics::SEQUENCES_TO_SUCCESS | metrics::SEQUENCES_TO_ST1 => group_digits(v.round() as usize),
         metrics::SUCCESS_RATE_PCT => format!("{v:.0}"),
         metrics::TEST_WRONG | metrics::PERPLEXITY => format!("{v:.1}"),
         _ => format!("{v:.2}"),
     }
 }
 
-/// Why a verdict is "other rule" or "not comparable", one line per such claim.
-fn verdict_notes(rows: &[ClaimComparison]) -> String {
-    let mut s = String::new();
-    for r in rows {
-        if !r.rule_differences.is_empty() {
-            let _ = writeln!(s, "- `{}`: measured under another rule than the paper's ({}).", r.claim.id, r.rule_differences.join("; "));
-        }
-        if r.verdict == Verdict::NotComparable
-            && let Some(required) = &r.claim.requires
-        {
-            let _ = writeln!(s, "- `{}`: not comparable, because `{required}` does not hold (a mean over the trials that succeeded says little when most did not).", r.claim.id);
-        }
-    }
-    s
-}
-
 pub fn comparison_table(rows: &[ClaimComparison]) -> String {
     let mut s = String::from("| claim | source | metric | paper | ours | verdict |\n|---|---|---|---:|---:|---|\n");
     for r in rows {
-        let ours = match &r.summary {
-            Some(sm) if sm.values.len() > 1 => format!("{} ± {} (n={} runs)", fmt_value(r.claim.metric, sm.mean), fmt_value(r.claim.metric, sm.std), sm.values.len()),
-            Some(sm) => fmt_value(r.claim.metric, sm.mean),
-            None => "–".into(),
-        };
-        let _ = writeln!(s, "| `{}` | {} | {} | {} | {} | **{}** |", r.claim.id, r.claim.source, r.claim.metric.label(), fmt_value(r.claim.metric, r.claim.published), ours, r.verdict);
+        let _ = writeln!(s, "| `{}` | {} | {} | {} | {} | **{}** |", r.claim.id, r.claim.source, r.claim.metric.label(), r.claim.published, r.judgement.ours(&r.claim), r.verdict());
     }
     s
 }
@@ -293,7 +284,7 @@ pub fn ptb_table(runs: &[PtbRecord]) -> String {
 pub fn compare_text(results_root: &Path) -> Result<String, RecordError> {
     let (trials, ptb) = collect(results_root)?;
     let rows = compare(&crate::claims(), &trials, &ptb);
-    let not_run = rows.iter().filter(|r| r.verdict == Verdict::NotRun).count();
+    let not_run = rows.iter().filter(|r| r.verdict() == Verdict::NotRun).count();
     Ok(format!("lstm — paper vs ours\n\n{}\n{}{} claim(s), {} not run.\n", comparison_table(&rows), verdict_notes(&rows), rows.len(), not_run))
 }
 
@@ -319,7 +310,7 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
     s.push('\n');
     s.push_str(&write_claims_figure(results_root, crate::ID, "lstm: the papers' claims against our runs", &rows)?);
     // The experiments no record answers yet, each with the command that would.
-    let mut not_run: Vec<&str> = rows.iter().filter(|r| r.verdict == Verdict::NotRun && recipes.iter().any(|e| e.name == r.claim.experiment)).map(|r| r.claim.experiment.as_str()).collect();
+    let mut not_run: Vec<&str> = rows.iter().filter(|r| r.verdict() == Verdict::NotRun && recipes.iter().any(|e| e.name == r.claim.experiment)).map(|r| r.claim.experiment.as_str()).collect();
     not_run.dedup();
     if !not_run.is_empty() {
         let _ = writeln!(
@@ -330,7 +321,7 @@ pub fn write(results_root: &Path) -> Result<PathBuf, RecordError> {
             let _ = writeln!(s, "- `{e}`: `cargo run --release -p harness -- train {e}`");
         }
     }
-    let _ = writeln!(s, "\n{} claims; {} not run.\n", rows.len(), rows.iter().filter(|r| r.verdict == Verdict::NotRun).count());
+    let _ = writeln!(s, "\n{} claims; {} not run.\n", rows.len(), rows.iter().filter(|r| r.verdict() == Verdict::NotRun).count());
     s.push_str("## 1997 experiments: the runs\n\n");
     if trials.is_empty() {
         s.push_str("No runs yet: `cargo run --release -p harness -- reproduce lstm`.\n\n");
@@ -452,7 +443,7 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
     for (run, recipe) in &runs {
         let Some(sm) = &run.manifest.body.summary else { continue };
         let own: Vec<&ClaimComparison> = rows.iter().filter(|r| r.claim.experiment == recipe.name).collect();
-        let claim_value = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).map(|r| r.claim.published);
+        let claim_value = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).map(|r| r.claim.published.value);
         let mut paper = Vec::new();
         if let Some(v) = claim_value(metrics::SUCCESS_RATE_PCT) {
             paper.push(format!("{}% succeed", fmt_value(metrics::SUCCESS_RATE_PCT, v)));
@@ -469,7 +460,7 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
             let _ = write!(ours, "; {wrong} wrong of {}", group_digits(sm.test_total as usize));
         }
         let _ = write!(ours, "; {}", sm.mean_sequences.map(|m| fmt_value(metrics::SEQUENCES_TO_SUCCESS, m)).unwrap_or_else(|| "–".into()));
-        let verdicts: Vec<String> = own.iter().map(|r| format!("{}: {}", r.claim.metric.label(), r.verdict)).collect();
+        let verdicts: Vec<String> = own.iter().map(|r| format!("{}: {}", r.claim.metric.label(), r.verdict())).collect();
         let _ = writeln!(s, "| `{}`: {} ({}) | {} | {} | {} |", recipe.name, recipe.description, recipe.table, paper.join(", "), ours, verdicts.join("; "));
     }
     s.push('\n');

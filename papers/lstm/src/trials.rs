@@ -110,6 +110,16 @@ pub enum SymbolTest {
 }
 
 impl TrialsConfig {
+    /// The fewest sequences a trial that did not succeed within the budget could have needed,
+    /// as the recipe counts them: the budget, less the window when the count stops where the
+    /// window began (exp. 2). A failed trial is censored there.
+    pub fn censored_at(&self) -> u64 {
+        match self.stop {
+            StopRule::Window { window, counts_window: false, .. } => self.max_sequences.saturating_sub(window),
+            _ => self.max_sequences,
+        }
+    }
+
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let config: Self = serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Parse { origin: origin.into(), message: e.to_string() })?;
         config.validate(origin)?;
@@ -179,6 +189,10 @@ pub struct TrialResult {
     pub test_wrong: u64,
     pub test_total: u64,
     pub test_mse: f64,
+    /// The mean absolute difference between output and (noise-free) target over the test set
+    /// (exp. 3c's "av. difference"); records made before it was kept have none.
+    #[serde(default)]
+    pub test_mae: Option<f64>,
     pub time_s: f64,
     /// Time steps processed in training (for throughput).
     pub steps: u64,
@@ -437,8 +451,19 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
     if plateau.is_some() {
         net.hold_back_cells();
     }
-    let mut result =
-        TrialResult { trial, success: false, sequences: 0, st1_sequences: None, test_wrong: 0, test_total: data.test.len() as u64, test_mse: f64::NAN, time_s: 0.0, steps: 0, note: String::new() };
+    let mut result = TrialResult {
+        trial,
+        success: false,
+        sequences: 0,
+        st1_sequences: None,
+        test_wrong: 0,
+        test_total: data.test.len() as u64,
+        test_mse: f64::NAN,
+        test_mae: None,
+        time_s: 0.0,
+        steps: 0,
+        note: String::new(),
+    };
     let mut streak = 0u64;
     let mut recent = match &config.stop {
         StopRule::Window { window, fewer_wrong_than, mean_error_below, .. } => Some(RecentSequences::new(*window, *fewer_wrong_than, *mean_error_below)),
@@ -535,15 +560,17 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
     // Final test of the trained net.
     match &config.stop {
         StopRule::AllStringsCorrect { symbol_test, .. } if !result.success => {
-            let (wrong, mse, _) = test_set(&mut net, &data.test, Judge::Symbols(*symbol_test));
+            let (wrong, mse, mae) = test_set(&mut net, &data.test, Judge::Symbols(*symbol_test));
             result.test_wrong = wrong;
             result.test_mse = mse;
+            result.test_mae = Some(mae);
         }
         StopRule::AllStringsCorrect { .. } => {}
         StopRule::Window { max_abs_error, .. } | StopRule::PeriodicTest { max_abs_error, .. } => {
-            let (wrong, mse, _) = test_set(&mut net, &data.test, Judge::AbsError(*max_abs_error));
+            let (wrong, mse, mae) = test_set(&mut net, &data.test, Judge::AbsError(*max_abs_error));
             result.test_wrong = wrong;
             result.test_mse = mse;
+            result.test_mae = Some(mae);
         }
     }
     if !result.success {
