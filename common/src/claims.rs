@@ -55,6 +55,47 @@ pub struct Claim {
     /// [`Verdict::OtherRule`], whatever its number.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rule: BTreeMap<String, Value>,
+    /// For a claim answered by evaluating weights (a recipe with `epochs: 0`), the weights that
+    /// may answer it; others are recorded but never answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Pedigree>,
+}
+
+/// Where the weights that answer an evaluation claim must come from: a complete run of our
+/// training recipe `trained_by` (as shipped), or a published file whose SHA-256 begins with
+/// one of `sha256` (torchvision names each file by the first 8 hex digits of its SHA-256 and
+/// checks downloads against them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pedigree {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sha256: Vec<String>,
+    /// Where the published file is, for the reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Pedigree {
+    /// Whether weights with this SHA-256 and training run may answer the claim.
+    pub fn accepts(&self, sha256: &str, trained_by: Option<(&str, bool)>) -> bool {
+        let published = self.sha256.iter().any(|prefix| sha256.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()));
+        let ours = matches!((self.trained_by.as_deref(), trained_by), (Some(recipe), Some((experiment, true))) if recipe == experiment);
+        published || ours
+    }
+
+    /// In words, for the write-up: `weights of a complete run of vgg-d-s256` or `the file with SHA-256 0676ba61…`.
+    pub fn describe(&self) -> String {
+        let mut ways = Vec::new();
+        if let Some(r) = &self.trained_by {
+            ways.push(format!("a complete run of the shipped `{r}`"));
+        }
+        if !self.sha256.is_empty() {
+            ways.push(format!("the published file with SHA-256 {}", self.sha256.iter().map(|h| format!("`{h}…`")).collect::<Vec<_>>().join(" or ")));
+        }
+        ways.join(", or ")
+    }
 }
 
 /// A published number as printed: its value and its decimals (`7.40`: two), so "reproduced to the
@@ -593,6 +634,14 @@ pub fn parse_claims(yaml: &str, origin: &str, paper_metrics: &'static [Metric]) 
             (Statistic::Best, Some(0)) => return Err(invalid(format!("{}.best_of", c.id), "must be at least 1".into())),
             (Statistic::Mean, Some(_)) => return Err(invalid(format!("{}.best_of", c.id), "only a `statistic: best` claim takes the best of N runs".into())),
             _ => {}
+        }
+        if let Some(p) = &c.weights {
+            if p.trained_by.is_none() && p.sha256.is_empty() {
+                return Err(invalid(format!("{}.weights", c.id), "name the training recipe (`trained_by`) or the published file's SHA-256 (`sha256`)".into()));
+            }
+            if let Some(bad) = p.sha256.iter().find(|h| h.len() < 8 || !h.chars().all(|c| c.is_ascii_hexdigit())) {
+                return Err(invalid(format!("{}.weights.sha256", c.id), format!("`{bad}` is not a SHA-256 (or a prefix of at least 8 hex digits)")));
+            }
         }
     }
     Ok(claims)

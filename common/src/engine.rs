@@ -516,7 +516,7 @@ pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, TrainError> {
 
 /// Records an evaluation of imported weights as a complete run with no training epochs: the
 /// manifest (with the weights file's SHA-256) and a one-row `metrics.csv` (epoch 0).
-pub fn record_evaluation(spec: &TrainSpec<'_>, weights: &Path, evaluation: Evaluation, seconds: f64) -> Result<Manifest, TrainError> {
+pub fn record_evaluation(spec: &TrainSpec<'_>, weights: &Path, trained_by: Option<records::TrainedBy>, evaluation: Evaluation, seconds: f64) -> Result<Manifest, TrainError> {
     let bytes = std::fs::read(weights).map_err(|e| TrainError::Checkpoint { path: weights.to_owned(), reason: e.to_string() })?;
     let mut manifest = fresh_manifest(spec);
     let row = EpochMetrics {
@@ -532,7 +532,7 @@ pub fn record_evaluation(spec: &TrainSpec<'_>, weights: &Path, evaluation: Evalu
         test_top5_error_pct: evaluation.top5_error_pct,
     };
     records::save_metrics(&spec.run_dir, std::slice::from_ref(&row))?;
-    manifest.body.imported_weights = Some(records::ImportedWeights { file: weights.display().to_string(), sha256: crate::data::sha256_hex(&bytes) });
+    manifest.body.imported_weights = Some(records::ImportedWeights { file: weights.display().to_string(), sha256: crate::data::sha256_hex(&bytes), trained_by });
     manifest.body.final_metrics = Some(row);
     manifest.header.wall_time_s = seconds;
     manifest.header.finish();

@@ -57,6 +57,32 @@ pub struct EpochMetrics {
 pub struct ImportedWeights {
     pub file: String,
     pub sha256: String,
+    /// The training run the file came from, when it lies in one (a checkpoint of a run under a
+    /// results folder): its pedigree, which an evaluation claim asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_by: Option<TrainedBy>,
+}
+
+/// The run that trained a weights file, as its manifest says.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainedBy {
+    /// The run's folder, as given.
+    pub run: String,
+    pub experiment: String,
+    pub seed: u64,
+    pub git_commit: String,
+    /// Whether it ran the shipped recipe of `experiment` as it is at evaluation time (seeds and
+    /// prose aside), so its weights can stand for that recipe.
+    pub shipped_recipe: bool,
+    /// Whether the run finished.
+    pub complete: bool,
+}
+
+/// The run folder holding `file` (a checkpoint under `<run>/checkpoint/`): the nearest folder
+/// above it with a `manifest.yaml`.
+pub fn run_holding(file: &Path) -> Option<PathBuf> {
+    file.ancestors().skip(1).find(|d| d.join("manifest.yaml").is_file()).map(Path::to_path_buf)
 }
 
 /// What a run record is, read without knowing its kind: enough to find a seed's runs and

@@ -75,6 +75,8 @@ pub struct ClaimComparison {
     pub unfinished: Vec<String>,
     /// Runs whose record does not hold the claim's number: listed, not counted.
     pub unmeasured: Vec<String>,
+    /// Evaluations of weights without the claim's pedigree: recorded, never answering it.
+    pub foreign: Vec<String>,
     /// Runs on the claim's dataset left out because their recipe was modified.
     pub excluded: Vec<String>,
     /// Where the counted runs' rule differs from the paper's (why a verdict is "other rule").
@@ -125,6 +127,8 @@ pub struct Answers {
     /// Runs of the shipped recipe whose record does not hold the claim's number (a column
     /// recorded only by later versions): listed, not counted.
     pub unmeasured: Vec<String>,
+    /// Evaluations of weights without the claim's pedigree ([`claims::Pedigree`]): listed, never counted.
+    pub foreign: Vec<String>,
     pub excluded: Vec<String>,
 }
 
@@ -135,7 +139,7 @@ pub fn judge_claims(claims: &[Claim], mut answers: impl FnMut(&Claim) -> Answers
     claims
         .iter()
         .map(|claim| {
-            let Answers { mut used, unfinished, unmeasured, excluded } = answers(claim);
+            let Answers { mut used, unfinished, unmeasured, foreign, excluded } = answers(claim);
             used.sort_by_key(|a| a.seed);
             let observations: Vec<Vec<Observation>> = used.iter().map(|a| a.observations.clone()).collect();
             let rules: Vec<_> = used.iter().map(|a| a.rule.clone()).collect();
@@ -150,6 +154,7 @@ pub fn judge_claims(claims: &[Claim], mut answers: impl FnMut(&Claim) -> Answers
                 stopped,
                 unfinished,
                 unmeasured,
+                foreign,
                 excluded,
                 rule_differences,
             }
@@ -173,6 +178,7 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
             match m.header.status {
                 RunStatus::Running => answers.unfinished.push(r.path.clone()),
                 RunStatus::Stopped => answers.used.push(Answer::stopped(r.path.clone(), m.header.seed, &m.body.config)),
+                RunStatus::Complete if !has_pedigree(claim, m) => answers.foreign.push(r.path.clone()),
                 RunStatus::Complete => {
                     let value = m.body.final_metrics.as_ref().and_then(|f| match claim.metric {
                         Metric::TEST_ERROR_PCT => Some(f.test_error_pct),
@@ -191,6 +197,13 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
         }
         answers
     })
+}
+
+/// Whether a run may answer `claim` by the weights it evaluated: any run of a claim that names no
+/// pedigree; for one that does, only an evaluation of weights it accepts.
+fn has_pedigree(claim: &Claim, run: &Manifest) -> bool {
+    let Some(pedigree) = &claim.weights else { return true };
+    run.body.imported_weights.as_ref().is_some_and(|w| pedigree.accepts(&w.sha256, w.trained_by.as_ref().map(|t| (t.experiment.as_str(), t.shipped_recipe && t.complete))))
 }
 
 /// Markdown table of the claims, as declared.
@@ -238,6 +251,13 @@ pub fn verdict_notes(rows: &[ClaimComparison]) -> String {
         }
         if !r.unfinished.is_empty() {
             notes.push(format!("not finished, so not counted yet (`--resume` continues them): {}", r.unfinished.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+        }
+        if !r.foreign.is_empty() {
+            notes.push(format!(
+                "weights without the claim's pedigree ({}), recorded but not counted: {}",
+                r.claim.weights.as_ref().map(|p| p.describe()).unwrap_or_default(),
+                r.foreign.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            ));
         }
         if !r.unmeasured.is_empty() {
             notes.push(format!("not recorded by {}, which ran before this column was recorded", r.unmeasured.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));

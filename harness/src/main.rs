@@ -336,7 +336,20 @@ fn run(cli: Cli) -> Result<()> {
             let started = std::time::Instant::now();
             let evaluation = images.evaluate(&config, &weights, &selected, &dataset)?;
             let spec = TrainSpec { config: &config, seed: 1, selected: &selected, dataset: &dataset, run_dir: run_dir.clone(), resume: false, command: command_line(), stop_after_epoch: None };
-            engine::record_evaluation(&spec, &weights, evaluation, started.elapsed().as_secs_f64())?;
+            // Weights from one of our runs carry its pedigree: an evaluation claim asks for it.
+            let trained_by = records::run_holding(&weights).and_then(|run| {
+                let m = records::Manifest::load(&run).ok()?;
+                let shipped_recipe = images.experiment(&m.header.experiment).is_some_and(|recipe| report::follows_recipe(&m, &recipe));
+                Some(records::TrainedBy {
+                    run: run.display().to_string(),
+                    experiment: m.header.experiment.clone(),
+                    seed: m.header.seed,
+                    git_commit: m.header.provenance.git_commit.clone(),
+                    shipped_recipe,
+                    complete: m.header.status == records::RunStatus::Complete,
+                })
+            });
+            engine::record_evaluation(&spec, &weights, trained_by, evaluation, started.elapsed().as_secs_f64())?;
             let top5 = evaluation.top5_error_pct.map(|t| format!(", acc@5 {:.3}%", 100.0 - t)).unwrap_or_default();
             println!("{}: acc@1 {:.3}%{top5} on {} {} -> {}", config.name, 100.0 - evaluation.error_pct, config.data.dataset, config.data.eval_split, run_dir.display());
             conclude(paper, &results, 0, "")
