@@ -1,6 +1,7 @@
 //! Shared mechanics of the repro workspace: datasets, configs, the training engine, claims and
 //! verdicts, run records and reports, device selection, and the layers several papers need.
 
+pub mod bench;
 pub mod claims;
 pub mod config;
 pub mod conv;

@@ -160,6 +160,9 @@ pub struct PaperFiles {
     pub intro: &'static str,
     /// Markdown: how the implementation departs from the paper, and choices where it is silent.
     pub deviations: &'static str,
+    /// Markdown: what the throughput figures of the write-up need said (no figures: those come
+    /// from the bench records).
+    pub bench_notes: &'static str,
     /// The paper's lines in the harness's `--help` examples.
     pub help_examples: &'static [HelpExample],
 }
@@ -227,6 +230,9 @@ pub trait ImagePaper: Sync {
     }
     fn deviations(&self) -> &'static str {
         self.files().deviations
+    }
+    fn bench_notes(&self) -> &'static str {
+        self.files().bench_notes
     }
     /// The model `request` names, built by its [`ModelSpec::build`].
     fn net(&self, request: &NetRequest<'_>) -> Result<Box<dyn Net>, PaperError> {

@@ -1006,11 +1006,19 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
     }
     s.push('\n');
 
-    // Throughput measured alone, committed beside the write-up with the command that made it.
-    if let Ok(bench) = std::fs::read_to_string(results_root.join(paper.id()).join("bench.md")) {
-        let _ = writeln!(s, "## Throughput\n");
-        s.push_str(bench.trim_end());
-        s.push_str("\n\n");
+    // Throughput measured alone: `bench.md`, generated from the bench records.
+    let bench_path = results_root.join(paper.id()).join("bench.md");
+    match crate::bench::paper_bench_section(paper.id(), &recipes, &crate::bench::load_records(results_root)?, paper.bench_notes()) {
+        Some(bench) => {
+            records::write_atomic(&bench_path, bench.as_bytes())?;
+            let _ = writeln!(s, "## Throughput\n");
+            // The write-up sits beside bench.md, one folder below the records' links.
+            s.push_str(bench.split_once('\n').map(|(_, rest)| rest).unwrap_or(&bench).trim_end());
+            s.push_str("\n\n");
+        }
+        None => {
+            let _ = std::fs::remove_file(&bench_path);
+        }
     }
 
     let _ = writeln!(s, "## Everything we ran\n");
@@ -1093,15 +1101,15 @@ pub const README_RESULTS_END: &str = "<!-- end results -->";
 
 /// The top-level README's generated "Results so far", markers included: each paper's part
 /// ([`Paper::readme_section`], in registry order; empty for a paper without records), then the
-/// training throughput measured alone from each paper's `bench.md`. Links are relative to the
+/// training throughput measured alone, from the bench records ([`crate::bench`]). Links are relative to the
 /// README.
 pub fn readme_results(papers: &[&dyn Paper], results_root: &Path) -> Result<String, PaperError> {
     let mut s = format!("{README_RESULTS_BEGIN}\n");
     for paper in papers {
         s.push_str(&paper.readme_section(results_root)?);
     }
-    let ids: Vec<&str> = papers.iter().map(|p| p.id()).collect();
-    s.push_str(&readme_bench_table(&ids, results_root));
+    let recipes: Vec<(&str, Vec<ExperimentConfig>)> = papers.iter().filter_map(|p| p.images()).map(|p| (p.id(), p.experiments())).collect();
+    s.push_str(&crate::bench::readme_bench_table(&recipes, &crate::bench::load_records(results_root)?));
     let _ = writeln!(s, "{README_RESULTS_END}");
     Ok(s)
 }
@@ -1218,60 +1226,6 @@ pub fn readme_paper_results(paper: &dyn ImagePaper, results_root: &Path) -> Resu
     Ok(s)
 }
 
-/// Training-step throughput measured alone, from every `results/<paper>/bench.md` (the rows of
-/// `harness bench`'s table, with the commit each file says it was measured at); empty when no
-/// paper has one.
-pub fn readme_bench_table(papers: &[&str], results_root: &Path) -> String {
-    let mut rows = Vec::new();
-    for id in papers {
-        let Ok(bench) = std::fs::read_to_string(results_root.join(id).join("bench.md")) else { continue };
-        let commit = bench.split_once("at commit `").and_then(|(_, rest)| rest.split_once('`')).map(|(c, _)| c.to_owned()).unwrap_or_else(|| "–".into());
-        // Columns found by their header: `harness bench` gained `conv gradients`, later named
-        // `kernels` (files measured before either have neither).
-        let mut columns: Option<Vec<String>> = None;
-        for line in bench.lines() {
-            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-            if line.starts_with("| experiment |") {
-                columns = line.contains("train img/s").then(|| cells.iter().map(|c| c.to_string()).collect());
-                continue;
-            }
-            let Some(header) = columns.as_ref() else { continue };
-            if !line.starts_with('|') {
-                columns = None;
-                continue;
-            }
-            if !line.starts_with("| `") || cells.len() != header.len() {
-                continue;
-            }
-            let cell = |name: &str| header.iter().position(|h| h == name).map(|i| cells[i]).unwrap_or("–");
-            rows.push(format!(
-                "| [{id}](results/{id}/bench.md) | {} | {} | {} | {} | {} | {} | {} | `{commit}` |",
-                cell("experiment"),
-                cell("model"),
-                cell("backend / device"),
-                if header.iter().any(|h| h == "kernels") { cell("kernels") } else { cell("conv gradients") },
-                cell("batch"),
-                cell("train img/s"),
-                cell("s per step")
-            ));
-        }
-    }
-    if rows.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from("### Training throughput, measured alone\n\n");
-    s.push_str(
-        "From `harness bench` (synthetic inputs of each recipe's size through the real engine, nothing else running), as committed in each paper's `bench.md` with its command and machine:\n\n",
-    );
-    s.push_str("| paper | experiment | model | backend / device | kernels | batch | train img/s | s per step | commit |\n|---|---|---|---|---|---:|---:|---:|---|\n");
-    for r in rows {
-        s.push_str(&r);
-        s.push('\n');
-    }
-    s.push('\n');
-    s
-}
-
 /// Where the generated results section of `readme` lies: from [`README_RESULTS_BEGIN`] to the
 /// end of the [`README_RESULTS_END`] line.
 fn readme_results_span(readme: &str) -> Option<(usize, usize)> {
@@ -1293,27 +1247,4 @@ pub fn write_readme_results(readme_path: &Path, section: &str) -> Result<(), Rec
         reason: format!("it has no generated results section: add a line `{README_RESULTS_BEGIN}` and, below it, `{README_RESULTS_END}`"),
     })?;
     records::write_atomic(readme_path, spliced.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::readme_bench_table;
-
-    #[test]
-    fn the_readme_bench_table_reads_bench_files_with_and_without_the_kernels_column() {
-        let root = tempfile::tempdir().unwrap();
-        let old = "Measured alone at commit `aaaa`.\n\n| experiment | model | backend / device | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---:|---:|---:|---:|\n| `old-net` | a | flex / cpu | 32 | 9.4 | 3.396 | 14.5 |\n\nprose\n";
-        let new = "Measured alone at commit `bbbb`.\n\n| experiment | model | backend / device | conv gradients | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|\n| `new-net` | b | flex / cpu | burn | 128 | 116.9 | 1.095 | 19.2 |\n| `new-net` | b | flex / cpu | project | 128 | 150.2 | 0.852 | 15.0 |\n";
-        let newest = "Measured alone at commit `cccc`.\n\n| experiment | model | backend / device | kernels | batch | train img/s | s per step | wall s (2 epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|\n| `newest-net` | c | flex / cpu | project | 1 | 3850.0 | 0.000 | 9.0 |\n";
-        for (id, text) in [("p1", old), ("p2", new), ("p3", newest)] {
-            std::fs::create_dir_all(root.path().join(id)).unwrap();
-            std::fs::write(root.path().join(id).join("bench.md"), text).unwrap();
-        }
-        let table = readme_bench_table(&["p1", "p2", "p3"], root.path());
-        assert!(table.contains("| [p1](results/p1/bench.md) | `old-net` | a | flex / cpu | – | 32 | 9.4 | 3.396 | `aaaa` |"), "{table}");
-        assert!(table.contains("| [p2](results/p2/bench.md) | `new-net` | b | flex / cpu | burn | 128 | 116.9 | 1.095 | `bbbb` |"), "{table}");
-        assert!(table.contains("| [p2](results/p2/bench.md) | `new-net` | b | flex / cpu | project | 128 | 150.2 | 0.852 | `bbbb` |"), "{table}");
-        assert!(table.contains("| [p3](results/p3/bench.md) | `newest-net` | c | flex / cpu | project | 1 | 3850.0 | 0.000 | `cccc` |"), "{table}");
-        assert!(!table.contains("prose"), "{table}");
-    }
 }

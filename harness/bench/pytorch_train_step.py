@@ -1,6 +1,8 @@
 """Training-step throughput of the same nets in PyTorch and in `harness bench`, side by side on
-one machine with the same threads, and their ratio: the numbers of results/<paper>/README.md's
-throughput sections and of issue 15's targets, re-made by one command. Never run by CI.
+one machine with the same threads, and their ratio, recorded: every measurement goes to
+`harness bench --record-pytorch -`, which writes it as a bench record under results/bench/ with
+the machine and commit; `harness report PAPER` and `harness report readme` make the tables and
+ratios from it. Never run by CI.
 
     python3 harness/bench/pytorch_train_step.py --harness target/release/harness --threads 2
 
@@ -12,6 +14,7 @@ run as `RAYON_NUM_THREADS=T harness bench --experiment NAME --batch-size B --ker
 and the project's kernels (common/src/kernels.rs: convolutions, batch norm, a paper's own step).
 """
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -111,7 +114,7 @@ def pytorch_img_per_s(name, batch, steps):
 
 def harness_img_per_s(harness, name, batch, threads):
     """{kernels: train img/s} from one `harness bench` run timing both kernels."""
-    cmd = [harness, "bench", "--experiment", name, "--batch-size", str(batch), "--kernels", "burn", "--kernels", "project"]
+    cmd = [harness, "bench", "--no-record", "--experiment", name, "--batch-size", str(batch), "--kernels", "burn", "--kernels", "project"]
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     found, header = {}, None
@@ -134,11 +137,14 @@ def main():
     p.add_argument("--net", action="append", choices=sorted(NETS), help="default: all")
     p.add_argument("--steps", type=int, default=0, help="timed PyTorch steps (default: 4096 images' worth, at least 2)")
     p.add_argument("--repeats", type=int, default=3, help="measurements of each side, taken in turn; the table shows their medians")
+    p.add_argument("--results", default="results", help="where the record goes (results/bench/...)")
+    p.add_argument("--no-record", action="store_true", help="print the table only")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"threads {args.threads}; PyTorch {torch.__version__}; medians of {args.repeats} measurements of each\n")
     print("| net | batch | harness img/s, burn's kernels | harness img/s, the project's | PyTorch img/s | ratio, burn's | ratio, the project's |")
     print("|---|---:|---:|---:|---:|---:|---:|")
+    rows = []
     for name in args.net or list(NETS):
         batch = NETS[name][3]
         steps = args.steps or max(2, 4096 // batch if name != "imagenet-resnet50" else 2)
@@ -149,6 +155,20 @@ def main():
         project = statistics.median(r[0]["project"] for r in runs)
         theirs = statistics.median(r[1] for r in runs)
         print(f"| `{name}` | {batch} | {burn:,.1f} | {project:,.1f} | {theirs:,.1f} | {burn / theirs:.2f}× | {project / theirs:.2f}× |", flush=True)
+        rows.append({
+            "experiment": name,
+            "batch_size": batch,
+            "threads": args.threads,
+            "pytorch_version": torch.__version__,
+            "harness_burn": [r[0]["burn"] for r in runs],
+            "harness_project": [r[0]["project"] for r in runs],
+            "pytorch": [r[1] for r in runs],
+        })
+    if not args.no_record:
+        command = " ".join(["python3", os.path.relpath(__file__)] + [a if " " not in a else repr(a) for a in os.sys.argv[1:]])
+        env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+        out = subprocess.run([args.harness, "--results", args.results, "bench", "--record-pytorch", "-"], input=json.dumps({"command": command, "rows": rows}), check=True, capture_output=True, text=True, env=env)
+        print(out.stdout.strip())
 
 
 if __name__ == "__main__":

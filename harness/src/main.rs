@@ -387,7 +387,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}: {} train / {} test images verified in {}", dataset, ds.split_len("train"), ds.split_len("test"), dir.display());
             Ok(())
         }
-        Command::Bench(args) => bench::run(&args, &papers()),
+        Command::Bench(args) => bench::run(&args, &papers(), &results),
         Command::Smoke(args) => smoke::run(&args, &image_papers()),
     }
 }

@@ -36,6 +36,7 @@ fn error_claim(published: f64, tolerance: f64) -> Claim {
         statistic: Default::default(),
         best_of: None,
         rule: BTreeMap::new(),
+        weights: None,
         better_tolerance: None,
     }
 }

@@ -39,3 +39,53 @@ fn only_runs_of_the_shipped_recipe_answer_a_claim() {
     manifest.body.config.epochs = 2;
     assert!(!follows_recipe(&manifest, recipe), "a shortened run does not stand for the paper's");
 }
+
+/// An evaluation run for `claim_experiment` made from a committed LeNet record: its weights'
+/// SHA-256, and the training run they came from (experiment, shipped recipe, complete).
+fn evaluation(path: &str, experiment: &repro_common::config::ExperimentConfig, sha256: &str, trained_by: Option<(&str, bool)>) -> repro_common::report::RunRecord {
+    use repro_common::records::{ImportedWeights, TrainedBy};
+    let template = collect_runs(&Committed::load().results(), "lenet").unwrap().into_iter().find(|r| r.manifest.body.final_metrics.is_some()).unwrap();
+    let mut r = template;
+    r.path = path.into();
+    let m = &mut r.manifest;
+    (m.header.paper, m.header.experiment, m.header.dataset) = ("vgg".into(), experiment.name.clone(), experiment.data.dataset.clone());
+    m.body.eval_split = experiment.data.eval_split.clone();
+    m.body.config = experiment.clone();
+    m.body.final_metrics.as_mut().unwrap().test_error_pct = 25.0;
+    m.body.final_metrics.as_mut().unwrap().test_top5_error_pct = Some(8.0);
+    m.body.imported_weights = Some(ImportedWeights {
+        file: "w".into(),
+        sha256: sha256.into(),
+        trained_by: trained_by.map(|(e, shipped)| TrainedBy { run: "r".into(), experiment: e.into(), seed: 1, git_commit: "c".into(), shipped_recipe: shipped, complete: true }),
+    });
+    r
+}
+
+/// Weights with a pedigree: a multi-scale claim on jittered training takes only weights of a
+/// complete run of the shipped `vgg-d-jitter`; S = 256 weights, a modified recipe's, or an
+/// unknown file are recorded and listed, never counted (planted: without the check the S = 256
+/// weights answer the claim). A torchvision claim takes the file whose SHA-256 it lists.
+#[test]
+fn an_evaluation_claim_counts_only_weights_with_its_pedigree() {
+    use repro_vgg::VggPaper;
+    let recipes = VggPaper.experiments();
+    let claims: Vec<_> = VggPaper.claims().into_iter().filter(|c| c.experiment == "vgg-d-jitter-multiscale" || c.experiment == "torchvision-vgg16").collect();
+    let recipe = |name: &str| recipes.iter().find(|r| r.name == name).unwrap().clone();
+    let runs = vec![
+        evaluation("vgg/jitter-ok", &recipe("vgg-d-jitter-multiscale"), "00", Some(("vgg-d-jitter", true))),
+        evaluation("vgg/s256", &recipe("vgg-d-jitter-multiscale"), "00", Some(("vgg-d-s256", true))),
+        evaluation("vgg/modified", &recipe("vgg-d-jitter-multiscale"), "00", Some(("vgg-d-jitter", false))),
+        evaluation("vgg/unknown-file", &recipe("vgg-d-jitter-multiscale"), "397923af00", None),
+        evaluation("vgg/torchvision", &recipe("torchvision-vgg16"), "397923af5d3b1f2b", None),
+        evaluation("vgg/not-torchvisions", &recipe("torchvision-vgg16"), "deadbeef", None),
+    ];
+    let rows = compare(&claims, &runs, &recipes);
+    for row in &rows {
+        let (counted, foreign): (&[&str], &[&str]) =
+            if row.claim.experiment == "torchvision-vgg16" { (&["vgg/torchvision"], &["vgg/not-torchvisions"]) } else { (&["vgg/jitter-ok"], &["vgg/s256", "vgg/modified", "vgg/unknown-file"]) };
+        assert_eq!(row.runs, counted, "{}", row.claim.id);
+        assert_eq!(row.foreign, foreign, "{}", row.claim.id);
+    }
+    let notes = repro_common::report::verdict_notes(&rows);
+    assert!(notes.contains("weights without the claim's pedigree (a complete run of the shipped `vgg-d-jitter`), recorded but not counted: `vgg/s256`"), "{notes}");
+}

@@ -113,3 +113,32 @@ fn every_recipe_file_is_shipped() {
     }
     assert!(missing.is_empty(), "recipe files not in their crate's list of shipped recipes: {}", missing.join(", "));
 }
+
+/// An evaluation-only recipe (`epochs: 0`) answers its claims only with weights of a known
+/// pedigree: each such claim names the training recipe (shipped, training the same model) or
+/// the published file's SHA-256; a claim on a trained recipe names none.
+#[test]
+fn every_evaluation_claim_names_the_weights_it_accepts() {
+    let mut problems = Vec::new();
+    for paper in image_papers() {
+        let recipes = paper.experiments();
+        for claim in paper.claims() {
+            let Some(recipe) = recipes.iter().find(|r| r.name == claim.experiment) else { continue };
+            match (&claim.weights, recipe.epochs) {
+                (None, 0) => problems.push(format!("{}: `{}` evaluates weights but names no pedigree", paper.id(), claim.id)),
+                (Some(_), e) if e > 0 => problems.push(format!("{}: `{}` is answered by training, yet names weights", paper.id(), claim.id)),
+                (Some(p), _) => {
+                    if let Some(trainer) = &p.trained_by {
+                        match recipes.iter().find(|r| &r.name == trainer) {
+                            Some(t) if t.epochs > 0 && t.model == recipe.model => {}
+                            Some(t) => problems.push(format!("{}: `{}` takes weights of `{trainer}`, which trains `{}` for {} epochs", paper.id(), claim.id, t.model, t.epochs)),
+                            None => problems.push(format!("{}: `{}` takes weights of `{trainer}`, no shipped recipe", paper.id(), claim.id)),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

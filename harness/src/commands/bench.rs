@@ -5,11 +5,13 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use repro_common::bench::{BenchRecord, LoaderTiming, StepTiming};
 use repro_common::config::ExperimentConfig;
 use repro_common::device::{self, Selected};
 use repro_common::engine::TrainSpec;
 use repro_common::kernels;
 use repro_common::paper::{ImagePaper, Paper};
+use repro_common::records::{self, Provenance};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -45,6 +47,14 @@ pub struct BenchArgs {
     /// Trial-based experiments (sequences generated on line): training sequences per thread.
     #[arg(long, default_value_t = 5000)]
     sequences: u64,
+    /// Print the measurements without writing them as a record under `<results>/bench/` (the
+    /// records are what write-ups and the README's throughput table are generated from).
+    #[arg(long)]
+    no_record: bool,
+    /// Record the measurements of `harness/bench/pytorch_train_step.py` (JSON on this file, `-`
+    /// for standard input) as a bench record; the script calls this itself.
+    #[arg(long, value_name = "FILE")]
+    record_pytorch: Option<std::path::PathBuf>,
 }
 
 /// `--kernels`: whose kernels compute every CPU training step (the `kernels` column).
@@ -74,9 +84,15 @@ impl KernelsArg {
 
 /// Times one-epoch trainings of synthetic data through the real engine, so the figure includes
 /// batching, the optimizer step and the loss read-back, as a real run does.
-pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
+pub fn run(args: &BenchArgs, all: &[&'static dyn Paper], results: &std::path::Path) -> Result<()> {
+    if let Some(file) = &args.record_pytorch {
+        return record_pytorch(file, results);
+    }
+    // What the record says of the machine and the tree, taken before anything is measured.
+    let started = record();
     if args.loader {
-        return loader(args);
+        let rows = loader(args)?;
+        return save(args, results, BenchRecord { loader: rows, ..started });
     }
     // Papers whose runs are not image epochs time their own experiments, when named.
     let mut handled = 0;
@@ -94,6 +110,7 @@ pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
     }
     let papers: Vec<&dyn ImagePaper> = all.iter().filter_map(|p| p.images()).collect();
     let mut rows = Vec::new();
+    let mut timings = Vec::new();
     let tmp = std::env::temp_dir().join(format!("repro-bench-{}", std::process::id()));
     for paper in &papers {
         for recipe in paper.experiments() {
@@ -109,6 +126,17 @@ pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
                 for choice in &args.kernels {
                     kernels::use_kernels(choice.kernels());
                     let t = time_recipe(*paper, &recipe, &selected, args.batch_size, args.images, &tmp.join(format!("{}-{backend}-{}", recipe.name, choice.name())))?;
+                    timings.push(StepTiming {
+                        experiment: recipe.name.clone(),
+                        model: recipe.model.clone(),
+                        backend: selected.backend.to_string(),
+                        device: selected.name.to_string(),
+                        kernels: choice.name().into(),
+                        batch_size: t.batch_size,
+                        images_per_epoch: t.images,
+                        epoch_img_per_s: t.epoch_img_per_s.clone(),
+                        wall_s: t.wall_s,
+                    });
                     rows.push(format!(
                         "| `{}` | {} | {} / {} | {} | {} | {:.1} | {:.3} | {:.1} |",
                         recipe.name,
@@ -132,6 +160,50 @@ pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
     for r in rows {
         println!("{r}");
     }
+    if timings.is_empty() {
+        return Ok(());
+    }
+    save(args, results, BenchRecord { train_steps: timings, ..started })
+}
+
+/// An empty record of this invocation: its time, command, commit and machine.
+fn record() -> BenchRecord {
+    BenchRecord { measured: records::now(), provenance: Provenance::capture(&crate::command_line()), train_steps: Vec::new(), loader: Vec::new(), beside_pytorch: Vec::new() }
+}
+
+/// Writes the record under `<results>/bench/`, unless `--no-record`.
+fn save(args: &BenchArgs, results: &std::path::Path, record: BenchRecord) -> Result<()> {
+    if args.no_record {
+        return Ok(());
+    }
+    let path = repro_common::bench::write_record(results, &record)?;
+    println!("\nrecorded: {} (`harness report PAPER` and `harness report readme` regenerate the tables from it)", path.display());
+    Ok(())
+}
+
+/// What `pytorch_train_step.py` hands over: its command and each net's measurements.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PytorchMeasurements {
+    command: String,
+    rows: Vec<repro_common::bench::BesidePytorch>,
+}
+
+fn record_pytorch(file: &std::path::Path, results: &std::path::Path) -> Result<()> {
+    use anyhow::Context;
+    let text = if file == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading the measurements from standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    // JSON is YAML: no JSON parser needed.
+    let m: PytorchMeasurements = serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not the JSON pytorch_train_step.py writes", file.display()))?;
+    if m.rows.iter().any(|r| r.pytorch.is_empty() || r.harness_burn.is_empty() || r.harness_project.is_empty()) {
+        bail!("{}: a row without measurements", file.display());
+    }
+    let record = BenchRecord { measured: records::now(), provenance: Provenance::capture(&m.command), beside_pytorch: m.rows, ..record() };
+    let path = repro_common::bench::write_record(results, &record)?;
+    println!("recorded: {}", path.display());
     Ok(())
 }
 
@@ -139,6 +211,8 @@ pub fn run(args: &BenchArgs, all: &[&'static dyn Paper]) -> Result<()> {
 pub struct Timing {
     pub batch_size: usize,
     pub images: usize,
+    /// Training images per second of each epoch.
+    pub epoch_img_per_s: Vec<f64>,
     pub img_per_s: f64,
     pub s_per_step: f64,
     /// Both epochs and their evaluations.
@@ -181,12 +255,20 @@ pub fn time_recipe(paper: &dyn ImagePaper, recipe: &ExperimentConfig, selected: 
     let spec = TrainSpec { config: &config, seed: 1, selected, dataset: &ds, run_dir: run_dir.to_owned(), resume: false, command: "bench".into(), stop_after_epoch: None };
     let manifest = paper.train(spec)?;
     let Some(last) = manifest.body.final_metrics else { bail!("bench run of {} did not finish", recipe.name) };
-    Ok(Timing { batch_size: config.batch_size, images: n, img_per_s: last.train_img_per_s, s_per_step: config.batch_size as f64 / last.train_img_per_s, wall_s: started.elapsed().as_secs_f64() })
+    let epoch_img_per_s = repro_common::records::load_metrics(run_dir)?.iter().map(|m| m.train_img_per_s).collect();
+    Ok(Timing {
+        batch_size: config.batch_size,
+        images: n,
+        epoch_img_per_s,
+        img_per_s: last.train_img_per_s,
+        s_per_step: config.batch_size as f64 / last.train_img_per_s,
+        wall_s: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Images per second of the ImageNet loader alone: every item decoded and augmented on the
 /// loader threads, batches assembled, nothing trained.
-fn loader(args: &BenchArgs) -> Result<()> {
+fn loader(args: &BenchArgs) -> Result<Vec<LoaderTiming>> {
     use repro_common::data::imagenet::{FolderPreprocess, FolderSource, ImageFolder};
     use repro_common::data::source::{ImageSource, for_each_batch, loader_threads};
     let tmp = tempfile_dir()?;
@@ -215,6 +297,7 @@ fn loader(args: &BenchArgs) -> Result<()> {
     let most = loader_threads();
     println!("ImageNet loader alone, {} images from {}; {}\n", folder.train.len().min(limit.unwrap_or(usize::MAX)), root.display(), device::cpu_description());
     println!("| pipeline | loader threads | images/s |\n|---|---:|---:|");
+    let mut rows = Vec::new();
     for (label, training, crops) in
         [("train: decode, scale [256,480], crop 224, flip, PCA colour", true, 1), ("eval: decode, resize 256, centre crop", false, 1), ("eval: decode, resize 256, 10 crops", false, 10)]
     {
@@ -230,12 +313,13 @@ fn loader(args: &BenchArgs) -> Result<()> {
                 images += b.labels.len();
                 Ok(true)
             })?;
-            let rate = images as f64 / started.elapsed().as_secs_f64();
-            println!("| {label} | {threads} | {rate:.0} |");
+            let seconds = started.elapsed().as_secs_f64();
+            println!("| {label} | {threads} | {:.0} |", images as f64 / seconds);
+            rows.push(LoaderTiming { pipeline: label.into(), threads, images, seconds });
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    Ok(())
+    Ok(rows)
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {

@@ -30,6 +30,7 @@ pub const FILES: PaperFiles = PaperFiles {
     claims: ("papers/alexnet/claims.yaml", include_str!("../claims.yaml")),
     intro: include_str!("../INTRO.md"),
     deviations: include_str!("../DEVIATIONS.md"),
+    bench_notes: include_str!("../BENCH.md"),
     help_examples: &[],
 };
 

@@ -42,6 +42,7 @@ pub const FILES: PaperFiles = PaperFiles {
     claims: ("papers/lenet/claims.yaml", include_str!("../claims.yaml")),
     intro: include_str!("../INTRO.md"),
     deviations: include_str!("../DEVIATIONS.md"),
+    bench_notes: include_str!("../BENCH.md"),
     help_examples: HELP_EXAMPLES,
 };
 

@@ -163,6 +163,7 @@ pub const FILES: PaperFiles = PaperFiles {
     claims: ("papers/resnet/claims.yaml", include_str!("../claims.yaml")),
     intro: include_str!("../INTRO.md"),
     deviations: include_str!("../DEVIATIONS.md"),
+    bench_notes: include_str!("../BENCH.md"),
     help_examples: &[
         HelpExample { command: "", example: "train cifar10-resnet20 --data-dir ~/cifar", what: "ResNet-20, §4.2's recipe (a GPU job: --features vulkan, --device vulkan)" },
         HelpExample { command: "", example: "layers resnet50", what: "a layer table with parameters and multiply-adds" },
