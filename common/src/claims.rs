@@ -38,6 +38,10 @@ pub struct Claim {
     pub tolerance: f64,
     /// Why this tolerance.
     pub tolerance_reason: String,
+    /// When a tolerance (or the claim) was set after runs it judges existed: the date, the issue
+    /// and what. Absent: fixed before any run. The write-ups list these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_after_runs: Option<String>,
     /// Largest acceptable margin on the better side (default: `tolerance`); beyond it the
     /// verdict is [`Verdict::BetterThanPublished`]. Counts whose tolerance allows twice the
     /// published number flag half of it.
@@ -85,7 +89,7 @@ impl Pedigree {
         published || ours
     }
 
-    /// In words, for the write-up: `weights of a complete run of vgg-d-s256` or `the file with SHA-256 0676ba61…`.
+    /// In words, for the write-up: `a complete run of the shipped <recipe>` or `the published file with SHA-256 <prefix>…`.
     pub fn describe(&self) -> String {
         let mut ways = Vec::new();
         if let Some(r) = &self.trained_by {
@@ -608,6 +612,28 @@ fn show(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => serde_yaml_ng::to_string(other).map(|s| s.trim_end().to_string()).unwrap_or_default(),
     }
+}
+
+/// The write-up's sentence on tolerances set after runs existed, one line per claim; empty when
+/// every tolerance was fixed before any run.
+pub fn set_after_runs_note(claims: &[Claim]) -> String {
+    let late: Vec<&Claim> = claims.iter().filter(|c| c.set_after_runs.is_some()).collect();
+    if late.is_empty() {
+        return "Every tolerance was fixed before any run.\n".into();
+    }
+    let mut s = format!("Every tolerance was fixed before any run, except these {} claims' (set after runs they judge existed; when and what):\n\n", late.len());
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for c in late {
+        let when = c.set_after_runs.as_deref().unwrap_or_default();
+        match groups.iter_mut().find(|(w, _)| *w == when) {
+            Some((_, ids)) => ids.push(&c.id),
+            None => groups.push((when, vec![&c.id])),
+        }
+    }
+    for (when, ids) in groups {
+        s.push_str(&format!("- {when}: {}\n", ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")));
+    }
+    s
 }
 
 /// Parses a paper's claims file, whose metrics are the built-in ones and `paper_metrics`,

@@ -95,7 +95,7 @@ impl<T: ImagePaper> Paper for T {
     fn compare_text(&self, results: &Path) -> Result<String, PaperError> {
         let runs = report::collect_runs(results, ImagePaper::id(self))?;
         let rows = report::compare(&self.claims(), &runs, &self.experiments());
-        let mut s = format!("{} — paper vs ours\n\n{}", ImagePaper::id(self), report::comparison_table(&rows));
+        let mut s = format!("{} — paper vs ours\n\n{}{}", ImagePaper::id(self), report::comparison_table(&rows), report::verdict_notes(&rows));
         let other: Vec<_> = runs.iter().filter(|r| !rows.iter().any(|c| c.runs.contains(&r.path))).cloned().collect();
         if !other.is_empty() {
             s.push_str("\nRuns with no published number to compare (other datasets, modified recipes):\n\n");

@@ -1023,10 +1023,23 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
 
     let _ = writeln!(s, "## Everything we ran\n");
     let _ = writeln!(s, "Final-epoch test error % (never the best epoch: the test split is not used for model selection), mean ± sample std over seeds.\n");
-    s.push_str(&pivot_table(&runs, &recipes));
+    // The shipped recipes' runs; runs of modified recipes apart, never mixed into their means.
+    let shipped: Vec<RunRecord> =
+        complete.iter().filter(|r| recipes.iter().any(|c| c.name == r.manifest.header.experiment && follows_recipe_on_its_dataset(&r.manifest, c))).map(|r| (*r).clone()).collect();
+    let modified: Vec<&RunRecord> = complete.iter().filter(|r| !shipped.iter().any(|k| k.path == r.path)).copied().collect();
+    s.push_str(&pivot_table(&shipped, &recipes));
     s.push('\n');
-    s.push_str(&results_table(&runs));
+    s.push_str(&results_table(&shipped));
     s.push('\n');
+    if !modified.is_empty() {
+        let _ = writeln!(s, "Runs of modified recipes (`--set`), never counted above or towards a claim:\n");
+        s.push_str("| run | final test error % | command |\n|---|---:|---|\n");
+        for r in &modified {
+            let _ = writeln!(s, "| `{}` | {} | `{}` |", r.path, r.final_test_error().map(|e| format!("{e:.2}")).unwrap_or_else(|| "–".into()), r.manifest.header.provenance.command);
+        }
+        s.push('\n');
+    }
+    let shipped: Vec<&RunRecord> = shipped.iter().collect();
 
     let references = collect_reference_runs(results_root, paper.id())?;
     if !references.is_empty() {
@@ -1038,21 +1051,23 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
         s.push_str(&two_frameworks_section(&runs, &references, &recipes));
     }
 
-    for (title, body) in paper.write_up_sections(results_root, &complete)? {
+    for (title, body) in paper.write_up_sections(results_root, &shipped)? {
         let _ = writeln!(s, "## {title}\n");
         s.push_str(&body);
     }
 
     let _ = writeln!(s, "## Learning curves\n");
-    s.push_str(&write_variant_figures(results_root, paper.id(), &complete)?);
-    let curves = write_experiment_curves(results_root, &complete, &paper.claims())?;
+    s.push_str(&write_variant_figures(results_root, paper.id(), &shipped)?);
+    let curves = write_experiment_curves(results_root, &shipped, &paper.claims())?;
     if !curves.is_empty() {
         s.push_str("Each experiment's test error over its seeds; each run's own curve, train and test error, is `curve.svg` in its folder.\n\n");
         s.push_str(&curves);
     }
 
-    let _ = writeln!(s, "## Claims, as declared before any run\n");
+    let _ = writeln!(s, "## Claims, as declared\n");
     s.push_str(&claims_table(&paper.claims()));
+    s.push('\n');
+    s.push_str(&claims::set_after_runs_note(&paper.claims()));
     s.push('\n');
 
     let _ = writeln!(s, "## Parameter counts\n");

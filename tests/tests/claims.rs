@@ -33,6 +33,7 @@ fn error_claim(published: f64, tolerance: f64) -> Claim {
         published: published.into(),
         tolerance,
         tolerance_reason: "r".into(),
+        set_after_runs: None,
         statistic: Default::default(),
         best_of: None,
         rule: BTreeMap::new(),

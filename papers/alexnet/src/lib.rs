@@ -19,6 +19,7 @@ pub const MODELS: &[ModelSpec] = &[
 const EXPERIMENTS: &[(&str, &str)] = &[
     ("papers/alexnet/experiments/imagenet-alexnet.yaml", include_str!("../experiments/imagenet-alexnet.yaml")),
     ("papers/alexnet/experiments/ilsvrc2010-alexnet.yaml", include_str!("../experiments/ilsvrc2010-alexnet.yaml")),
+    ("papers/alexnet/experiments/ilsvrc2010-alexnet-1crop.yaml", include_str!("../experiments/ilsvrc2010-alexnet-1crop.yaml")),
     ("papers/alexnet/experiments/torchvision-alexnet.yaml", include_str!("../experiments/torchvision-alexnet.yaml")),
 ];
 
