@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn a_bench_section_is_computed_from_the_records() {
         let recipe = crate::config::ExperimentConfig::from_yaml(
-            "name: net\npaper: p\ndescription: d\nmodel: m\ndata: {dataset: cifar10, train_split: train, eval_split: test}\noptimizer: {kind: sgd}\nschedule: {unit: epoch, steps: [[1, 0.1]]}\nepochs: 10\nbatch_size: 128\nseeds: [1]\n",
+            "name: net\npaper: p\ndescription: d\nmodel: m\ndata: {dataset: cifar10, train_split: train, eval_split: test}\noptimizer: {kind: sgd}\nschedule: {unit: epoch, steps: [[1, 0.1]]}\nepochs: 10\nbatch_size: 128\nseeds: [1]\nsources: {}\n",
             "net.yaml",
         )
         .unwrap();

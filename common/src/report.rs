@@ -977,7 +977,15 @@ pub fn write_paper_report(paper: &dyn ImagePaper, results_root: &Path) -> Result
         let dir = if crate::data::downloadable(&c.claim.dataset) { " --data-dir DIR` (or without `--data-dir` where the download works)" } else { " --data-dir DIR`" };
         let how = match recipe {
             Some(r) if r.data.eval_split != c.claim.split => format!("its protocol (`{}`) is not implemented here (see the deviations below)", c.claim.split),
-            Some(r) if r.epochs == 0 => format!("run `cargo run --release -p harness -- evaluate-pretrained {} --weights FILE{dir}", c.claim.experiment),
+            Some(r) if r.epochs == 0 => {
+                // The weights the claim accepts: a checkpoint of its training recipe, or the published file.
+                let (weights, whose) = match c.claim.weights.as_ref() {
+                    Some(p) if p.trained_by.is_some() => ("RUN/checkpoint/EPOCH.model.bpk".to_string(), format!(" (RUN: a complete run of `{}`)", p.trained_by.as_deref().unwrap_or_default())),
+                    Some(p) => (p.url.as_deref().and_then(|u| u.rsplit('/').next()).unwrap_or("FILE").to_string(), p.url.as_deref().map(|u| format!(" (from {u})")).unwrap_or_default()),
+                    None => ("FILE".to_string(), String::new()),
+                };
+                format!("run `cargo run --release -p harness -- evaluate-pretrained {} --weights {weights}{dir}{whose}", c.claim.experiment)
+            }
             _ => format!("run `cargo run --release -p harness -- train {}{dir}", c.claim.experiment),
         };
         match not_run.iter_mut().find(|(h, _)| *h == how) {

@@ -269,7 +269,9 @@ fn weight_counts_equal_the_papers() {
 }
 
 /// Each claim states the paper's rule, and the shipped recipe follows it: no verdict of a shipped
-/// recipe is "other rule" because the claims file and the recipe disagree.
+/// recipe is "other rule" because the claims file and the recipe disagree, but one, on purpose:
+/// exp. 2's success rates are the paper's within 5 million sequences (§5.2), which a CPU cannot
+/// give 18 or 20 trials, so their recipes' budgets make those claims "other rule".
 #[test]
 fn shipped_recipes_follow_the_rules_their_claims_state() {
     let recipes = repro_lstm::trial_experiments();
@@ -277,7 +279,12 @@ fn shipped_recipes_follow_the_rules_their_claims_state() {
         let recipe = recipes.iter().find(|r| r.name == claim.experiment).unwrap_or_else(|| panic!("{}: no recipe `{}`", claim.id, claim.experiment));
         assert!(!claim.rule.is_empty(), "{}: states no rule", claim.id);
         let differences = repro_common::claims::rule_differences(claim, &repro_common::claims::flatten(recipe));
-        assert!(differences.is_empty(), "{}: {differences:?}", claim.id);
+        if claim.id.starts_with("exp2") && claim.id.ends_with("-success") {
+            assert_eq!(differences.len(), 1, "{}: {differences:?}", claim.id);
+            assert!(differences[0].starts_with("max_sequences: paper 5000000"), "{}: {differences:?}", claim.id);
+        } else {
+            assert!(differences.is_empty(), "{}: {differences:?}", claim.id);
+        }
     }
     // The check can fail: the old exp. 5 reading (13 consecutive correct) differs.
     let claim = repro_lstm::claims().into_iter().find(|c| c.id == "exp5-nseq13-sequences").unwrap();
@@ -467,6 +474,10 @@ fn a_trials_run_killed_before_its_first_trial_is_still_a_trials_record() {
 
     assert!(repro_lstm::trials::is_trials_record(&killed).unwrap());
     let (trials, ptb) = repro_lstm::report::collect(results.path()).expect("a killed trials run must not be read as a PTB record");
-    assert_eq!((trials.len(), ptb.len()), (1, 0), "the finished run is collected, the killed one skipped as unfinished");
+    assert_eq!((trials.len(), ptb.len()), (2, 0), "both runs are collected as trials runs");
+    // The killed run is listed as not finished beside the claims, never counted.
+    let rows = repro_lstm::report::compare(&repro_lstm::claims(), &trials, &ptb);
+    let row = rows.iter().find(|r| r.claim.id == "exp6a-sequences").unwrap();
+    assert_eq!((row.runs.len(), row.unfinished.len()), (1, 1), "{:?} {:?}", row.runs, row.unfinished);
     repro_lstm::paper::LstmPaper.upgrade_record(&killed).expect("migrate reads a killed trials run as trials");
 }

@@ -189,7 +189,16 @@ fn fmt_value(metric: Metric, v: f64) -> String {
 pub fn comparison_table(rows: &[ClaimComparison]) -> String {
     let mut s = String::from("| claim | source | metric | paper | ours | verdict |\n|---|---|---|---:|---:|---|\n");
     for r in rows {
-        let _ = writeln!(s, "| `{}` | {} | {} | {} | {} | **{}** |", r.claim.id, r.claim.source, r.claim.metric.label(), r.claim.published, r.judgement.ours(&r.claim), r.verdict());
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} | **{}** |",
+            r.claim.id,
+            r.claim.source,
+            r.claim.metric.label(),
+            claims::format_like(&r.claim, r.claim.published.value),
+            r.judgement.ours(&r.claim),
+            r.verdict()
+        );
     }
     s
 }
