@@ -143,7 +143,7 @@ fn machine(p: &Provenance) -> String {
 }
 
 fn commit(p: &Provenance) -> String {
-    format!("`{}`{}", &p.git_commit[..p.git_commit.len().min(7)], if p.git_dirty { " (dirty)" } else { "" })
+    format!("`{}`{}", p.git_commit.chars().take(7).collect::<String>(), if p.git_dirty { " (dirty)" } else { "" })
 }
 
 /// The records to show: for each machine, each row `key` selects (a row's key: experiment and
@@ -193,8 +193,8 @@ pub fn train_images(dataset: &str) -> Option<u64> {
 /// times any of `recipes`.
 pub fn paper_bench_section(paper: &str, recipes: &[ExperimentConfig], records: &[(String, BenchRecord)], notes: &str) -> Option<String> {
     let ours = |e: &str| recipes.iter().any(|r| r.name == e);
-    let steps = newest_rows(records, |r| &r.train_steps, |t| ours(&t.experiment).then(|| format!("{} {} {} {}", t.experiment, t.backend, t.device, t.kernels)));
-    let pytorch = newest_rows(records, |r| &r.beside_pytorch, |t| ours(&t.experiment).then(|| format!("{} {}", t.experiment, t.threads)));
+    let steps = newest_rows(records, |r| &r.train_steps, |t| ours(&t.experiment).then(|| format!("{} {} {} {} {}", t.experiment, t.backend, t.device, t.kernels, t.batch_size)));
+    let pytorch = newest_rows(records, |r| &r.beside_pytorch, |t| ours(&t.experiment).then(|| format!("{} {} {}", t.experiment, t.threads, t.batch_size)));
     let imagenet = recipes.iter().any(|r| matches!(r.data.dataset.as_str(), "imagenet" | "ilsvrc2010") && r.epochs > 0);
     let loader = if imagenet { newest_rows(records, |r| &r.loader, |l| Some(format!("{} {}", l.pipeline, l.threads))) } else { Vec::new() };
     if steps.is_empty() && pytorch.is_empty() {
@@ -207,7 +207,7 @@ pub fn paper_bench_section(paper: &str, recipes: &[ExperimentConfig], records: &
         let rows: Vec<&StepTiming> = shown.iter().map(|&i| &r.train_steps[i]).collect();
         let _ = writeln!(s, "**Training step**, {} at commit {}, {} ([record]({}), `{}`):\n", machine(p), commit(p), date(&r.measured), relative(path), p.command);
         s.push_str("| experiment | model | backend / device | kernels | batch | train img/s | s per step | wall s (all epochs + eval) |\n|---|---|---|---|---:|---:|---:|---:|\n");
-        for t in r.train_steps.iter().filter(|t| ours(&t.experiment)) {
+        for t in &rows {
             let _ =
                 writeln!(s, "| `{}` | {} | {} / {} | {} | {} | {:.1} | {:.3} | {:.1} |", t.experiment, t.model, t.backend, t.device, t.kernels, t.batch_size, t.img_per_s(), t.s_per_step(), t.wall_s);
         }
@@ -314,7 +314,7 @@ pub fn readme_bench_table(papers: &[(&str, Vec<ExperimentConfig>)], records: &[(
     let mut ratios = Vec::new();
     for (paper, recipes) in papers {
         let ours = |e: &str| recipes.iter().any(|r| r.name == e);
-        for ((_, r), shown) in newest_rows(records, |r| &r.train_steps, |t| ours(&t.experiment).then(|| format!("{} {} {} {}", t.experiment, t.backend, t.device, t.kernels))) {
+        for ((_, r), shown) in newest_rows(records, |r| &r.train_steps, |t| ours(&t.experiment).then(|| format!("{} {} {} {} {}", t.experiment, t.backend, t.device, t.kernels, t.batch_size))) {
             for t in shown.iter().map(|&i| &r.train_steps[i]) {
                 rows.push(format!(
                     "| [{paper}](results/{paper}/bench.md) | `{}` | {} | {} / {} | {} | {} | {:.1} | {:.3} | {} | {} |",
@@ -331,7 +331,7 @@ pub fn readme_bench_table(papers: &[(&str, Vec<ExperimentConfig>)], records: &[(
                 ));
             }
         }
-        for ((_, r), shown) in newest_rows(records, |r| &r.beside_pytorch, |t| ours(&t.experiment).then(|| format!("{} {}", t.experiment, t.threads))) {
+        for ((_, r), shown) in newest_rows(records, |r| &r.beside_pytorch, |t| ours(&t.experiment).then(|| format!("{} {} {}", t.experiment, t.threads, t.batch_size))) {
             for t in shown.iter().map(|&i| &r.beside_pytorch[i]) {
                 let theirs = median(&t.pytorch);
                 ratios.push(format!(
@@ -436,8 +436,8 @@ mod tests {
             }],
         };
         let other_machine = BenchRecord { measured: "2026-01-15T00:00:00Z".into(), provenance: provenance("CPU B", "ccccccc3"), ..old.clone() };
-        let records = vec![("bench/1/bench.yaml".to_string(), old), ("bench/2/bench.yaml".into(), other_machine), ("bench/3/bench.yaml".into(), new)];
-        let s = paper_bench_section("p", &[recipe], &records, "notes").unwrap();
+        let mut records = vec![("bench/1/bench.yaml".to_string(), old), ("bench/2/bench.yaml".into(), other_machine), ("bench/3/bench.yaml".into(), new)];
+        let s = paper_bench_section("p", &[recipe.clone()], &records, "notes").unwrap();
         assert!(s.contains("| `net` | m | flex / cpu | project | 128 | 128.0 | 1.000 | 9.0 |"), "{s}");
         assert!(!s.contains("other-paper's") && !s.contains("aaaaaaa"), "only the paper's rows, each from the newest record of its machine:\n{s}");
         assert!(s.contains("CPU B, 2 threads at commit `ccccccc`"), "{s}");
@@ -446,6 +446,19 @@ mod tests {
         assert!(s.contains("| `net` | 128 | 2 | 60.0 | 125.0 | 110.0 | 0.55× | 1.14× | 100.0, 250.0, 110.0 |"), "{s}");
         assert!(s.trim_end().ends_with("notes"), "{s}");
         assert!(paper_bench_section("p", &[], &records, "").is_none());
+        // A newer record that re-measures one row replaces that row only.
+        records.push((
+            "bench/4/bench.yaml".into(),
+            BenchRecord {
+                measured: "2026-03-01T00:00:00Z".into(),
+                provenance: provenance("CPU A", "ddddddd4"),
+                train_steps: vec![step("net", "project", 256.0)],
+                loader: vec![],
+                beside_pytorch: vec![],
+            },
+        ));
+        let s = paper_bench_section("p", &[recipe], &records, "").unwrap();
+        assert!(s.contains("| project | 128 | 256.0 |") && s.contains("| burn | 128 | 64.0 |") && !s.contains("| project | 128 | 128.0 |"), "{s}");
     }
 
     #[test]

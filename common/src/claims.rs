@@ -116,8 +116,10 @@ impl Published {
     pub fn printed(text: &str) -> Option<Self> {
         let text = text.trim();
         let value: f64 = text.parse().ok().filter(|v: &f64| v.is_finite())?;
-        let decimals = text.split_once('.').map(|(_, d)| d.len() as u32).unwrap_or(0);
-        Some(Self { value, decimals })
+        // `1.50e-3` prints 0.00150: the mantissa's decimals less the exponent.
+        let (mantissa, exponent) = text.split_once(['e', 'E']).map(|(m, e)| (m, e.parse::<i32>().unwrap_or(0))).unwrap_or((text, 0));
+        let decimals = mantissa.split_once('.').map(|(_, d)| d.len() as i32).unwrap_or(0) - exponent;
+        Some(Self { value, decimals: decimals.max(0) as u32 })
     }
 
     /// Half a unit of the last printed digit: what "as good as published" allows.
@@ -148,7 +150,7 @@ impl Serialize for Published {
 impl<'de> Deserialize<'de> for Published {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match Value::deserialize(deserializer)? {
-            Value::Number(n) => n.as_f64().map(Published::from).ok_or_else(|| serde::de::Error::custom("a published number must be finite")),
+            Value::Number(n) => n.as_f64().filter(|v| v.is_finite()).map(Published::from).ok_or_else(|| serde::de::Error::custom("a published number must be finite")),
             Value::String(s) => Published::printed(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a number"))),
             other => Err(serde::de::Error::custom(format!("a published number, as printed, expected; found {other:?}"))),
         }
@@ -410,8 +412,11 @@ pub fn kaplan_meier_median(observations: &[Observation], metric: Metric) -> Opti
 
 /// A number as the claim prints its own: with its decimals, thousands grouped.
 pub fn format_like(claim: &Claim, value: f64) -> String {
-    if !value.is_finite() {
-        return if value > 0.0 { "∞".into() } else { "–∞".into() };
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "∞".into() } else { "-∞".into() };
     }
     let text = format!("{:.*}", claim.published.decimals as usize, value);
     let (int, frac) = text.split_once('.').map(|(i, f)| (i, Some(f))).unwrap_or((&text, None));
@@ -549,15 +554,10 @@ impl Judgement {
         }
         let spread = if s.values.len() > 1 && s.mean.is_finite() { format!(" ± {} (n={}{unit})", fmt(s.std), s.values.len()) } else { String::new() };
         if self.stopped > 0 {
-            return format!("{}{spread}, {} of {} stopped, counted at {}", fmt(s.mean), self.stopped, self.counted, fmt(self_worst(s)));
+            return format!("{}{spread}, {} of {} stopped, counted at {}", fmt(s.mean), self.stopped, self.counted, fmt(claim.metric.worst));
         }
         format!("{}{spread}", fmt(s.mean))
     }
-}
-
-/// The largest counted value (a stopped run's worst), for the row.
-fn self_worst(s: &Summary) -> f64 {
-    s.values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// Where a run's rule differs from the paper's, one line per key: `stop.window: paper 2000, run 13`.
@@ -642,7 +642,8 @@ pub fn set_after_runs_note(claims: &[Claim]) -> String {
 pub fn parse_claims(yaml: &str, origin: &str, paper_metrics: &'static [Metric]) -> Result<Vec<Claim>, crate::config::ConfigError> {
     let invalid = |key: String, reason: String| crate::config::ConfigError::Invalid { origin: origin.into(), key, reason };
     for (i, line) in yaml.lines().enumerate() {
-        let Some(value) = line.trim_start().trim_start_matches("- ").strip_prefix("published:").map(str::trim) else { continue };
+        let line = line.split(" #").next().unwrap_or(line);
+        let Some(value) = line.trim_start().trim_start_matches('-').trim_start().strip_prefix("published:").map(str::trim) else { continue };
         if value.contains('.') && value.ends_with('0') && value.parse::<f64>().is_ok() {
             return Err(invalid(
                 format!("line {} published", i + 1),

@@ -79,10 +79,13 @@ pub struct TrainedBy {
     pub complete: bool,
 }
 
-/// The run folder holding `file` (a checkpoint under `<run>/checkpoint/`): the nearest folder
-/// above it with a `manifest.yaml`.
+/// The run folder a checkpoint belongs to: `file` must lie in `<run>/checkpoint/` beside the run's
+/// `manifest.yaml` (a file saved anywhere else inherits no run's pedigree).
 pub fn run_holding(file: &Path) -> Option<PathBuf> {
-    file.ancestors().skip(1).find(|d| d.join("manifest.yaml").is_file()).map(Path::to_path_buf)
+    let file = file.canonicalize().ok()?;
+    let dir = file.parent()?;
+    let run = dir.parent()?;
+    (dir.file_name()? == "checkpoint" && run.join("manifest.yaml").is_file()).then(|| run.to_path_buf())
 }
 
 /// What a run record is, read without knowing its kind: enough to find a seed's runs and

@@ -188,9 +188,10 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
                         // Not image-classifier metrics: such claims are answered by their paper crate.
                         _ => None,
                     });
-                    // A run that did not measure the claim's metric does not answer it.
-                    if let Some(v) = value {
-                        answers.used.push(Answer::measured(r.path.clone(), m.header.seed, v, &m.body.config));
+                    // A run that did not measure the claim's metric does not answer it: listed.
+                    match value {
+                        Some(v) => answers.used.push(Answer::measured(r.path.clone(), m.header.seed, v, &m.body.config)),
+                        None => answers.unmeasured.push(r.path.clone()),
                     }
                 }
             }
@@ -260,7 +261,7 @@ pub fn verdict_notes(rows: &[ClaimComparison]) -> String {
             ));
         }
         if !r.unmeasured.is_empty() {
-            notes.push(format!("not recorded by {}, which ran before this column was recorded", r.unmeasured.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
+            notes.push(format!("not counted: the records of {} hold no such number", r.unmeasured.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")));
         }
         if !r.rule_differences.is_empty() {
             notes.push(format!("measured under another rule than the paper's ({})", r.rule_differences.join("; ")));

@@ -167,7 +167,14 @@ def main():
     if not args.no_record:
         command = " ".join(["python3", os.path.relpath(__file__)] + [a if " " not in a else repr(a) for a in os.sys.argv[1:]])
         env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
-        out = subprocess.run([args.harness, "--results", args.results, "bench", "--record-pytorch", "-"], input=json.dumps({"command": command, "rows": rows}), check=True, capture_output=True, text=True, env=env)
+        measurements = json.dumps({"command": command, "rows": rows})
+        out = subprocess.run([args.harness, "--results", args.results, "bench", "--record-pytorch", "-"], input=measurements, capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            # Keep what was measured: `harness bench --record-pytorch FILE` records it later.
+            kept = f"pytorch-measurements-{os.getpid()}.json"
+            with open(kept, "w") as f:
+                f.write(measurements)
+            raise SystemExit(f"recording failed ({out.stderr.strip()}); the measurements are in {kept}")
         print(out.stdout.strip())
 
 

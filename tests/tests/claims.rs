@@ -80,6 +80,8 @@ fn the_published_number_keeps_its_printed_precision() {
     assert_eq!((parsed[0].published.value, parsed[0].published.decimals), (7.4, 2));
     let parsed = repro_common::claims::parse_claims(&text.replace("7.40", "7.4"), "claims.yaml", &[]).unwrap();
     assert_eq!(parsed[0].published.decimals, 1);
+    assert!(repro_common::claims::parse_claims(&text.replace("7.40", "7.40  # Table 3"), "claims.yaml", &[]).is_err(), "a comment does not hide the zero");
+    assert_eq!(Published::printed("1.50e-3").unwrap().decimals, 5, "0.00150");
 }
 
 /// A best-of claim must say of how many runs; a mean claim takes no N.

@@ -707,7 +707,8 @@ impl Net {
         for t in (seq.judged_from..seq.len).filter(|&t| seq.has_target[t]) {
             for k in 0..n_out {
                 let e = (self.trace.out[t * n_out + k] - seq.targets[t * n_out + k]).abs();
-                max = max.max(e);
+                // NaN (a diverged net) stays the worst error; f64::max would drop it.
+                max = if e.is_nan() || max.is_nan() { f64::NAN } else { max.max(e) };
                 sq += e * e;
                 n += 1;
             }

@@ -162,7 +162,10 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRecord], ptb: &[PtbRecord]) -> 
 /// run's success rate; None when its record does not hold the column.
 fn observations(metric: Metric, run: &TrialsRecord, all: &[crate::trials::TrialResult]) -> Option<Vec<Observation>> {
     let censored = Observation::Censored { budget: run.manifest.body.config.censored_at() as f64 };
-    let per_trial = |value: &dyn Fn(&crate::trials::TrialResult) -> Option<f64>| -> Option<Vec<Observation>> { all.iter().map(|t| value(t).map(Observation::Measured)).collect() };
+    // A non-finite test value is a net that diverged: a failed trial, counted at the worst.
+    let per_trial = |value: &dyn Fn(&crate::trials::TrialResult) -> Option<f64>| -> Option<Vec<Observation>> {
+        all.iter().map(|t| value(t).map(|v| if v.is_finite() { Observation::Measured(v) } else { Observation::Stopped })).collect()
+    };
     match metric {
         metrics::SUCCESS_RATE_PCT => run.manifest.body.summary.as_ref().map(|s| vec![Observation::Measured(s.success_rate_pct)]),
         metrics::SEQUENCES_TO_SUCCESS => Some(all.iter().map(|t| if t.success { Observation::Measured(t.sequences as f64) } else { censored }).collect()),
@@ -170,7 +173,7 @@ fn observations(metric: Metric, run: &TrialsRecord, all: &[crate::trials::TrialR
         // Every trial's net is tested, a failed one where it stopped.
         metrics::TEST_WRONG => per_trial(&|t| Some(t.test_wrong as f64)),
         metrics::FRACTION_MISCLASSIFIED => per_trial(&|t| (t.test_total > 0).then(|| t.test_wrong as f64 / t.test_total as f64)),
-        metrics::TEST_MSE => per_trial(&|t| t.test_mse.is_finite().then_some(t.test_mse)),
+        metrics::TEST_MSE => per_trial(&|t| Some(t.test_mse)),
         metrics::MEAN_ABS_DIFFERENCE => per_trial(&|t| t.test_mae),
         _ => None,
     }
