@@ -149,7 +149,7 @@ fn commit(p: &Provenance) -> String {
 /// The records to show: for each machine, each row `key` selects (a row's key: experiment and
 /// kernels) taken from the newest record that has it; the records in that order, newest first,
 /// each with the indices of its rows shown.
-fn newest_rows<'a, T>(records: &'a [(String, BenchRecord)], rows: impl Fn(&BenchRecord) -> &[T], key: impl Fn(&T) -> Option<String>) -> Vec<(&'a (String, BenchRecord), Vec<usize>)> {
+fn newest_rows<T>(records: &[(String, BenchRecord)], rows: impl Fn(&BenchRecord) -> &[T], key: impl Fn(&T) -> Option<String>) -> Vec<(&(String, BenchRecord), Vec<usize>)> {
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut out = Vec::new();
     for r in records.iter().rev() {
@@ -437,7 +437,7 @@ mod tests {
         };
         let other_machine = BenchRecord { measured: "2026-01-15T00:00:00Z".into(), provenance: provenance("CPU B", "ccccccc3"), ..old.clone() };
         let mut records = vec![("bench/1/bench.yaml".to_string(), old), ("bench/2/bench.yaml".into(), other_machine), ("bench/3/bench.yaml".into(), new)];
-        let s = paper_bench_section("p", &[recipe.clone()], &records, "notes").unwrap();
+        let s = paper_bench_section("p", std::slice::from_ref(&recipe), &records, "notes").unwrap();
         assert!(s.contains("| `net` | m | flex / cpu | project | 128 | 128.0 | 1.000 | 9.0 |"), "{s}");
         assert!(!s.contains("other-paper's") && !s.contains("aaaaaaa"), "only the paper's rows, each from the newest record of its machine:\n{s}");
         assert!(s.contains("CPU B, 2 threads at commit `ccccccc`"), "{s}");

@@ -141,8 +141,10 @@ fn every_verdict_from_a_hand_made_record() {
     let consecutive = flatten(&Recipe { trials: 10, stop: Stop { kind: "window", window: 13, fewer_wrong_than: 1 } });
     let three_trials = flatten(&Recipe { trials: 3, stop: Stop { kind: "window", window: 2000, fewer_wrong_than: 13 } });
     type Rule = BTreeMap<String, serde_yaml_ng::Value>;
+    /// A hand-made record: what it is, the claim, each run's observations and rule.
+    type Case<'a> = (&'a str, Claim, Vec<Vec<Observation>>, Vec<Rule>);
     let one = |v: f64| vec![vec![Observation::Measured(v)]];
-    let cases: Vec<(&str, Claim, Vec<Vec<Observation>>, Vec<Rule>)> = vec![
+    let cases: Vec<Case> = vec![
         ("no record", trials_claim("a", metrics::TEST_WRONG, 14.0, 13.0), vec![], vec![]),
         ("as published", trials_claim("b", metrics::TEST_WRONG, 14.0, 13.0), one(14.0), vec![paper_rule.clone()]),
         ("worse within the tolerance", trials_claim("c", metrics::TEST_WRONG, 14.0, 13.0), one(20.0), vec![paper_rule.clone()]),

@@ -417,7 +417,7 @@ fn test_set(net: &mut Net, set: &[Sequence], judge: Judge) -> (u64, f64, f64) {
         let (max, s, k) = net.last_errors(seq);
         let is_wrong = match judge {
             // A NaN error (a diverged net) is wrong, never right.
-            Judge::AbsError(limit) => !(max < limit),
+            Judge::AbsError(limit) => max.is_nan() || max >= limit,
             Judge::Symbols(test) => !symbols_correct(net, seq, test),
         };
         if is_wrong {
@@ -534,7 +534,7 @@ pub fn run_trial(config: &TrialsConfig, trial: usize, progress: &Progress) -> Tr
                 }
             }
             StopRule::Window { window, max_abs_error, counts_window, .. } => {
-                let met = recent.as_mut().is_some_and(|r| r.push(sq, !(max_err < *max_abs_error)));
+                let met = recent.as_mut().is_some_and(|r| r.push(sq, max_err.is_nan() || max_err >= *max_abs_error));
                 if met {
                     result.success = true;
                     if !counts_window {
