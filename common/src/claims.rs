@@ -252,13 +252,6 @@ pub enum Verdict {
 /// What each verdict means, for the write-ups.
 pub const VERDICT_LEGEND: &str = "Verdicts: **reproduced** (as good as published to its printed precision, and better by no more than the tolerance); **within tolerance** (worse by no more than the tolerance); **better than published** (by more than the tolerance: usually an easier test, so not a reproduction); **NOT reproduced**; **other rule** (the record was measured under a stop rule, success test, trial count or budget other than the paper's); **not comparable** (the runs cannot decide: trials that failed within their budget could put the mean on either side of the tolerance, or a best-of-N claim has fewer than N runs; the row says which); **not run**. Every run and trial counts: a run that stopped (non-finite loss) counts at the metric's worst value, a trial that failed counts at its budget (the least it could have needed, so the mean over all trials is at least that, marked ≥), and a best-of-N claim takes the best of the first N seeds.";
 
-impl Verdict {
-    /// Whether the number stands beside the paper's.
-    pub fn holds(self) -> bool {
-        matches!(self, Verdict::Reproduced | Verdict::WithinTolerance | Verdict::BetterThanPublished)
-    }
-}
-
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -296,11 +289,6 @@ impl Summary {
     pub fn display(&self, decimals: usize) -> String {
         if self.values.len() == 1 { format!("{:.*}", decimals, self.mean) } else { format!("{:.*} ± {:.*} (n={})", decimals, self.mean, decimals, self.std, self.values.len()) }
     }
-}
-
-/// The precision a number was printed with: 0.95 -> 0.01, 0.8 -> 0.1.
-pub fn printed_precision(value: f64) -> f64 {
-    Published::from(value).half_unit() * 2.0
 }
 
 /// What one run, or one trial of a run, contributes to a claim.

@@ -132,6 +132,20 @@ pub struct Answers {
     pub excluded: Vec<String>,
 }
 
+impl Answers {
+    /// One run of the shipped recipe, by its status: a complete run answers with `value` (or is
+    /// listed as not holding the number), a stopped one counts as failed, an unfinished one is
+    /// listed and not counted.
+    pub fn add_run(&mut self, run: String, status: RunStatus, seed: u64, value: Option<f64>, recipe: &impl serde::Serialize) {
+        match (status, value) {
+            (RunStatus::Running, _) => self.unfinished.push(run),
+            (RunStatus::Stopped, _) => self.used.push(Answer::stopped(run, seed, recipe)),
+            (RunStatus::Complete, Some(v)) => self.used.push(Answer::measured(run, seed, v, recipe)),
+            (RunStatus::Complete, None) => self.unmeasured.push(run),
+        }
+    }
+}
+
 /// Judges every claim, for any kind of run: `answers` gives a claim's answers. Every answer
 /// counts, in seed order ([`claims::judge`]: stopped runs as failures, failed trials at their
 /// budget, the first N seeds of a best-of-N claim), and the rule is checked against each.
@@ -175,25 +189,19 @@ pub fn compare(claims: &[Claim], runs: &[RunRecord], recipes: &[ExperimentConfig
         let mut answers = Answers { excluded: excluded.iter().map(|r| r.path.clone()).collect(), ..Answers::default() };
         for r in shipped {
             let m = &r.manifest;
-            match m.header.status {
-                RunStatus::Running => answers.unfinished.push(r.path.clone()),
-                RunStatus::Stopped => answers.used.push(Answer::stopped(r.path.clone(), m.header.seed, &m.body.config)),
-                RunStatus::Complete if !has_pedigree(claim, m) => answers.foreign.push(r.path.clone()),
-                RunStatus::Complete => {
-                    let value = m.body.final_metrics.as_ref().and_then(|f| match claim.metric {
-                        Metric::TEST_ERROR_PCT => Some(f.test_error_pct),
-                        Metric::TEST_ACCURACY_PCT => Some(100.0 - f.test_error_pct),
-                        Metric::TOP5_ERROR_PCT => f.test_top5_error_pct,
-                        Metric::TOP5_ACCURACY_PCT => f.test_top5_error_pct.map(|e| 100.0 - e),
-                        // Not image-classifier metrics: such claims are answered by their paper crate.
-                        _ => None,
-                    });
-                    // A run that did not measure the claim's metric does not answer it: listed.
-                    match value {
-                        Some(v) => answers.used.push(Answer::measured(r.path.clone(), m.header.seed, v, &m.body.config)),
-                        None => answers.unmeasured.push(r.path.clone()),
-                    }
-                }
+            let value = m.body.final_metrics.as_ref().and_then(|f| match claim.metric {
+                Metric::TEST_ERROR_PCT => Some(f.test_error_pct),
+                Metric::TEST_ACCURACY_PCT => Some(100.0 - f.test_error_pct),
+                Metric::TOP5_ERROR_PCT => f.test_top5_error_pct,
+                Metric::TOP5_ACCURACY_PCT => f.test_top5_error_pct.map(|e| 100.0 - e),
+                // Not image-classifier metrics: such claims are answered by their paper crate.
+                _ => None,
+            });
+            // Weights without the claim's pedigree never answer it.
+            if m.header.status == RunStatus::Complete && !has_pedigree(claim, m) {
+                answers.foreign.push(r.path.clone());
+            } else {
+                answers.add_run(r.path.clone(), m.header.status, m.header.seed, value, &m.body.config);
             }
         }
         answers

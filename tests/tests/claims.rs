@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use repro_common::claims::{Claim, Metric, Observation, Published, Summary, Verdict, flatten, judge, kaplan_meier_median, printed_precision, rule_differences, verdict};
+use repro_common::claims::{Claim, Metric, Observation, Published, Summary, Verdict, flatten, judge, kaplan_meier_median, rule_differences, verdict};
 use repro_common::paper::ImagePaper;
 use repro_common::report::claims_table;
 use repro_lenet::LenetPaper;
@@ -224,8 +224,8 @@ fn summary_keeps_every_value_and_uses_the_sample_std() {
     assert_eq!(s.values, vec![1.0, 2.0, 3.0]);
     assert!((s.mean - 2.0).abs() < 1e-12 && (s.std - 1.0).abs() < 1e-12);
     assert_eq!(s.display(2), "2.00 ± 1.00 (n=3)");
-    assert_eq!(printed_precision(0.8), 0.1);
-    assert_eq!(printed_precision(0.95), 0.01);
+    assert_eq!(Published::from(0.8).half_unit(), 0.05);
+    assert_eq!(Published::from(0.95).half_unit(), 0.005);
 }
 
 #[test]

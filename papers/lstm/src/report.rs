@@ -17,6 +17,8 @@ use crate::trials::{TrialsConfig, TrialsManifest, is_trials_record, load_trials}
 pub struct TrialsRecord {
     pub path: PathBuf,
     pub manifest: TrialsManifest,
+    /// Every trial that ended, read once (none for a run killed before its first).
+    pub trials: Vec<crate::trials::TrialResult>,
 }
 
 /// A finished PTB run.
@@ -33,7 +35,8 @@ pub fn collect(results_root: &Path) -> Result<(Vec<TrialsRecord>, Vec<PtbRecord>
     for path in records::find_runs(&results_root.join(crate::ID)) {
         // Every record, finished or not: a claim lists the unfinished and counts the stopped.
         if is_trials_record(&path)? {
-            trials.push(TrialsRecord { manifest: TrialsManifest::load(&path)?, path });
+            let done = if path.join("trials.csv").is_file() { load_trials(&path)? } else { Vec::new() };
+            trials.push(TrialsRecord { manifest: TrialsManifest::load(&path)?, trials: done, path });
         } else {
             ptb.push(PtbRecord { manifest: PtbManifest::load(&path)?, path });
         }
@@ -82,7 +85,7 @@ pub fn study_table(runs: &[TrialsRecord]) -> String {
             _ => "–".into(),
         };
         // Over every trial, failed ones included: how close the failures came.
-        let all = load_trials(&run.path).unwrap_or_default();
+        let all = &run.trials;
         let wrong = all.iter().map(|t| t.test_wrong as f64).sum::<f64>() / all.len().max(1) as f64;
         let _ = writeln!(
             s,
@@ -103,7 +106,7 @@ pub fn write_trials_figure(results_root: &Path, trials: &[TrialsRecord], claims:
             trials.iter().filter(|r| r.manifest.header.status == RunStatus::Complete && r.manifest.header.experiment == recipe.name && same_recipe(&r.manifest.body.config, &recipe)).collect();
         let mut items = Vec::new();
         for run in &runs {
-            items.extend(load_trials(&run.path)?.iter().map(|t| (t.sequences as f64, t.success)));
+            items.extend(run.trials.iter().map(|t| (t.sequences as f64, t.success)));
         }
         if items.is_empty() {
             continue;
@@ -135,22 +138,16 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRecord], ptb: &[PtbRecord]) -> 
                     answers.unfinished.push(path);
                     continue;
                 }
-                let all = load_trials(&run.path).unwrap_or_default();
-                let observations = observations(claim.metric, run, &all);
-                match observations {
+                match observations(claim.metric, run) {
                     Some(o) => answers.used.push(Answer::trials(path, seed, o, config)),
                     None => answers.unmeasured.push(path),
                 }
             }
         } else if let Some(recipe) = ptb_recipes.iter().find(|r| r.name == claim.experiment) {
             for run in ptb.iter().filter(|r| r.manifest.header.experiment == claim.experiment && r.manifest.header.dataset == claim.dataset && same_recipe(&r.manifest.body.config, recipe)) {
-                let (path, seed, config) = (run.path.display().to_string(), run.manifest.header.seed, &run.manifest.body.config);
-                match (run.manifest.header.status, &run.manifest.body.final_metrics) {
-                    (RunStatus::Running, _) => answers.unfinished.push(path),
-                    (RunStatus::Stopped, _) => answers.used.push(Answer::stopped(path, seed, config)),
-                    (RunStatus::Complete, Some(m)) => answers.used.push(Answer::measured(path, seed, if claim.split == "valid" { m.valid_perplexity } else { m.test_perplexity }, config)),
-                    (RunStatus::Complete, None) => answers.unmeasured.push(path),
-                }
+                let m = &run.manifest;
+                let value = m.body.final_metrics.as_ref().map(|f| if claim.split == "valid" { f.valid_perplexity } else { f.test_perplexity });
+                answers.add_run(run.path.display().to_string(), m.header.status, m.header.seed, value, &m.body.config);
             }
         }
         answers
@@ -160,7 +157,8 @@ pub fn compare(claims: &[Claim], trials: &[TrialsRecord], ptb: &[PtbRecord]) -> 
 /// What one trials run observed for a claim's metric: one observation per trial (a failed trial
 /// censored at its budget for a count; every trial's final test for a test column), or the
 /// run's success rate; None when its record does not hold the column.
-fn observations(metric: Metric, run: &TrialsRecord, all: &[crate::trials::TrialResult]) -> Option<Vec<Observation>> {
+fn observations(metric: Metric, run: &TrialsRecord) -> Option<Vec<Observation>> {
+    let all = &run.trials;
     let censored = Observation::Censored { budget: run.manifest.body.config.censored_at() as f64 };
     // A non-finite test value is a net that diverged: a failed trial, counted at the worst.
     let per_trial = |value: &dyn Fn(&crate::trials::TrialResult) -> Option<f64>| -> Option<Vec<Observation>> {
@@ -263,7 +261,7 @@ pub fn trials_table(runs: &[TrialsRecord]) -> String {
 /// Every trial of a run, as the paper's tables would list them.
 pub fn per_trial_table(run: &TrialsRecord) -> String {
     let mut s = String::from("| trial | success | sequences | test wrong | test MSE | time | note |\n|---:|---|---:|---:|---:|---:|---|\n");
-    for t in load_trials(&run.path).unwrap_or_default() {
+    for t in &run.trials {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} of {} | {:.4} | {:.1} s | {} |",
@@ -478,8 +476,7 @@ pub fn readme_results(results_root: &Path) -> Result<String, RecordError> {
             paper.push(fmt_value(metrics::SEQUENCES_TO_SUCCESS, v));
         }
         // This run's every trial, counted as its claims count them.
-        let all = load_trials(&run.path)?;
-        let judged = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).and_then(|r| observations(metric, run, &all).map(|o| claims::judge(&r.claim, &[o], &[]).ours(&r.claim)));
+        let judged = |metric: Metric| own.iter().find(|r| r.claim.metric == metric).and_then(|r| observations(metric, run).map(|o| claims::judge(&r.claim, &[o], &[]).ours(&r.claim)));
         let mut ours = format!("{}/{} within {}", sm.successes, sm.trials, group_digits(run.manifest.body.config.max_sequences as usize));
         if let Some(wrong) = judged(metrics::TEST_WRONG) {
             let _ = write!(ours, "; {wrong} wrong of {}", group_digits(sm.test_total as usize));
